@@ -63,8 +63,8 @@ void pb_frame_put_hdr(uint8_t hdr[PB_FRAME_HDR], uint32_t len);
 int pb_frame_pack(const ProtobufCMessage *msg, uint32_t max, uint8_t **out, size_t *outlen);
 
 /*
- * Blocking helpers for plain file descriptors (pipes, local sockets, spool
- * files). pb_frame_write_fd writes header and payload fully (EINTR is
+ * Blocking helpers for byte-stream descriptors (pipes, stream sockets, spool
+ * files; not SOCK_SEQPACKET, where one read takes one whole record). pb_frame_write_fd writes header and payload fully (EINTR is
  * retried). pb_frame_read_fd reads one frame; timeout_ms < 0 waits forever.
  * The payload is malloc'd for the caller. Errors: PB_ERR_EOF at a clean end
  * before any byte, PB_ERR_TRUNCATED inside a frame, PB_ERR_TIMEOUT,

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: ISC
+# The pbsh demo: installs what is missing, builds, makes a throwaway CA, starts policyd and
+# logd on loopback with the conf/ samples, opens an interactive pbksh governed by them, and
+# stops the daemons when the shell exits. Parts that are not built yet are named and skipped.
+set -euo pipefail
+cd "$(dirname "$0")"
+src=$(pwd)
+. .ci/deps.sh
+
+say() { printf 'demo: %s\n' "$*" >&2; }
+
+# 1. Packages and build.
+# shellcheck disable=SC2086
+pb_install_deps $PB_BUILD_PKGS
+build=build-demo
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" --buildtype=debugoptimized -Dtests=false >/dev/null
+fi
+meson compile -C "$build" >/dev/null
+
+find_prog() { # name: path of a built program, or empty
+  local p
+  for p in "$build/shell/$1" "$build/$1/$1" "$build/tools/$1"; do
+    [ -x "$p" ] && { printf '%s\n' "$src/$p"; return; }
+  done
+}
+policyd=$(find_prog policyd)
+logd=$(find_prog logd)
+shell=$(find_prog pbksh)
+[ -n "$shell" ] || shell=$(find_prog pbsh)
+missing=()
+[ -n "$policyd" ] || missing+=(policyd)
+[ -n "$logd" ] || missing+=(logd)
+[ -n "$(find_prog pbksh)" ] || missing+=(pbksh)
+
+# 2. A private working folder with a throwaway CA, host and admin certificates.
+work=$(mktemp -d "${TMPDIR:-/tmp}/pbsh-demo.XXXXXX")
+chmod 700 "$work"
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+"$src/tests/pki.sh" "$work/pki" >/dev/null
+say "throwaway CA and certificates in $work/pki"
+
+# 3. Configuration: the conf/ samples, with this demo's certificates, ports and folders.
+free_port() { # first loopback port from $1 on that nothing listens on
+  local p=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+  printf '%s\n' "$p"
+}
+pport=$(free_port 17714)
+lport=$(free_port $((pport + 1)))
+mkdir -p "$work/log/events" "$work/log/io" "$work/spool" "$work/run"
+if [ -f "$src/conf/policy.yaml" ]; then
+  cp "$src/conf/policy.yaml" "$work/policy.yaml"
+else
+  missing+=(conf/policy.yaml)
+  policyd=
+fi
+cat > "$work/pbsh.yaml" <<YAML
+# Written by demo.sh from conf/pbsh.yaml's defaults for a loopback demo.
+policyservers: ["127.0.0.1:$pport"]
+logservers: ["127.0.0.1:$lport"]
+tls:
+  ca: $work/pki/ca.crt
+  cert: $work/pki/server.crt
+  key: $work/pki/server.key
+  servername: localhost
+admins: [admin]
+spooldir: $work/spool
+policyd:
+  listen: ["127.0.0.1:$pport"]
+  policy: $work/policy.yaml
+  audit: $work/log/decisions.jsonl
+  pidfile: $work/run/policyd.pid
+  log: file:$work/log/policyd.log
+logd:
+  listen: ["127.0.0.1:$lport"]
+  eventlog: $work/log/events
+  iolog_dir: $work/log/io
+  pidfile: $work/run/logd.pid
+  log: file:$work/log/logd.log
+YAML
+
+# 4. The daemons, in the foreground of their own processes, stopped by cleanup.
+wait_port() { # port seconds
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+start_daemon() { # name program port
+  "$2" -t -f "$work/pbsh.yaml" >/dev/null || { say "$1 rejects the demo configuration"; exit 1; }
+  "$2" -D -f "$work/pbsh.yaml" &
+  pids+=($!)
+  wait_port "$3" 10 || { say "$1 did not start; see $work/log/$1.log"; exit 1; }
+  say "$1 listening on 127.0.0.1:$3"
+}
+[ -n "$policyd" ] && start_daemon policyd "$policyd" "$pport"
+[ -n "$logd" ] && start_daemon logd "$logd" "$lport"
+
+if [ ${#missing[@]} -gt 0 ]; then
+  say "not built yet: ${missing[*]} (the demo runs the parts that exist)"
+fi
+
+# 5. The shell.
+if [ -z "$shell" ]; then
+  say "no shell is built yet; nothing to open"
+  exit 0
+fi
+say "opening $(basename "$shell"); policy: conf/policy.yaml; type 'exit' to end the demo"
+if "$shell" --config "$work/pbsh.yaml" -c true 2>/dev/null; then
+  "$shell" --config "$work/pbsh.yaml" -i
+else
+  say "$(basename "$shell") does not take a policy configuration yet: it runs ungoverned"
+  "$shell" -i
+fi

@@ -7,7 +7,7 @@
 # openssl (test certificates); clang (fuzz builds); valgrind (leak checks).
 PB_BUILD_PKGS="gcc libc6-dev pkg-config meson ninja-build libssl-dev libedit-dev libyaml-dev
 libprotobuf-c-dev protobuf-c-compiler openssl"
-PB_TEST_PKGS="libcriterion-dev python3 dash mksh sudo autoconf make tmux util-linux procps
+PB_TEST_PKGS="libcriterion-dev groff-base python3 dash mksh sudo autoconf make tmux util-linux procps
 iproute2 valgrind"
 
 # pb_install_deps LIST...: install the packages that are missing. As root it runs apt-get;

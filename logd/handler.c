@@ -1,0 +1,1041 @@
+/* SPDX-License-Identifier: ISC */
+/* logd's protocol handler: one state machine per connection, a switch on the ClientMessage oneof with a state check before each handler. */
+#include "handler.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "admin.h"
+#include "debug.h"
+#include "err.h"
+#include "json.h"
+#include "log.pb-c.h"
+
+/*
+ * States (sudo_logsrv.proto(5), "Protocol flow of control"):
+ *
+ *   INIT     hello sent; the client may send ClientHello (once, first),
+ *            admin requests, then Accept, Reject, Restart or Alert.
+ *   EVENTS   an Accept without I/O or a Reject was stored: more events
+ *            (sub-commands, alerts, their finish) and Exit may follow.
+ *   RUNNING  an I/O log is open (Accept with expect_iobufs, or Restart):
+ *            I/O records, window and suspend events, sub-command events,
+ *            alerts, then Exit.
+ *   EXITED   Exit stored and answered: nothing more is accepted.
+ *   FAILED   an error was sent; the connection is closing.
+ */
+enum conn_state {
+	ST_INIT,
+	ST_EVENTS,
+	ST_RUNNING,
+	ST_EXITED,
+	ST_FAILED,
+};
+
+static const char *const state_names[] = {
+	[ST_INIT] = "init",
+	[ST_EVENTS] = "events",
+	[ST_RUNNING] = "running",
+	[ST_EXITED] = "exited",
+	[ST_FAILED] = "failed",
+};
+
+struct logd_conn {
+	struct logd_ctx *ctx;
+	const struct logd_transport *tr;
+	void *io;
+	struct logd_conn *next, *prev;
+	enum conn_state state;
+	bool hello_seen;
+	bool in_frame;		/* inside logd_conn_frame: the server closes on our return value */
+	bool seen_any;		/* a message other than hello arrived */
+	char *peer, *addr;
+	char session[24];	/* random id grouping this connection's events */
+	char *log_id;		/* I/O log id, when one is open */
+	struct iolog_w *w;
+	struct timespec committed;	/* last commit point sent */
+	bool uncommitted;	/* records written since */
+	char *user, *host, *command;
+	int64_t start;
+	uint64_t messages;
+};
+
+static void list_add(struct logd_ctx *ctx, struct logd_conn *c)
+{
+	c->next = ctx->conns;
+	if (ctx->conns != NULL)
+		ctx->conns->prev = c;
+	ctx->conns = c;
+}
+
+static void list_del(struct logd_ctx *ctx, struct logd_conn *c)
+{
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (ctx->conns == c)
+		ctx->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+}
+
+static void random_hex(char *out, size_t nbytes)
+{
+	unsigned char r[16];
+	if (nbytes > sizeof(r))
+		nbytes = sizeof(r);
+	if (getrandom(r, nbytes, 0) != (ssize_t)nbytes) {
+		/* getrandom on Linux does not fail once the pool is ready; fall back to time. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		memcpy(r, &ts, nbytes < sizeof(ts) ? nbytes : sizeof(ts));
+	}
+	for (size_t i = 0; i < nbytes; i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/* ---- sending ---- */
+
+static int send_server(struct logd_conn *c, Pblog__ServerMessage *sm)
+{
+	return c->tr->send(c->io, &sm->base);
+}
+
+/*
+ * fail: send an error (a fatal server-side error per the protocol), count
+ * it, log it, and close. Returns PB_ERR_PROTO or rc for the caller to return.
+ */
+static int fail(struct logd_conn *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct logd_conn *c, int rc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pb_log(PB_LV_WARN, "%s (%s): %s", c->addr, c->peer[0] ? c->peer : "no identity", msg);
+	c->ctx->n_errors++;
+	if (c->state != ST_FAILED) {
+		Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+		sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_ERROR;
+		sm.error = msg;
+		send_server(c, &sm);
+		c->state = ST_FAILED;
+		/* Closing from inside a frame would free c under the caller; the return value closes then. */
+		if (!c->in_frame)
+			c->tr->close(c->io);
+	}
+	return rc < 0 ? rc : PB_ERR_PROTO;
+}
+
+static int send_commit(struct logd_conn *c, struct timespec point)
+{
+	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+	Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
+	ts.tv_sec = point.tv_sec;
+	ts.tv_nsec = (int32_t)point.tv_nsec;
+	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT;
+	sm.commit_point = &ts;
+	c->committed = point;
+	c->ctx->n_commits++;
+	PB_TRACE(PB_SS_LOG, 6, "%s: commit point %lld.%09ld", c->addr, (long long)point.tv_sec,
+		 point.tv_nsec);
+	return send_server(c, &sm);
+}
+
+/*
+ * commit: make this connection's records and the event log durable, then
+ * send the commit point. Nothing is acknowledged before it is on disk.
+ */
+static int commit(struct logd_conn *c, bool force_send)
+{
+	struct timespec point;
+	int rc;
+	if (c->w == NULL)
+		return 0;
+	if (!c->uncommitted && !force_send)
+		return 0;
+	if ((rc = evlog_sync(c->ctx->ev)) < 0)
+		return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+	rc = c->ctx->store->commit(c->w, &point);
+	if (rc < 0)
+		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
+	c->uncommitted = false;
+	return send_commit(c, point);
+}
+
+struct logd_conn *logd_conn_new(struct logd_ctx *ctx, const struct logd_transport *tr, void *io,
+				const char *peer, const char *addr)
+{
+	struct logd_conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->ctx = ctx;
+	c->tr = tr;
+	c->io = io;
+	c->peer = strdup(peer != NULL ? peer : "");
+	c->addr = strdup(addr != NULL ? addr : "?");
+	if (c->peer == NULL || c->addr == NULL) {
+		free(c->peer);
+		free(c->addr);
+		free(c);
+		return NULL;
+	}
+	random_hex(c->session, 8);
+	c->start = (int64_t)time(NULL);
+	ctx->n_conns_total++;
+
+	/* The server speaks first: sudo clients wait for this before their first event. */
+	static const char *const exts[] = {"subcommand-exit", "admin"};
+	Pblog__ServerHello hello = PBLOG__SERVER_HELLO__INIT;
+	hello.server_id = ctx->server_id;
+	hello.n_servers = ctx->nservers;
+	hello.servers = ctx->servers;
+	hello.subcommands = true;
+	hello.n_extensions = sizeof(exts) / sizeof(exts[0]);
+	hello.extensions = (char **)exts;
+	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_HELLO;
+	sm.hello = &hello;
+	if (tr->send(io, &sm.base) < 0) {
+		free(c->peer);
+		free(c->addr);
+		free(c);
+		return NULL;
+	}
+	list_add(ctx, c);
+	return c;
+}
+
+/* ---- event log ---- */
+
+/* Keys the server sets itself; a client's InfoMessage of that name is kept as "client_<key>". */
+static bool reserved_key(const char *k)
+{
+	static const char *const keys[] = {
+		"event", "time", "server_time", "session", "log_id", "peer", "peeraddr", "reason",
+		"submit_time", "claimedhost", "exit_value", "signal", "dumped_core", "error",
+		"run_time", "alert_time", NULL,
+	};
+	for (int i = 0; keys[i] != NULL; i++)
+		if (strcmp(k, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+static const Pblog__InfoMessage *info_find(Pblog__InfoMessage **msgs, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (msgs[i] != NULL && msgs[i]->key != NULL && strcmp(msgs[i]->key, key) == 0)
+			return msgs[i];
+	return NULL;
+}
+
+static const char *info_str(Pblog__InfoMessage **msgs, size_t n, const char *key)
+{
+	const Pblog__InfoMessage *m = info_find(msgs, n, key);
+	if (m == NULL || m->value_case != PBLOG__INFO_MESSAGE__VALUE_STRVAL)
+		return NULL;
+	return m->strval;
+}
+
+static int64_t info_num(Pblog__InfoMessage **msgs, size_t n, const char *key, int64_t dflt)
+{
+	const Pblog__InfoMessage *m = info_find(msgs, n, key);
+	if (m == NULL || m->value_case != PBLOG__INFO_MESSAGE__VALUE_NUMVAL)
+		return dflt;
+	return m->numval;
+}
+
+/* info_value: one InfoMessage's value as JSON. */
+static void info_value(struct jbuf *b, const Pblog__InfoMessage *m)
+{
+	switch (m->value_case) {
+	case PBLOG__INFO_MESSAGE__VALUE_NUMVAL: {
+		char num[32];
+		int l = snprintf(num, sizeof(num), "%" PRId64, m->numval);
+		jbuf_raw(b, num, (size_t)l);
+		break;
+	}
+	case PBLOG__INFO_MESSAGE__VALUE_STRVAL:
+		jbuf_str(b, m->strval, strlen(m->strval));
+		break;
+	case PBLOG__INFO_MESSAGE__VALUE_STRLISTVAL:
+		jbuf_open(b, '[');
+		if (m->strlistval != NULL)
+			for (size_t i = 0; i < m->strlistval->n_strings; i++)
+				jbuf_vstr(b, m->strlistval->strings[i]);
+		jbuf_close(b, ']');
+		break;
+	case PBLOG__INFO_MESSAGE__VALUE_NUMLISTVAL:
+		jbuf_open(b, '[');
+		if (m->numlistval != NULL)
+			for (size_t i = 0; i < m->numlistval->n_numbers; i++)
+				jbuf_vint(b, m->numlistval->numbers[i]);
+		jbuf_close(b, ']');
+		break;
+	default:
+		jbuf_raw(b, "null", 4);
+		break;
+	}
+	b->need_comma = true;
+}
+
+/*
+ * info_members: every InfoMessage as a member; submithost is the host the
+ * server established (the certificate identity under TLS), never the
+ * client's claim. Duplicate keys keep their first value.
+ */
+static void info_members(struct jbuf *b, Pblog__InfoMessage **msgs, size_t n, const char *host)
+{
+	for (size_t i = 0; i < n; i++) {
+		const Pblog__InfoMessage *m = msgs[i];
+		if (m == NULL || m->key == NULL || m->key[0] == '\0')
+			continue;
+		if (info_find(msgs, i, m->key) != NULL)
+			continue;
+		if (strcmp(m->key, "submithost") == 0)
+			continue;
+		if (reserved_key(m->key)) {
+			char k[300];
+			snprintf(k, sizeof(k), "client_%s", m->key);
+			jbuf_key(b, k);
+		} else {
+			jbuf_key(b, m->key);
+		}
+		info_value(b, m);
+	}
+	if (host != NULL)
+		jbuf_kstr(b, "submithost", host);
+}
+
+/* event_open: the members every event starts with. */
+static void event_open(struct jbuf *b, struct logd_conn *c, const char *kind)
+{
+	struct timespec now;
+	struct tm tm;
+	char iso[48];
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	size_t l = strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(iso + l, sizeof(iso) - l, ".%03ldZ", now.tv_nsec / 1000000);
+	jbuf_reset(b);
+	jbuf_open(b, '{');
+	jbuf_kstr(b, "event", kind);
+	jbuf_kstr(b, "time", iso);
+	jbuf_ktime(b, "server_time", now.tv_sec, (int32_t)now.tv_nsec);
+	jbuf_kstr(b, "session", c->log_id != NULL ? c->log_id : c->session);
+	if (c->log_id != NULL)
+		jbuf_kstr(b, "log_id", c->log_id);
+	jbuf_kstr(b, "peer", c->peer);
+	jbuf_kstr(b, "peeraddr", c->addr);
+}
+
+static int event_store(struct logd_conn *c, struct jbuf *b)
+{
+	jbuf_close(b, '}');
+	if (b->oom)
+		return fail(c, PB_ERR_NOMEM, "out of memory");
+	int rc = evlog_append(c->ctx->ev, b->s, b->len);
+	if (rc < 0)
+		return fail(c, rc, "cannot store the event: %s", pb_strerror(rc));
+	return 0;
+}
+
+static bool ts_ok(const Pblog__TimeSpec *t)
+{
+	return t != NULL && t->tv_nsec >= 0 && t->tv_nsec < 1000000000;
+}
+
+/*
+ * establish_host: the submitting host of an event. Under TLS it is the
+ * client certificate's identity: a claim that the certificate does not
+ * cover is refused (strict) or recorded beside it. Returns the host or
+ * NULL after fail().
+ */
+static const char *establish_host(struct logd_conn *c, Pblog__InfoMessage **msgs, size_t n,
+				  const char **claimed)
+{
+	const char *claim = info_str(msgs, n, "submithost");
+	*claimed = NULL;
+	if (c->ctx->plain) {
+		if (claim == NULL || claim[0] == '\0') {
+			fail(c, PB_ERR_PROTO, "required InfoMessage submithost is missing");
+			return NULL;
+		}
+		return claim;
+	}
+	if (claim == NULL || claim[0] == '\0' || strcmp(claim, c->peer) == 0 ||
+	    c->tr->peer_matches(c->io, claim))
+		return c->peer;
+	/* A short host name ("host1") for the certificate's "host1.test" is the same host. */
+	size_t cl = strlen(claim);
+	if (strchr(claim, '.') == NULL && strncmp(c->peer, claim, cl) == 0 && c->peer[cl] == '.')
+		return c->peer;
+	if (c->ctx->hostcheck == LOGD_HOSTCHECK_STRICT) {
+		fail(c, PB_ERR_DENIED, "submithost \"%.100s\" does not match the client certificate (%.100s)",
+		     claim, c->peer);
+		return NULL;
+	}
+	*claimed = claim;
+	return c->peer;
+}
+
+static bool check_required(struct logd_conn *c, Pblog__InfoMessage **msgs, size_t n)
+{
+	static const char *const req[] = {"command", "runuser", "submituser"};
+	for (size_t i = 0; i < sizeof(req) / sizeof(req[0]); i++) {
+		const char *v = info_str(msgs, n, req[i]);
+		if (v == NULL || v[0] == '\0') {
+			fail(c, PB_ERR_PROTO, "required InfoMessage %s is missing", req[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void remember_session(struct logd_conn *c, Pblog__InfoMessage **msgs, size_t n, const char *host)
+{
+	if (c->user != NULL)
+		return;
+	const char *u = info_str(msgs, n, "submituser");
+	const char *cmd = info_str(msgs, n, "command");
+	c->user = strdup(u != NULL ? u : "");
+	c->host = strdup(host != NULL ? host : "");
+	c->command = strdup(cmd != NULL ? cmd : "");
+}
+
+/* ---- I/O log creation ---- */
+
+/* log_text: sudo's "log" file: time:user:runuser:rungroup:tty:lines:cols, cwd, command line. */
+static void log_text(struct jbuf *t, const Pblog__AcceptMessage *am)
+{
+	Pblog__InfoMessage **m = am->info_msgs;
+	size_t n = am->n_info_msgs;
+	char head[64];
+	const char *fields[] = {
+		info_str(m, n, "submituser"), info_str(m, n, "runuser"), info_str(m, n, "rungroup"),
+		info_str(m, n, "ttyname"),
+	};
+	snprintf(head, sizeof(head), "%lld", (long long)(am->submit_time ? am->submit_time->tv_sec : 0));
+	jbuf_raw(t, head, strlen(head));
+	for (size_t i = 0; i < 4; i++) {
+		jbuf_raw(t, ":", 1);
+		const char *f = fields[i] != NULL ? fields[i] : "";
+		for (; *f; f++) {
+			/* The format has no escapes: separators inside a field become '_'. */
+			char ch = (*f == ':' || *f == '\n' || *f == '\r') ? '_' : *f;
+			jbuf_raw(t, &ch, 1);
+		}
+	}
+	snprintf(head, sizeof(head), ":%lld:%lld\n", (long long)info_num(m, n, "lines", 24),
+		 (long long)info_num(m, n, "columns", 80));
+	jbuf_raw(t, head, strlen(head));
+	const char *cwd = info_str(m, n, "submitcwd");
+	if (cwd == NULL)
+		cwd = info_str(m, n, "runcwd");
+	for (const char *f = cwd ? cwd : "/"; *f; f++) {
+		char ch = *f == '\n' ? ' ' : *f;
+		jbuf_raw(t, &ch, 1);
+	}
+	jbuf_raw(t, "\n", 1);
+	const char *cmd = info_str(m, n, "command");
+	for (const char *f = cmd; *f; f++) {
+		char ch = *f == '\n' ? ' ' : *f;
+		jbuf_raw(t, &ch, 1);
+	}
+	const Pblog__InfoMessage *argv = info_find(m, n, "runargv");
+	if (argv != NULL && argv->value_case == PBLOG__INFO_MESSAGE__VALUE_STRLISTVAL && argv->strlistval) {
+		for (size_t i = 1; i < argv->strlistval->n_strings; i++) {
+			jbuf_raw(t, " ", 1);
+			for (const char *f = argv->strlistval->strings[i]; *f; f++) {
+				char ch = *f == '\n' ? ' ' : *f;
+				jbuf_raw(t, &ch, 1);
+			}
+		}
+	}
+	jbuf_raw(t, "\n", 1);
+}
+
+/*
+ * log_json: log.json for the I/O log. "pbpeer" comes first on its own line:
+ * a restart must come from the same certificate identity (store_iolog.c).
+ */
+static void log_json(struct jbuf *j, const Pblog__AcceptMessage *am, const char *peer, const char *host)
+{
+	jbuf_raw(j, "{\n    \"pbpeer\": ", strlen("{\n    \"pbpeer\": "));
+	jbuf_str(j, peer, strlen(peer));
+	jbuf_raw(j, ",\n", 2);
+	j->need_comma = false;
+	jbuf_ktime(j, "timestamp", am->submit_time ? am->submit_time->tv_sec : 0,
+		   am->submit_time ? am->submit_time->tv_nsec : 0);
+	info_members(j, am->info_msgs, am->n_info_msgs, host);
+	jbuf_raw(j, "\n}\n", 3);
+}
+
+static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, const char *host)
+{
+	struct logd_ctx *ctx = c->ctx;
+	Pblog__InfoMessage **m = am->info_msgs;
+	size_t n = am->n_info_msgs;
+	struct iolog_vars v = {
+		.user = info_str(m, n, "submituser"),
+		.group = info_str(m, n, "submitgroup"),
+		.runuser = info_str(m, n, "runuser"),
+		.rungroup = info_str(m, n, "rungroup"),
+		.host = host,
+		.command = info_str(m, n, "command"),
+		.when = time(NULL),
+	};
+	struct jbuf t = {0}, j = {0};
+	char id[IOLOG_ID_MAX + 1];
+	const char *errstr = NULL;
+	int rc;
+	log_text(&t, am);
+	log_json(&j, am, c->ctx->plain ? "(plain)" : c->peer, host);
+	if (t.oom || j.oom) {
+		rc = fail(c, PB_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	/* Random ids collide only in theory; try a few before giving up. */
+	for (int tries = 0; tries < 4; tries++) {
+		rc = iolog_expand_path(ctx->path_template, &v, id, sizeof(id), &errstr);
+		if (rc < 0) {
+			rc = fail(c, rc, "cannot name the I/O log: %s", errstr);
+			goto done;
+		}
+		rc = ctx->store->create(ctx->iolog_rootfd, id, t.s, j.s, &c->w, &errstr);
+		if (rc != PB_ERR_EXISTS)
+			break;
+	}
+	if (rc < 0) {
+		rc = fail(c, rc, "cannot create the I/O log: %s (%s)", errstr, pb_strerror(rc));
+		goto done;
+	}
+	c->log_id = strdup(id);
+	if (c->log_id == NULL) {
+		rc = fail(c, PB_ERR_NOMEM, "out of memory");
+		goto done;
+	}
+	ctx->n_iologs++;
+	rc = 0;
+done:
+	jbuf_free(&t);
+	jbuf_free(&j);
+	return rc;
+}
+
+/* ---- message handlers ---- */
+
+static int handle_hello(struct logd_conn *c, const Pblog__ClientHello *m)
+{
+	if (c->hello_seen || c->seen_any)
+		return fail(c, PB_ERR_PROTO, "ClientHello must be the first message, once");
+	c->hello_seen = true;
+	PB_TRACE(PB_SS_LOG, 4, "%s: client %s", c->addr, m->client_id ? m->client_id : "");
+	return 0;
+}
+
+static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
+{
+	struct jbuf b = {0};
+	const char *claimed;
+	int rc;
+	if (c->state == ST_INIT && !c->ctx->enabled)
+		return fail(c, PB_ERR_DENIED, "log server is disabled: new sessions are refused");
+	if (!ts_ok(am->submit_time))
+		return fail(c, PB_ERR_PROTO, "AcceptMessage: invalid submit_time");
+	if (!check_required(c, am->info_msgs, am->n_info_msgs))
+		return PB_ERR_PROTO;
+	const char *host = establish_host(c, am->info_msgs, am->n_info_msgs, &claimed);
+	if (host == NULL)
+		return PB_ERR_DENIED;
+	bool sub = c->state != ST_INIT;
+	if (am->expect_iobufs) {
+		if (sub)
+			return fail(c, PB_ERR_PROTO, "a sub-command cannot start a second I/O log");
+		if ((rc = create_iolog(c, am, host)) < 0)
+			return rc;
+	}
+	remember_session(c, am->info_msgs, am->n_info_msgs, host);
+	event_open(&b, c, "accept");
+	if (sub)
+		jbuf_kbool(&b, "subcommand", true);
+	jbuf_ktime(&b, "submit_time", am->submit_time->tv_sec, am->submit_time->tv_nsec);
+	if (claimed != NULL)
+		jbuf_kstr(&b, "claimedhost", claimed);
+	if (c->log_id != NULL && !sub)
+		jbuf_kstr(&b, "iolog_path", c->log_id);
+	info_members(&b, am->info_msgs, am->n_info_msgs, host);
+	rc = event_store(c, &b);
+	jbuf_free(&b);
+	if (rc < 0)
+		return rc;
+	c->ctx->n_accept++;
+	if (am->expect_iobufs) {
+		/* The log id is an acknowledgement: the event and the directory are durable first. */
+		if ((rc = evlog_sync(c->ctx->ev)) < 0)
+			return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+		Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+		sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_LOG_ID;
+		sm.log_id = c->log_id;
+		c->state = ST_RUNNING;
+		pb_log(PB_LV_INFO, "%s (%s): I/O log %s for %s", c->addr, c->peer, c->log_id, c->user);
+		return send_server(c, &sm);
+	}
+	if (c->state == ST_INIT)
+		c->state = ST_EVENTS;
+	return 0;
+}
+
+static int handle_reject(struct logd_conn *c, const Pblog__RejectMessage *rm)
+{
+	struct jbuf b = {0};
+	const char *claimed;
+	int rc;
+	if (c->state == ST_INIT && !c->ctx->enabled)
+		return fail(c, PB_ERR_DENIED, "log server is disabled: new sessions are refused");
+	if (!ts_ok(rm->submit_time))
+		return fail(c, PB_ERR_PROTO, "RejectMessage: invalid submit_time");
+	if (!check_required(c, rm->info_msgs, rm->n_info_msgs))
+		return PB_ERR_PROTO;
+	const char *host = establish_host(c, rm->info_msgs, rm->n_info_msgs, &claimed);
+	if (host == NULL)
+		return PB_ERR_DENIED;
+	remember_session(c, rm->info_msgs, rm->n_info_msgs, host);
+	event_open(&b, c, "reject");
+	if (c->state != ST_INIT)
+		jbuf_kbool(&b, "subcommand", true);
+	jbuf_ktime(&b, "submit_time", rm->submit_time->tv_sec, rm->submit_time->tv_nsec);
+	jbuf_kstr(&b, "reason", rm->reason != NULL ? rm->reason : "");
+	if (claimed != NULL)
+		jbuf_kstr(&b, "claimedhost", claimed);
+	info_members(&b, rm->info_msgs, rm->n_info_msgs, host);
+	rc = event_store(c, &b);
+	jbuf_free(&b);
+	if (rc < 0)
+		return rc;
+	c->ctx->n_reject++;
+	if (c->state == ST_INIT)
+		c->state = ST_EVENTS;
+	return 0;
+}
+
+static int handle_alert(struct logd_conn *c, const Pblog__AlertMessage *am)
+{
+	struct jbuf b = {0};
+	const char *claimed = NULL;
+	const char *host = c->host;
+	int rc;
+	if (!ts_ok(am->alert_time))
+		return fail(c, PB_ERR_PROTO, "AlertMessage: invalid alert_time");
+	if (am->n_info_msgs > 0) {
+		host = establish_host(c, am->info_msgs, am->n_info_msgs, &claimed);
+		if (host == NULL)
+			return PB_ERR_DENIED;
+	} else if (host == NULL && !c->ctx->plain) {
+		host = c->peer;
+	}
+	event_open(&b, c, "alert");
+	jbuf_ktime(&b, "alert_time", am->alert_time->tv_sec, am->alert_time->tv_nsec);
+	jbuf_kstr(&b, "reason", am->reason != NULL ? am->reason : "");
+	if (claimed != NULL)
+		jbuf_kstr(&b, "claimedhost", claimed);
+	info_members(&b, am->info_msgs, am->n_info_msgs, host);
+	rc = event_store(c, &b);
+	jbuf_free(&b);
+	if (rc == 0)
+		c->ctx->n_alert++;
+	return rc;
+}
+
+/* valid_signame: a signal name without "SIG": upper-case letters and digits, 1-31 of them. */
+static bool valid_signame(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n >= IOLOG_SIG_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return true;
+}
+
+static void exit_members(struct jbuf *b, const Pblog__TimeSpec *run_time, int32_t exit_value,
+			 const char *signal, bool dumped_core, const char *error)
+{
+	if (run_time != NULL)
+		jbuf_ktime(b, "run_time", run_time->tv_sec, run_time->tv_nsec);
+	if (signal != NULL && signal[0] != '\0') {
+		jbuf_kstr(b, "signal", signal);
+		jbuf_kbool(b, "dumped_core", dumped_core);
+	} else {
+		jbuf_kint(b, "exit_value", exit_value);
+	}
+	if (error != NULL && error[0] != '\0')
+		jbuf_kstr(b, "error", error);
+}
+
+static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
+{
+	struct jbuf b = {0};
+	int rc;
+	if (em->run_time != NULL && !ts_ok(em->run_time))
+		return fail(c, PB_ERR_PROTO, "ExitMessage: invalid run_time");
+	if (em->signal != NULL && em->signal[0] != '\0' && !valid_signame(em->signal))
+		return fail(c, PB_ERR_PROTO, "ExitMessage: invalid signal name");
+	if ((em->signal == NULL || em->signal[0] == '\0') && (em->exit_value < 0 || em->exit_value > 255))
+		return fail(c, PB_ERR_PROTO, "ExitMessage: exit_value out of range 0-255");
+	event_open(&b, c, "exit");
+	if (c->user != NULL) {
+		jbuf_kstr(&b, "submituser", c->user);
+		jbuf_kstr(&b, "submithost", c->host);
+		jbuf_kstr(&b, "command", c->command);
+	}
+	exit_members(&b, em->run_time, em->exit_value, em->signal, em->dumped_core, em->error);
+	rc = event_store(c, &b);
+	if (rc < 0)
+		goto done;
+	c->ctx->n_exit++;
+	if (c->w != NULL) {
+		/* The members for log.json, in sudo's layout (one per line, four spaces). */
+		struct jbuf x = {0};
+		x.need_comma = false;
+		exit_members(&x, em->run_time, em->exit_value, em->signal, em->dumped_core, em->error);
+		if (x.oom) {
+			jbuf_free(&x);
+			rc = fail(c, PB_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+		if ((rc = evlog_sync(c->ctx->ev)) < 0) {
+			jbuf_free(&x);
+			rc = fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+			goto done;
+		}
+		rc = c->ctx->store->finish(c->w, x.s);
+		jbuf_free(&x);
+		if (rc < 0) {
+			rc = fail(c, rc, "cannot complete the I/O log: %s", pb_strerror(rc));
+			goto done;
+		}
+		struct timespec point = c->ctx->store->elapsed(c->w);
+		c->uncommitted = false;
+		rc = send_commit(c, point);
+		c->ctx->store->close(c->w);
+		c->w = NULL;
+		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
+	} else if ((rc = evlog_sync(c->ctx->ev)) < 0) {
+		rc = fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+		goto done;
+	}
+	c->state = ST_EXITED;
+	/* The session is over: the caller closes once the final commit point is written. */
+	rc = PB_ERR_EOF;
+done:
+	jbuf_free(&b);
+	return rc;
+}
+
+static int handle_subcmd_exit(struct logd_conn *c, const Pblog__SubcommandExit *se)
+{
+	struct jbuf b = {0};
+	int rc;
+	if (se->uniqueid == NULL || se->uniqueid[0] == '\0')
+		return fail(c, PB_ERR_PROTO, "SubcommandExit: uniqueid is missing");
+	if ((se->run_time != NULL && !ts_ok(se->run_time)) || (se->end_time != NULL && !ts_ok(se->end_time)))
+		return fail(c, PB_ERR_PROTO, "SubcommandExit: invalid time");
+	if (se->signal != NULL && se->signal[0] != '\0' && !valid_signame(se->signal))
+		return fail(c, PB_ERR_PROTO, "SubcommandExit: invalid signal name");
+	if ((se->signal == NULL || se->signal[0] == '\0') && (se->exit_value < 0 || se->exit_value > 255))
+		return fail(c, PB_ERR_PROTO, "SubcommandExit: exit_value out of range 0-255");
+	event_open(&b, c, "finish");
+	jbuf_kstr(&b, "uniqueid", se->uniqueid);
+	if (c->user != NULL) {
+		jbuf_kstr(&b, "submituser", c->user);
+		jbuf_kstr(&b, "submithost", c->host);
+	}
+	if (se->end_time != NULL)
+		jbuf_ktime(&b, "end_time", se->end_time->tv_sec, se->end_time->tv_nsec);
+	exit_members(&b, se->run_time, se->exit_value, se->signal, se->dumped_core, se->error);
+	rc = event_store(c, &b);
+	jbuf_free(&b);
+	if (rc == 0)
+		c->ctx->n_finish++;
+	return rc;
+}
+
+static int handle_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
+{
+	const char *errstr = "";
+	struct timespec resume;
+	if (rm->log_id == NULL || !iolog_id_valid(rm->log_id))
+		return fail(c, PB_ERR_PROTO, "RestartMessage: invalid log_id");
+	if (rm->resume_point == NULL || !ts_valid_delay(rm->resume_point->tv_sec, rm->resume_point->tv_nsec))
+		return fail(c, PB_ERR_PROTO, "RestartMessage: invalid resume_point");
+	resume.tv_sec = (time_t)rm->resume_point->tv_sec;
+	resume.tv_nsec = rm->resume_point->tv_nsec;
+	int rc = c->ctx->store->restart(c->ctx->iolog_rootfd, rm->log_id, resume,
+					c->ctx->plain ? "(plain)" : c->peer, &c->w, &errstr);
+	if (rc < 0)
+		return fail(c, rc, "cannot restart log %.200s: %s", rm->log_id, errstr);
+	c->log_id = strdup(rm->log_id);
+	if (c->log_id == NULL)
+		return fail(c, PB_ERR_NOMEM, "out of memory");
+	c->committed = resume;
+	c->state = ST_RUNNING;
+	c->ctx->n_restart++;
+	pb_log(PB_LV_INFO, "%s (%s): I/O log %s restarted at %lld.%09ld", c->addr, c->peer, c->log_id,
+	       (long long)resume.tv_sec, resume.tv_nsec);
+	return 0;
+}
+
+static int store_record(struct logd_conn *c, const struct iolog_rec *rec, const void *data)
+{
+	int rc = c->ctx->store->write(c->w, rec, data);
+	if (rc < 0)
+		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
+	c->uncommitted = true;
+	c->ctx->n_records++;
+	c->ctx->n_bytes += rec->len;
+	return 0;
+}
+
+static int handle_iobuf(struct logd_conn *c, int type, const Pblog__IoBuffer *ib)
+{
+	struct iolog_rec rec = {.type = type};
+	if (ib->delay == NULL || !ts_valid_delay(ib->delay->tv_sec, ib->delay->tv_nsec))
+		return fail(c, PB_ERR_PROTO, "IoBuffer: invalid delay");
+	rec.delay.tv_sec = (time_t)ib->delay->tv_sec;
+	rec.delay.tv_nsec = ib->delay->tv_nsec;
+	rec.len = ib->data.len;
+	return store_record(c, &rec, ib->data.data);
+}
+
+static int handle_winsize(struct logd_conn *c, const Pblog__ChangeWindowSize *ws)
+{
+	struct iolog_rec rec = {.type = IOLOG_WINSIZE};
+	if (ws->delay == NULL || !ts_valid_delay(ws->delay->tv_sec, ws->delay->tv_nsec))
+		return fail(c, PB_ERR_PROTO, "ChangeWindowSize: invalid delay");
+	if (ws->rows < 0 || ws->cols < 0 || ws->rows > 65535 || ws->cols > 65535)
+		return fail(c, PB_ERR_PROTO, "ChangeWindowSize: invalid size");
+	rec.delay.tv_sec = (time_t)ws->delay->tv_sec;
+	rec.delay.tv_nsec = ws->delay->tv_nsec;
+	rec.rows = ws->rows;
+	rec.cols = ws->cols;
+	return store_record(c, &rec, NULL);
+}
+
+static int handle_suspend(struct logd_conn *c, const Pblog__CommandSuspend *cs)
+{
+	struct iolog_rec rec = {.type = IOLOG_SUSPEND};
+	if (cs->delay == NULL || !ts_valid_delay(cs->delay->tv_sec, cs->delay->tv_nsec))
+		return fail(c, PB_ERR_PROTO, "CommandSuspend: invalid delay");
+	if (cs->signal == NULL || !valid_signame(cs->signal))
+		return fail(c, PB_ERR_PROTO, "CommandSuspend: invalid signal name");
+	rec.delay.tv_sec = (time_t)cs->delay->tv_sec;
+	rec.delay.tv_nsec = cs->delay->tv_nsec;
+	snprintf(rec.signame, sizeof(rec.signame), "%s", cs->signal);
+	return store_record(c, &rec, NULL);
+}
+
+static int handle_admin(struct logd_conn *c, const AdminRequest *req)
+{
+	AdminReply *r;
+	if (c->ctx->admin == NULL || c->ctx->plain)
+		r = pb_admin_error_reply(req->id, PB_ERR_DENIED, "administration needs a TLS client certificate");
+	else
+		r = pb_admin_handle(c->ctx->admin, c->peer, c->addr, req);
+	if (r == NULL)
+		return fail(c, PB_ERR_NOMEM, "out of memory");
+	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_ADMIN_REPLY;
+	sm.admin_reply = r;
+	int rc = send_server(c, &sm);
+	pb_admin_reply_free(r);
+	return rc;
+}
+
+/* Which states each message is allowed in (one bit per enum conn_state). */
+#define S(x) (1u << (x))
+static const struct {
+	Pblog__ClientMessage__TypeCase type;
+	const char *name;
+	unsigned states;
+} allowed[] = {
+	{PBLOG__CLIENT_MESSAGE__TYPE_HELLO_MSG, "ClientHello", S(ST_INIT)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG, "AcceptMessage", S(ST_INIT) | S(ST_EVENTS) | S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_REJECT_MSG, "RejectMessage", S(ST_INIT) | S(ST_EVENTS) | S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG, "RestartMessage", S(ST_INIT)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_ALERT_MSG, "AlertMessage", S(ST_INIT) | S(ST_EVENTS) | S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG, "ExitMessage", S(ST_EVENTS) | S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_TTYIN_BUF, "IoBuffer", S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_TTYOUT_BUF, "IoBuffer", S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_STDIN_BUF, "IoBuffer", S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_STDOUT_BUF, "IoBuffer", S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_STDERR_BUF, "IoBuffer", S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_WINSIZE_EVENT, "ChangeWindowSize", S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_SUSPEND_EVENT, "CommandSuspend", S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT, "SubcommandExit", S(ST_EVENTS) | S(ST_RUNNING)},
+	{PBLOG__CLIENT_MESSAGE__TYPE_ADMIN_REQ, "AdminRequest", S(ST_INIT)},
+};
+#undef S
+
+int logd_conn_frame(struct logd_conn *c, const uint8_t *msg, size_t len)
+{
+	Pblog__ClientMessage *cm;
+	int rc;
+	if (c->state == ST_FAILED || c->state == ST_EXITED)
+		return fail(c, PB_ERR_PROTO, "no message may follow the end of the session");
+	c->messages++;
+	c->in_frame = true;
+	cm = pblog__client_message__unpack(NULL, len, msg);
+	if (cm == NULL) {
+		rc = fail(c, PB_ERR_PROTO, "invalid ClientMessage (cannot decode)");
+		c->in_frame = false;
+		return rc;
+	}
+	size_t i;
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if (allowed[i].type == cm->type_case)
+			break;
+	if (i == sizeof(allowed) / sizeof(allowed[0])) {
+		rc = fail(c, PB_ERR_PROTO, "ClientMessage of unknown or no type (%d)", (int)cm->type_case);
+		goto done;
+	}
+	if ((allowed[i].states & (1u << c->state)) == 0) {
+		rc = fail(c, PB_ERR_PROTO, "%s not allowed in state %s", allowed[i].name, state_names[c->state]);
+		goto done;
+	}
+	PB_TRACE(PB_SS_PROTO, 7, "%s: %s in state %s", c->addr, allowed[i].name, state_names[c->state]);
+	if (cm->type_case != PBLOG__CLIENT_MESSAGE__TYPE_HELLO_MSG &&
+	    cm->type_case != PBLOG__CLIENT_MESSAGE__TYPE_ADMIN_REQ)
+		c->seen_any = true;
+
+	switch (cm->type_case) {
+	case PBLOG__CLIENT_MESSAGE__TYPE_HELLO_MSG:
+		rc = handle_hello(c, cm->hello_msg);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG:
+		rc = handle_accept(c, cm->accept_msg);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_REJECT_MSG:
+		rc = handle_reject(c, cm->reject_msg);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG:
+		rc = handle_restart(c, cm->restart_msg);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_ALERT_MSG:
+		rc = handle_alert(c, cm->alert_msg);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG:
+		rc = handle_exit(c, cm->exit_msg);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_STDIN_BUF:
+		rc = handle_iobuf(c, IOLOG_STDIN, cm->stdin_buf);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_STDOUT_BUF:
+		rc = handle_iobuf(c, IOLOG_STDOUT, cm->stdout_buf);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_STDERR_BUF:
+		rc = handle_iobuf(c, IOLOG_STDERR, cm->stderr_buf);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_TTYIN_BUF:
+		rc = handle_iobuf(c, IOLOG_TTYIN, cm->ttyin_buf);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_TTYOUT_BUF:
+		rc = handle_iobuf(c, IOLOG_TTYOUT, cm->ttyout_buf);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_WINSIZE_EVENT:
+		rc = handle_winsize(c, cm->winsize_event);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_SUSPEND_EVENT:
+		rc = handle_suspend(c, cm->suspend_event);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT:
+		rc = handle_subcmd_exit(c, cm->subcmd_exit);
+		break;
+	case PBLOG__CLIENT_MESSAGE__TYPE_ADMIN_REQ:
+		rc = handle_admin(c, cm->admin_req);
+		break;
+	default:
+		rc = fail(c, PB_ERR_PROTO, "unexpected ClientMessage");
+		break;
+	}
+done:
+	pblog__client_message__free_unpacked(cm, NULL);
+	c->in_frame = false;
+	return rc;
+}
+
+void logd_conn_frame_error(struct logd_conn *c, int err)
+{
+	/* The server closes after this callback. */
+	c->in_frame = true;
+	switch (err) {
+	case PB_ERR_FRAME_ZERO:
+		fail(c, err, "message of length zero");
+		break;
+	case PB_ERR_FRAME_BIG:
+		fail(c, err, "message too large");
+		break;
+	case PB_ERR_TIMEOUT:
+		fail(c, err, "timed out inside a message");
+		break;
+	default:
+		fail(c, err, "framing error: %s", pb_strerror(err));
+		break;
+	}
+}
+
+void logd_conn_free(struct logd_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->w != NULL) {
+		/* Keep what arrived: the client may restart from its last commit point. */
+		struct timespec point;
+		c->ctx->store->commit(c->w, &point);
+		c->ctx->store->close(c->w);
+	}
+	list_del(c->ctx, c);
+	free(c->peer);
+	free(c->addr);
+	free(c->log_id);
+	free(c->user);
+	free(c->host);
+	free(c->command);
+	free(c);
+}
+
+bool logd_conn_idle(const struct logd_conn *c)
+{
+	/* During a graceful stop a running I/O log is served to its Exit (bounded by drain_ms). */
+	return c->state != ST_RUNNING;
+}
+
+void logd_ctx_tick(struct logd_ctx *ctx)
+{
+	int rc = evlog_sync(ctx->ev);
+	if (rc < 0)
+		pb_log(PB_LV_ERROR, "event log %s: %s", evlog_path(ctx->ev), pb_strerror(rc));
+	for (struct logd_conn *c = ctx->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->state == ST_RUNNING && c->uncommitted)
+			commit(c, false);
+	}
+}
+
+const char *logd_conn_peer(const struct logd_conn *c) { return c->peer; }
+const char *logd_conn_addr(const struct logd_conn *c) { return c->addr; }
+const char *logd_conn_user(const struct logd_conn *c) { return c->user ? c->user : ""; }
+const char *logd_conn_host(const struct logd_conn *c) { return c->host ? c->host : ""; }
+const char *logd_conn_command(const struct logd_conn *c) { return c->command ? c->command : ""; }
+const char *logd_conn_log_id(const struct logd_conn *c) { return c->log_id ? c->log_id : ""; }
+const char *logd_conn_state_name(const struct logd_conn *c) { return state_names[c->state]; }
+int64_t logd_conn_start(const struct logd_conn *c) { return c->start; }
+uint64_t logd_conn_messages(const struct logd_conn *c) { return c->messages; }

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: ISC */
+/* The event log: JSON Lines files, one per day (UTC) and size limit, reopened on SIGHUP, fsync'ed in batches. */
+#ifndef LOGD_STORE_EVENT_H
+#define LOGD_STORE_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct evlog;
+
+/*
+ * Files are DIR/events-YYYYMMDD.jsonl (UTC day of writing), then
+ * events-YYYYMMDD.1.jsonl, .2 ... once a file reaches max_bytes (0: no
+ * size limit). Mode 0600.
+ */
+
+/* evlog_open: open (creating) the current file in dir. Returns 0 with *out, or PB_ERR_* with *errstr. */
+int evlog_open(const char *dir, uint64_t max_bytes, struct evlog **out, const char **errstr);
+
+/*
+ * evlog_append: write one event (a JSON object without newline; one is
+ * added) with a single write(2) so lines never interleave. Switches file at
+ * a new day or the size limit. Returns 0, PB_ERR_NOSPC or PB_ERR_IO.
+ */
+int evlog_append(struct evlog *e, const char *json, size_t len);
+
+/* evlog_sync: fsync the file when something was appended since the last sync; 0 or PB_ERR_*. */
+int evlog_sync(struct evlog *e);
+
+/* evlog_reopen: sync, close and open the current name again (after rotation by SIGHUP); 0 or PB_ERR_*. */
+int evlog_reopen(struct evlog *e);
+
+/* evlog_path: the file being written now (owned by e). */
+const char *evlog_path(const struct evlog *e);
+
+/* evlog_count: events appended since open. */
+uint64_t evlog_count(const struct evlog *e);
+
+/* evlog_close: sync and release; NULL accepted. */
+void evlog_close(struct evlog *e);
+
+#endif

@@ -188,7 +188,7 @@ size_t iolog_format_timing(const struct iolog_rec *rec, char *buf, size_t len)
 static bool id_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == '-' || c == '+' || c == '@';
+	       c == '.' || c == '_' || c == '-' || c == '+';
 }
 
 bool iolog_id_valid(const char *id)

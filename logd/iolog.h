@@ -55,7 +55,7 @@ bool ts_valid_delay(int64_t sec, int32_t nsec);
 /*
  * iolog_id_valid: true when id is a safe relative log id: non-empty, at most
  * IOLOG_ID_MAX bytes, no leading '/', no empty, "." or ".." component, and only
- * [A-Za-z0-9._+@-] between the slashes. Everything that names a directory
+ * [A-Za-z0-9._+-] between the slashes. Everything that names a directory
  * under the I/O log root goes through this.
  */
 bool iolog_id_valid(const char *id);

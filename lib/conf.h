@@ -93,7 +93,7 @@ struct pb_yaml_doc;
 
 /*
  * pb_yaml_load_file: read and parse one YAML document from path (at most
- * PB_YAML_MAX_BYTES). Anchors/aliases, tags other than !!str, non-scalar
+ * PB_YAML_MAX_BYTES). Anchors/aliases, tags (!!str, !foo), non-scalar
  * keys, duplicate keys, NUL characters and multiple documents are refused
  * with a positioned error. On success *docp is a new document the caller
  * frees with pb_yaml_doc_free(). Returns 0, PB_ERR_NOTFOUND (no such file),

@@ -1349,6 +1349,8 @@ static const char *v_template(const char *s);
 	  "a new connection must finish its TLS handshake within this")                          \
 	K("logd.stop_timeout", T_DURATION, "10s", 0, 1 * HOUR_, NULL,                             \
 	  "on a normal stop, wait this long for sessions to reach a commit point")               \
+	K("logd.hostcheck", T_STR, "strict", 0, 0, v_ident,                                       \
+	  "submithost not covered by the client certificate: strict (refuse) or record")         \
 	K("logd.server_id", T_STR, NULL, 0, 0, v_ident,                                           \
 	  "name logd gives itself in events (unset: the host name)")
 

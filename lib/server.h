@@ -213,7 +213,8 @@ int pb_conn_send_msg(struct pb_conn *c, const ProtobufCMessage *m);
 
 /*
  * pb_conn_close_after_flush: read no more frames; close once queued output
- * is written. close_cb runs now (why 0) if it has not yet.
+ * is written. close_cb runs (why 0) as soon as the current callback has
+ * returned, never inside it. Safe on any connection from any callback.
  */
 void pb_conn_close_after_flush(struct pb_conn *c);
 

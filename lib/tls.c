@@ -45,6 +45,7 @@ struct pb_tls {
 	int fd;
 	bool done;		/* handshake complete */
 	bool shut;		/* close_notify sent */
+	bool failed;		/* a TLS or I/O error: the session must not be resumed */
 	char *sess_key;		/* client: session cache key */
 	char label[PB_NET_ADDRSTRLEN + 64];
 	char peer_id[256];
@@ -124,13 +125,11 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	cert = X509_STORE_CTX_get_current_cert(xs);
 	if (cert != NULL)
 		X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
-	if (t != NULL) {
+	/* pb_tls_handshake logs it once the handshake has failed. */
+	if (t != NULL)
 		snprintf(t->err, sizeof(t->err), "certificate verify failed: %s (depth %d, %s)",
 			 X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(xs),
 			 subj);
-		pb_log(PB_LV_WARN, "tls %s: refused %s certificate: %s", t->label,
-		       t->ctx->role == PB_TLS_SERVER ? "client" : "server", t->err);
-	}
 	return ok;
 }
 
@@ -219,6 +218,7 @@ struct pb_tls_ctx *pb_tls_ctx_new(enum pb_tls_role role, const struct pb_tls_con
 	char why[256];
 	const char *sid;
 	STACK_OF(X509_NAME) *cas;
+	bool anon;
 
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL) {
@@ -234,8 +234,10 @@ struct pb_tls_ctx *pb_tls_ctx_new(enum pb_tls_role role, const struct pb_tls_con
 		       role == PB_TLS_SERVER ? "server" : "client");
 		return ctx;
 	}
-	if (!readable("ca", conf->ca, errstr) || !readable("cert", conf->cert, errstr) ||
-	    !readable("key", conf->key, errstr))
+	/* A client without a certificate is only useful to show that servers refuse it. */
+	anon = role == PB_TLS_CLIENT && conf->cert == NULL && conf->key == NULL;
+	if (!readable("ca", conf->ca, errstr) ||
+	    (!anon && (!readable("cert", conf->cert, errstr) || !readable("key", conf->key, errstr))))
 		goto fail;
 	init_openssl();
 	ERR_clear_error();
@@ -263,6 +265,8 @@ struct pb_tls_ctx *pb_tls_ctx_new(enum pb_tls_role role, const struct pb_tls_con
 	 */
 	SSL_CTX_set_mode(sc, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				     SSL_MODE_RELEASE_BUFFERS);
+	if (anon)
+		goto no_cert;
 	if (SSL_CTX_use_certificate_chain_file(sc, conf->cert) != 1) {
 		ssl_reason(why, sizeof(why));
 		put_err(errstr, seterr("tls: cert %s: %s", conf->cert, why));
@@ -278,6 +282,7 @@ struct pb_tls_ctx *pb_tls_ctx_new(enum pb_tls_role role, const struct pb_tls_con
 		put_err(errstr, seterr("tls: key %s does not match cert %s", conf->key, conf->cert));
 		goto fail;
 	}
+no_cert:
 	/* Only the private CA: never SSL_CTX_set_default_verify_paths (the system store). */
 	if (SSL_CTX_load_verify_locations(sc, conf->ca, NULL) != 1) {
 		ssl_reason(why, sizeof(why));
@@ -334,6 +339,12 @@ static void ctx_unref(struct pb_tls_ctx *ctx)
 void pb_tls_ctx_free(struct pb_tls_ctx *ctx)
 {
 	ctx_unref(ctx);
+}
+
+struct pb_tls_ctx *pb_tls_ctx_ref(struct pb_tls_ctx *ctx)
+{
+	ctx->refs++;
+	return ctx;
 }
 
 bool pb_tls_ctx_plain(const struct pb_tls_ctx *ctx)
@@ -409,8 +420,10 @@ struct pb_tls *pb_tls_new(struct pb_tls_ctx *ctx, int fd, const char *servername
 		goto fail;
 	}
 	sess = sess_find(ctx, t->sess_key);
-	if (sess != NULL && SSL_SESSION_is_resumable(sess))
+	if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
 		SSL_set_session(t->ssl, sess);
+		PB_TRACE(PB_SS_TLS, 5, "tls %s: offering the saved session", t->label);
+	}
 	SSL_set_connect_state(t->ssl);
 	return t;
 fail:
@@ -425,6 +438,13 @@ void pb_tls_free(struct pb_tls *t)
 {
 	if (t == NULL)
 		return;
+	/*
+	 * OpenSSL retires the session of a connection freed without
+	 * close_notify, as if it had failed. A healthy connection we simply
+	 * drop keeps its session resumable.
+	 */
+	if (t->ssl != NULL && t->done && !t->failed)
+		SSL_set_shutdown(t->ssl, SSL_get_shutdown(t->ssl) | SSL_SENT_SHUTDOWN);
 	SSL_free(t->ssl);
 	if (t->fd >= 0)
 		close(t->fd);
@@ -469,8 +489,10 @@ static int ssl_result(struct pb_tls *t, int ret, const char *what)
 		}
 		snprintf(t->err, sizeof(t->err), "%s: %s", what, strerror(errno));
 		ERR_clear_error();
+		t->failed = true;
 		return PB_ERR_IO;
 	default:
+		t->failed = true;
 		ssl_reason(why, sizeof(why));
 		/* A refused certificate already said why in verify_cb; keep that text. */
 		if (t->err[0] == '\0' || strncmp(t->err, "certificate verify failed", 25) != 0)
@@ -547,7 +569,10 @@ int pb_tls_handshake(struct pb_tls *t)
 	rc = ssl_result(t, ret, "handshake");
 	if (rc == PB_ERR_EOF && t->err[0] == '\0')
 		snprintf(t->err, sizeof(t->err), "handshake: connection closed by peer");
-	if (rc != PB_ERR_WANT_READ && rc != PB_ERR_WANT_WRITE)
+	if (rc == PB_ERR_TLS && strncmp(t->err, "certificate verify failed", 25) == 0)
+		pb_log(PB_LV_WARN, "tls %s: refused the %s's certificate: %s", t->label,
+		       t->ctx->role == PB_TLS_SERVER ? "client" : "server", t->err);
+	else if (rc != PB_ERR_WANT_READ && rc != PB_ERR_WANT_WRITE)
 		pb_log(rc == PB_ERR_EOF ? PB_LV_INFO : PB_LV_WARN, "tls %s: %s", t->label, t->err);
 	return rc;
 }

@@ -37,7 +37,8 @@ enum pb_tls_role {
 struct pb_tls_conf {
 	const char *ca;		/* PEM file of the private CA(s) that peers must chain to */
 	const char *cert;	/* our certificate (PEM, may hold the chain) */
-	const char *key;	/* our private key (PEM) */
+	const char *key;	/* our private key (PEM); a client with neither cert nor key
+				   presents none (servers refuse it: only for tests) */
 	const char *sid_ctx;	/* server: session id context; NULL = "pbsh" (different
 				   services should use different ones) */
 	bool plain;		/* tests only: no TLS at all, loopback only (see above) */
@@ -62,6 +63,9 @@ struct pb_tls_ctx *pb_tls_ctx_new(enum pb_tls_role role, const struct pb_tls_con
  * the last connection made from it is freed. Accepts NULL.
  */
 void pb_tls_ctx_free(struct pb_tls_ctx *ctx);
+
+/* pb_tls_ctx_ref: take one more reference (each is dropped by pb_tls_ctx_free); returns ctx. */
+struct pb_tls_ctx *pb_tls_ctx_ref(struct pb_tls_ctx *ctx);
 
 /* pb_tls_ctx_plain: true for a plain (test-only, no TLS) context. */
 bool pb_tls_ctx_plain(const struct pb_tls_ctx *ctx);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "debug.h"
@@ -478,6 +479,22 @@ static void log_json(struct jbuf *j, const Pblog__AcceptMessage *am, const char 
 	jbuf_raw(j, "\n}\n", 3);
 }
 
+/*
+ * next_seq: the next %{seq}, kept in iolog_dir/seq across restarts. It only
+ * orders logs (the random suffix makes ids unique), so it is not fsync'ed.
+ */
+static uint64_t next_seq(struct logd_ctx *ctx)
+{
+	uint64_t n = ++ctx->seq;
+	if (ctx->seqfd >= 0) {
+		char buf[32];
+		int l = snprintf(buf, sizeof(buf), "%06" PRIu64 "\n", n);
+		if (pwrite(ctx->seqfd, buf, (size_t)l, 0) != l)
+			PB_TRACE(PB_SS_STORE, 2, "cannot update the seq file");
+	}
+	return n;
+}
+
 static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, const char *host)
 {
 	struct logd_ctx *ctx = c->ctx;
@@ -491,6 +508,7 @@ static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, con
 		.host = host,
 		.command = info_str(m, n, "command"),
 		.when = time(NULL),
+		.seq = next_seq(ctx),
 	};
 	struct jbuf t = {0}, j = {0};
 	char id[IOLOG_ID_MAX + 1];
@@ -509,7 +527,7 @@ static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, con
 			rc = fail(c, rc, "cannot name the I/O log: %s", errstr);
 			goto done;
 		}
-		rc = ctx->store->create(ctx->iolog_rootfd, id, t.s, j.s, &c->w, &errstr);
+		rc = ctx->store->create(ctx->iolog_rootfd, id, ctx->iolog_mode, t.s, j.s, &c->w, &errstr);
 		if (rc != PB_ERR_EXISTS)
 			break;
 	}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -41,6 +42,9 @@ struct logd_ctx {
 	int iolog_rootfd;		/* the I/O log root, opened O_DIRECTORY */
 	char *iolog_root;
 	char *path_template;		/* I/O log id template (iolog_expand_path) */
+	mode_t iolog_mode;		/* I/O log file mode */
+	uint64_t seq;			/* next %{seq} */
+	int seqfd;			/* iolog_dir/seq, or -1 */
 	struct evlog *ev;
 	char *server_id;
 	char **servers;			/* other log servers announced in ServerHello */

@@ -288,7 +288,23 @@ int iolog_expand_path(const char *tmpl, const struct iolog_vars *v, char *out, s
 			size_t kl = (size_t)(close - p - 1);
 			const char *k = p + 1;
 #define KEY(s) (kl == sizeof(s) - 1 && memcmp(k, s, kl) == 0)
-			if (KEY("user"))
+			if (KEY("seq")) {
+				/* sudo's sequence layout: base 36, two digits per directory. */
+				char sq[9];
+				uint64_t n = v->seq % (36ULL * 36 * 36 * 36 * 36 * 36);
+				for (int d = 5; d >= 0; d--) {
+					sq[d + d / 2] = b36[n % 36];
+					n /= 36;
+				}
+				sq[2] = sq[5] = '/';
+				sq[8] = '\0';
+				if (o + 8 >= outlen)
+					goto toolong;
+				memcpy(out + o, sq, 8);
+				o += 8;
+				p = close;
+				continue;
+			} else if (KEY("user"))
 				val = v->user;
 			else if (KEY("group"))
 				val = v->group;

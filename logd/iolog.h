@@ -64,10 +64,11 @@ bool iolog_id_valid(const char *id);
 struct iolog_vars {
 	const char *user, *group, *runuser, *rungroup, *host, *command;
 	time_t when;
+	uint64_t seq;	/* %{seq}: six base-36 digits as three directories, 00/00/01 */
 };
 
 /*
- * iolog_expand_path: expand a path template: %{user} %{group} %{runas_user}
+ * iolog_expand_path: expand a path template: %{seq} %{user} %{group} %{runas_user}
  * %{runas_group} %{hostname} %{command} (also %u %g %U %G %h %c), %% and the
  * strftime(3) escapes; a trailing run of six or more X is replaced by random
  * base-36 characters, and a template that lacks one gets "-" and sixteen
@@ -118,11 +119,12 @@ struct iolog_w;
 struct iolog_store_ops {
 	const char *name;
 	/*
-	 * create: make root/id (parents 0700, files 0600 — all of them) with
+	 * create: make root/id (files of mode, owner read/write always;
+	 * directories with the matching search bits) with
 	 * the given log and log.json texts, all made durable (files and
 	 * directories fsync'ed). PB_ERR_EXISTS when id exists already.
 	 */
-	int (*create)(int rootfd, const char *id, const char *log_text, const char *log_json,
+	int (*create)(int rootfd, const char *id, mode_t mode, const char *log_text, const char *log_json,
 		      struct iolog_w **out, const char **errstr);
 	/*
 	 * restart: reopen root/id to continue after resume (elapsed time),

@@ -16,6 +16,7 @@
 
 struct evlog {
 	char *dir;
+	char prefix[128];
 	int dirfd;
 	int fd;
 	uint64_t max_bytes;
@@ -40,11 +41,11 @@ static int open_file(struct evlog *e)
 	int day = today();
 	unsigned seq = e->day == day ? e->seq : 0;
 	for (;;) {
-		char name[64];
+		char name[192];
 		if (seq == 0)
-			snprintf(name, sizeof(name), "events-%08d.jsonl", day);
+			snprintf(name, sizeof(name), "%s-%08d.jsonl", e->prefix, day);
 		else
-			snprintf(name, sizeof(name), "events-%08d.%u.jsonl", day, seq);
+			snprintf(name, sizeof(name), "%s-%08d.%u.jsonl", e->prefix, day, seq);
 		int fd = openat(e->dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return errno == ENOSPC ? PB_ERR_NOSPC : PB_ERR_IO;
@@ -74,14 +75,49 @@ static int open_file(struct evlog *e)
 	}
 }
 
-int evlog_open(const char *dir, uint64_t max_bytes, struct evlog **out, const char **errstr)
+bool evlog_split(const char *path, char *dir, size_t dirlen, char *prefix, size_t prefixlen)
 {
+	struct stat st;
+	size_t n = strlen(path);
+	if ((n > 0 && path[n - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+		return snprintf(dir, dirlen, "%s", path) < (int)dirlen &&
+		       snprintf(prefix, prefixlen, "events") < (int)prefixlen;
+	}
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	size_t bl = strlen(base);
+	if (bl > 6 && strcmp(base + bl - 6, ".jsonl") == 0)
+		bl -= 6;
+	if (bl == 0 || bl >= prefixlen)
+		return false;
+	memcpy(prefix, base, bl);
+	prefix[bl] = '\0';
+	if (slash == NULL)
+		return snprintf(dir, dirlen, ".") < (int)dirlen;
+	if (slash == path)
+		return snprintf(dir, dirlen, "/") < (int)dirlen;
+	return snprintf(dir, dirlen, "%.*s", (int)(slash - path), path) < (int)dirlen;
+}
+
+int evlog_open(const char *path, uint64_t max_bytes, struct evlog **out, const char **errstr)
+{
+	char dir[PATH_MAX];
 	struct evlog *e = calloc(1, sizeof(*e));
-	if (e == NULL || (e->dir = strdup(dir)) == NULL) {
+	if (e == NULL) {
+		*errstr = "out of memory";
+		return PB_ERR_NOMEM;
+	}
+	if (!evlog_split(path, dir, sizeof(dir), e->prefix, sizeof(e->prefix))) {
+		free(e);
+		*errstr = "event log path too long";
+		return PB_ERR_INVAL;
+	}
+	if ((e->dir = strdup(dir)) == NULL) {
 		free(e);
 		*errstr = "out of memory";
 		return PB_ERR_NOMEM;
 	}
+	e->dirfd = -1;
 	e->fd = -1;
 	e->max_bytes = max_bytes;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -174,7 +210,7 @@ void evlog_close(struct evlog *e)
 		evlog_sync(e);
 		close(e->fd);
 	}
-	if (e->dirfd > 0)
+	if (e->dirfd >= 0)
 		close(e->dirfd);
 	free(e->dir);
 	free(e);

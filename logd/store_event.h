@@ -11,13 +11,22 @@
 struct evlog;
 
 /*
- * Files are DIR/events-YYYYMMDD.jsonl (UTC day of writing), then
- * events-YYYYMMDD.1.jsonl, .2 ... once a file reaches max_bytes (0: no
- * size limit). Mode 0600.
+ * The configured path (logd.eventlog) names either a directory (an existing
+ * one, or a path ending in '/') or a file such as /var/log/pbsh/events.jsonl.
+ * Either way logd writes one file per UTC day beside or inside it:
+ * DIR/PREFIX-YYYYMMDD.jsonl, then PREFIX-YYYYMMDD.1.jsonl, .2 ... once a
+ * file reaches max_bytes (0: no size limit), where PREFIX is the file name
+ * without ".jsonl" ("events" for a directory). Mode 0600.
  */
 
-/* evlog_open: open (creating) the current file in dir. Returns 0 with *out, or PB_ERR_* with *errstr. */
-int evlog_open(const char *dir, uint64_t max_bytes, struct evlog **out, const char **errstr);
+/*
+ * evlog_split: the directory and prefix a configured path stands for.
+ * Returns false when they do not fit the buffers.
+ */
+bool evlog_split(const char *path, char *dir, size_t dirlen, char *prefix, size_t prefixlen);
+
+/* evlog_open: open (creating) the current file for path. Returns 0 with *out, or PB_ERR_* with *errstr. */
+int evlog_open(const char *path, uint64_t max_bytes, struct evlog **out, const char **errstr);
 
 /*
  * evlog_append: write one event (a JSON object without newline; one is

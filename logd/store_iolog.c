@@ -167,10 +167,10 @@ static struct iolog_w *walloc(void)
 	return w;
 }
 
-static int write_file_at(int dirfd, const char *name, const char *text, bool excl)
+static int write_file_at(int dirfd, const char *name, const char *text, bool excl, mode_t mode)
 {
 	int fd = openat(dirfd, name,
-			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | (excl ? O_EXCL : 0), 0600);
+			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | (excl ? O_EXCL : 0), mode);
 	if (fd < 0)
 		return errno_to_pb(errno);
 	int rc = write_all(fd, text, strlen(text));
@@ -186,7 +186,7 @@ static int write_file_at(int dirfd, const char *name, const char *text, bool exc
  * component must be new (PB_ERR_EXISTS otherwise) so two sessions never share
  * a directory.
  */
-static int mkdirs(int rootfd, const char *id, int *out)
+static int mkdirs(int rootfd, const char *id, mode_t dmode, int *out)
 {
 	char buf[IOLOG_ID_MAX + 1];
 	if (!iolog_id_valid(id))
@@ -199,7 +199,7 @@ static int mkdirs(int rootfd, const char *id, int *out)
 	char *comp = strtok_r(buf, "/", &save);
 	while (comp != NULL) {
 		char *next = strtok_r(NULL, "/", &save);
-		if (mkdirat(dfd, comp, 0700) == 0) {
+		if (mkdirat(dfd, comp, dmode) == 0) {
 			if (fsync(dfd) != 0) {
 				int rc = errno_to_pb(errno);
 				close(dfd);
@@ -222,28 +222,31 @@ static int mkdirs(int rootfd, const char *id, int *out)
 	return 0;
 }
 
-static int sudo_create(int rootfd, const char *id, const char *log_text, const char *log_json,
-		       struct iolog_w **out, const char **errstr)
+static int sudo_create(int rootfd, const char *id, mode_t mode, const char *log_text,
+		       const char *log_json, struct iolog_w **out, const char **errstr)
 {
 	struct iolog_w *w = walloc();
 	int rc;
+	/* As sudo's iolog_mode: read/write bits only, owner always both; directories add search bits. */
+	mode = (mode & 0666) | 0600;
+	mode_t dmode = mode | ((mode & 0444) >> 2);
 	if (w == NULL) {
 		*errstr = "out of memory";
 		return PB_ERR_NOMEM;
 	}
-	rc = mkdirs(rootfd, id, &w->dirfd);
+	rc = mkdirs(rootfd, id, dmode, &w->dirfd);
 	if (rc < 0) {
 		*errstr = rc == PB_ERR_EXISTS ? "log directory exists" : "cannot create the log directory";
 		goto fail;
 	}
-	if ((rc = write_file_at(w->dirfd, "log", log_text, true)) < 0 ||
-	    (rc = write_file_at(w->dirfd, "log.json", log_json, true)) < 0) {
+	if ((rc = write_file_at(w->dirfd, "log", log_text, true, mode)) < 0 ||
+	    (rc = write_file_at(w->dirfd, "log.json", log_json, true, mode)) < 0) {
 		*errstr = "cannot write log/log.json";
 		goto fail;
 	}
 	for (int i = 0; i < IOLOG_NSTREAMS; i++) {
 		w->stream[i].fd = openat(w->dirfd, iolog_stream_name(i),
-					 O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+					 O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (w->stream[i].fd < 0) {
 			rc = errno_to_pb(errno);
 			*errstr = "cannot create a stream file";
@@ -251,7 +254,7 @@ static int sudo_create(int rootfd, const char *id, const char *log_text, const c
 		}
 	}
 	w->timing.fd = openat(w->dirfd, "timing",
-			      O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+			      O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (w->timing.fd < 0 || flock(w->timing.fd, LOCK_EX | LOCK_NB) != 0) {
 		rc = errno_to_pb(errno);
 		*errstr = "cannot create the timing file";
@@ -519,14 +522,17 @@ static int sudo_finish(struct iolog_w *w, const char *exit_members)
 	buf[len++] = '}';
 	buf[len++] = '\n';
 	buf[len] = '\0';
-	rc = write_file_at(w->dirfd, "log.json.new", buf, false);
+	struct stat jst;
+	mode_t jmode = fstatat(w->dirfd, "log.json", &jst, AT_SYMLINK_NOFOLLOW) == 0 ? (jst.st_mode & 0666) : 0600;
+	rc = write_file_at(w->dirfd, "log.json.new", buf, false, jmode);
 	free(buf);
 	if (rc < 0)
 		return rc;
 	if (renameat(w->dirfd, "log.json.new", w->dirfd, "log.json") != 0)
 		return errno_to_pb(errno);
 	/* sudo's completion mark: the timing file loses its write bits. */
-	if (fchmod(w->timing.fd, 0400) != 0 || fsync(w->timing.fd) != 0 || fsync(w->dirfd) != 0)
+	struct stat tst;
+	if (fstat(w->timing.fd, &tst) != 0 || fchmod(w->timing.fd, tst.st_mode & 0444) != 0 || fsync(w->timing.fd) != 0 || fsync(w->dirfd) != 0)
 		return errno_to_pb(errno);
 	return 0;
 }

@@ -12,10 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
+#include "err.h"
 #include "json.h"
+#include "store_event.h"
 #include "match.h"
 
-#define DEFAULT_DIR PB_LOCALSTATEDIR "/log/pbsh/events"
 
 enum outfmt { OUT_TABLE, OUT_JSON, OUT_CSV };
 
@@ -27,9 +29,10 @@ struct filter {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pblog [-f] [-d dir] [-o table|json|csv] [-S since] [-U until] [-u user]\n"
-		"             [-H host] [-c command] [-m mode] [-r result] [-i uniqueid] [-s session]\n"
-		"  -d dir       event log directory (default %s)\n"
+		"usage: pblog [-f] [-C config] [-d eventlog] [-o table|json|csv] [-S since] [-U until]\n"
+		"             [-u user] [-H host] [-c command] [-m mode] [-r result] [-i uniqueid] [-s session]\n"
+		"  -C config    settings file for the default of -d (default %s)\n"
+		"  -d eventlog  the event log as logd.eventlog names it (a directory or FILE.jsonl)\n"
 		"  -f           follow: print new events as they are written\n"
 		"  -o format    table (aligned, default), json (JSON Lines as stored) or csv\n"
 		"  -S, -U time  from / until: YYYY-MM-DD[ HH:MM[:SS]], YYYY-MM-DDTHH:MM:SS, @epoch,\n"
@@ -38,7 +41,7 @@ static void usage(FILE *f)
 		"  -m mode      pbclientmode pattern (\"shell command\", \"shell start\", ...)\n"
 		"  -r result    event kind pattern: accept, reject, exit, finish, alert\n"
 		"  -i -s        uniqueid, session (patterns)\n",
-		DEFAULT_DIR);
+		pb_conf_default_path());
 }
 
 static bool parse_time(const char *s, int64_t *out)
@@ -99,9 +102,10 @@ static int cmp_file(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* list_files: events-YYYYMMDD[.N].jsonl in dir, by day then sequence (a name sort would put .1 first). */
-static struct evfile *list_files(const char *dir, size_t *n)
+/* list_files: PREFIX-YYYYMMDD[.N].jsonl in dir, by day then sequence (a name sort would put .1 first). */
+static struct evfile *list_files(const char *dir, const char *prefix, size_t *n)
 {
+	size_t pl = strlen(prefix);
 	DIR *d = opendir(dir);
 	struct evfile *v = NULL;
 	size_t cap = 0;
@@ -113,9 +117,11 @@ static struct evfile *list_files(const char *dir, size_t *n)
 		long day, seq = 0;
 		int used = 0;
 		const char *nm = de->d_name;
-		if (sscanf(nm, "events-%8ld%n", &day, &used) != 1 || used != 15)
+		if (strncmp(nm, prefix, pl) != 0 || nm[pl] != '-')
 			continue;
-		const char *rest = nm + used;
+		if (sscanf(nm + pl + 1, "%8ld%n", &day, &used) != 1 || used != 8)
+			continue;
+		const char *rest = nm + pl + 1 + used;
 		if (strcmp(rest, ".jsonl") != 0) {
 			int u2 = 0;
 			if (sscanf(rest, ".%ld%n", &seq, &u2) != 1 || strcmp(rest + u2, ".jsonl") != 0)
@@ -346,13 +352,14 @@ static void read_lines(FILE *f, const struct filter *flt, enum outfmt fmt, bool 
 
 int main(int argc, char **argv)
 {
-	const char *dir = DEFAULT_DIR;
+	const char *evpath = NULL, *config = NULL;
 	struct filter flt = {.since = INT64_MIN, .until = INT64_MAX};
 	enum outfmt fmt = OUT_TABLE;
 	bool follow = false;
 	int ch;
 	static const struct option longopts[] = {
-		{"directory", required_argument, NULL, 'd'},
+		{"eventlog", required_argument, NULL, 'd'},
+		{"config", required_argument, NULL, 'C'},
 		{"follow", no_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
 		{"since", required_argument, NULL, 'S'},
@@ -367,9 +374,10 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	while ((ch = getopt_long(argc, argv, "d:fo:S:U:u:H:c:m:r:i:s:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "C:d:fo:S:U:u:H:c:m:r:i:s:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'd': dir = optarg; break;
+		case 'd': evpath = optarg; break;
+		case 'C': config = optarg; break;
 		case 'f': follow = true; break;
 		case 'o':
 			if (strcmp(optarg, "table") == 0)
@@ -406,9 +414,32 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	struct pb_conf *conf = NULL;
+	if (evpath == NULL) {
+		/* The default is where logd writes: logd.eventlog of the settings file. */
+		struct pb_conf_err err;
+		const char *why;
+		if (!pb_conf_path_allowed(config, &why)) {
+			fprintf(stderr, "pblog: -C %s: %s\n", config, why);
+			return 2;
+		}
+		int rc = pb_conf_load(config, &conf, &err);
+		if (rc == PB_ERR_NOTFOUND && config == NULL)
+			conf = pb_conf_defaults();
+		else if (rc < 0) {
+			fprintf(stderr, "pblog: %s\n", err.msg);
+			return 2;
+		}
+		if (conf == NULL)
+			return 1;
+		evpath = pb_conf_str(conf, "logd.eventlog");
+	}
+	char dir[PATH_MAX], prefix[128];
 	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "pblog: %s: not a directory\n", dir);
+	if (!evlog_split(evpath, dir, sizeof(dir), prefix, sizeof(prefix)) || stat(dir, &st) != 0 ||
+	    !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "pblog: %s: no event log there\n", evpath);
+		pb_conf_free(conf);
 		return 1;
 	}
 	if (follow && fmt == OUT_TABLE) {
@@ -422,13 +453,14 @@ int main(int argc, char **argv)
 			csv_field(headers[i], i == NCOLS - 1);
 	}
 	size_t nfiles;
-	struct evfile *files = list_files(dir, &nfiles);
+	struct evfile *files = list_files(dir, prefix, &nfiles);
 	FILE *cur = NULL;
 	char curname[NAME_MAX + 1] = "";
 	for (size_t i = 0; i < nfiles; i++) {
 		char path[PATH_MAX];
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
-		FILE *f = fopen(path, "r");
+		FILE *f = NULL;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, files[i].name) < (int)sizeof(path))
+			f = fopen(path, "r");
 		if (f == NULL)
 			continue;
 		read_lines(f, &flt, fmt, follow);
@@ -461,6 +493,7 @@ int main(int argc, char **argv)
 			}
 		}
 		free(rows);
+		pb_conf_free(conf);
 		return 0;
 	}
 	/* Follow: poll the newest file; move on when a newer one appears (a new day or the size limit). */
@@ -469,7 +502,7 @@ int main(int argc, char **argv)
 			read_lines(cur, &flt, fmt, true);
 		struct timespec ts = {0, 200 * 1000 * 1000};
 		nanosleep(&ts, NULL);
-		files = list_files(dir, &nfiles);
+		files = list_files(dir, prefix, &nfiles);
 		if (nfiles > 0 && strcmp(files[nfiles - 1].name, curname) != 0) {
 			/* Finish the old file, then start on the files after it. */
 			if (cur != NULL) {
@@ -485,8 +518,9 @@ int main(int argc, char **argv)
 					continue;
 				}
 				char path[PATH_MAX];
-				snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
-				FILE *f = fopen(path, "r");
+				FILE *f = NULL;
+				if (snprintf(path, sizeof(path), "%s/%s", dir, files[i].name) < (int)sizeof(path))
+					f = fopen(path, "r");
 				if (f == NULL)
 					continue;
 				if (i == nfiles - 1) {

@@ -76,11 +76,47 @@ struct evalctx {
 	bool argline_done;
 };
 
+void pe_pat_compile(struct pe_pat *p, const char *s, int flags)
+{
+	size_t i = 0;
+	p->s = s;
+	for (; s[i] != '\0'; i++) {
+		char c = s[i];
+		if (c == '*' || c == '?' || c == '[' || c == '\\')
+			break;
+		if ((flags & PB_MATCH_EXTGLOB) && (c == '@' || c == '+' || c == '!') && s[i + 1] == '(')
+			break;
+	}
+	p->plen = (uint32_t)i;
+	if (s[i] == '\0')
+		p->kind = PE_PAT_LITERAL;
+	else if (s[i] == '*' && s[i + 1] == '\0' && !(flags & PB_MATCH_PERIOD))
+		p->kind = PE_PAT_PREFIX;
+	else
+		p->kind = PE_PAT_GLOB;
+	p->literal = p->kind == PE_PAT_LITERAL;
+}
+
 static bool pat_match(const struct pe_pat *p, const char *s, int flags)
 {
-	if (p->literal)
-		return (flags & PB_MATCH_CASEFOLD) ? strcasecmp(p->s, s) == 0 : strcmp(p->s, s) == 0;
-	return pb_match(p->s, s, flags);
+	bool fold = (flags & PB_MATCH_CASEFOLD) != 0;
+	/* Most comparisons fail on the first byte: decide those without a call. */
+	if (!fold && p->plen > 0 && p->s[0] != s[0])
+		return false;
+	switch (p->kind) {
+	case PE_PAT_LITERAL:
+		return fold ? strcasecmp(p->s, s) == 0 : strcmp(p->s, s) == 0;
+	case PE_PAT_PREFIX:
+		if ((fold ? strncasecmp(p->s, s, p->plen) : strncmp(p->s, s, p->plen)) != 0)
+			return false;
+		/* with PATHNAME, the final '*' does not cross a '/' */
+		return !(flags & PB_MATCH_PATHNAME) || strchr(s + p->plen, '/') == NULL;
+	default:
+		/* Most patterns fail on their literal start: check it before the general matcher. */
+		if (p->plen > 0 && (fold ? strncasecmp(p->s, s, p->plen) : strncmp(p->s, s, p->plen)) != 0)
+			return false;
+		return pb_match(p->s, s, flags);
+	}
 }
 
 /*

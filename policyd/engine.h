@@ -43,12 +43,24 @@ enum pe_vartype {
 	PE_VT_LIST,   /* a list of strings; named lists allowed */
 };
 
-/* One compiled pattern: literal strings are compared, not matched. */
+/* How a pattern is matched, decided once at load. */
+enum pe_patkind {
+	PE_PAT_LITERAL, /* no magic: string comparison */
+	PE_PAT_PREFIX,	/* a literal then one final '*': prefix comparison */
+	PE_PAT_GLOB,	/* anything else: pb_match, after a literal-prefix precheck */
+};
+
+/* One compiled pattern. */
 struct pe_pat {
 	const char *s;
-	bool literal;
-	bool neg; /* written with a leading '!' */
+	uint32_t plen; /* length of the literal text before the first magic character */
+	uint8_t kind;  /* enum pe_patkind */
+	bool literal;  /* kind == PE_PAT_LITERAL (kept for readers) */
+	bool neg;      /* written with a leading '!' */
 };
+
+/* pe_pat_compile: classify pattern s for the match flags (fills every field but neg). */
+void pe_pat_compile(struct pe_pat *p, const char *s, int flags);
 
 /*
  * A condition value: a list of patterns. It holds when no negative

@@ -264,9 +264,8 @@ static int patlist(struct loader *L, const struct pb_yaml_node *n, const char *w
 		goto done;
 	}
 	for (uint32_t i = 0; i < v.n; i++) {
-		pl->v[i].s = v.s[i];
+		pe_pat_compile(&pl->v[i], v.s[i], flags);
 		pl->v[i].neg = v.neg[i];
-		pl->v[i].literal = strchr(v.s[i], '\\') == NULL && !pb_match_has_magic(v.s[i], flags);
 	}
 	pl->n = v.n;
 	pl->flags = flags;

@@ -1217,6 +1217,7 @@ enum ktype {
 	T_STRLIST,
 	T_MODE,	     /* octal */
 	T_LOGDEST,   /* syslog | stderr | file:/PATH | /PATH */
+	T_ENUM,	     /* one word of a fixed set, named by its validator (ENUM_CHECK below) */
 };
 
 /* How each type is named in listings and the manual. */
@@ -1231,6 +1232,7 @@ enum ktype {
 #define TN_T_STRLIST "string list"
 #define TN_T_MODE "octal mode"
 #define TN_T_LOGDEST "log destination"
+#define TN_T_ENUM "enum"
 
 /* Validators of single strings (a string value, or each item of a list): NULL when fine, else why not. */
 typedef const char *(*check_fn)(const char *s);
@@ -1239,6 +1241,17 @@ static const char *v_account(const char *s);
 static const char *v_hostname(const char *s);
 static const char *v_ident(const char *s);
 static const char *v_template(const char *s);
+static const char *check_enum(const char *s, const char *const *choices);
+
+/* ENUM_CHECK(v_name, "a", "b"): the validator of a T_ENUM setting, naming its words. */
+#define ENUM_CHECK(fn, ...)                                               \
+	static const char *fn(const char *s)                              \
+	{                                                                 \
+		static const char *const choices[] = {__VA_ARGS__, NULL}; \
+		return check_enum(s, choices);                            \
+	}
+
+ENUM_CHECK(v_hostcheck, "strict", "record")
 
 #define MS_ 1LL
 #define SEC_ 1000LL
@@ -1261,7 +1274,8 @@ static const char *v_template(const char *s);
  *   default  as it would be written in the file; lists comma-separated;
  *            NULL: unset (the getter returns NULL / an empty list)
  *   min,max  range for T_INT, T_DURATION (ms), T_SIZE (bytes); else 0, 0
- *   check    validator for strings and list items, or NULL
+ *   check    validator for strings and list items, or NULL; for T_ENUM the
+ *            ENUM_CHECK that lists its words
  *   desc     one line for listings
  */
 #define PB_CONF_SCHEMA(K)                                                                        \
@@ -1349,7 +1363,7 @@ static const char *v_template(const char *s);
 	  "a new connection must finish its TLS handshake within this")                          \
 	K("logd.stop_timeout", T_DURATION, "10s", 0, 1 * HOUR_, NULL,                             \
 	  "on a normal stop, wait this long for sessions to reach a commit point")               \
-	K("logd.hostcheck", T_STR, "strict", 0, 0, v_ident,                                       \
+	K("logd.hostcheck", T_ENUM, "strict", 0, 0, v_hostcheck,                                       \
 	  "submithost not covered by the client certificate: strict (refuse) or record")         \
 	K("logd.server_id", T_STR, NULL, 0, 0, v_ident,                                           \
 	  "name logd gives itself in events (unset: the host name)")
@@ -1425,6 +1439,21 @@ static const char *v_debug(const char *s)
 			p++;
 	}
 	return NULL;
+}
+
+static const char *check_enum(const char *s, const char *const *choices)
+{
+	static _Thread_local char why[256];
+	size_t o;
+
+	for (size_t i = 0; choices[i] != NULL; i++)
+		if (strcmp(s, choices[i]) == 0)
+			return NULL;
+	o = (size_t)snprintf(why, sizeof(why), "expected ");
+	for (size_t i = 0; choices[i] != NULL && o < sizeof(why); i++)
+		o += (size_t)snprintf(why + o, sizeof(why) - o, "%s%s", i == 0 ? "" :
+				      choices[i + 1] == NULL ? " or " : ", ", choices[i]);
+	return why;
 }
 
 static const char *v_account(const char *s)
@@ -1664,6 +1693,7 @@ static int parse_value(struct pb_conf *c, const struct keydef *k, const struct p
 			       k->def ? "use the default" : "leave it unset");
 	switch (k->type) {
 	case T_STR:
+	case T_ENUM:
 	case T_PATH: {
 		const char *s;
 		rc = pb_yaml_str(n, k->key, &s, err);
@@ -1805,35 +1835,53 @@ static int apply_default(struct pb_conf *c, const struct keydef *k, struct val *
 	return rc;
 }
 
-/* Suggestions for an unknown key: close spellings, or the same name in another section. */
+/*
+ * Suggestions for an unknown key: a close spelling in the same section, the
+ * same name in another section, or a close section name; best first.
+ */
 static void suggest(const char *path, char *out, size_t len)
 {
-	const char *last = strrchr(path, '.');
-	const char *cands[3];
+	static const char *const sections[] = {"tls", "timeouts", "policyd", "logd"};
+	const char *dot = strrchr(path, '.');
+	const char *leaf = dot ? dot + 1 : path;
+	size_t sl = dot ? (size_t)(dot - path) : 0;
+	struct cand {
+		const char *name;
+		unsigned d;
+	} c[NKEYS + 4];
 	size_t nc = 0;
 
-	last = last ? last + 1 : path;
 	out[0] = '\0';
-	for (size_t i = 0; i < NKEYS && nc < 3; i++) {
-		const char *kl = strrchr(schema[i].key, '.');
-		kl = kl ? kl + 1 : schema[i].key;
-		if (close_enough(path, schema[i].key) || strcmp(kl, last) == 0)
-			cands[nc++] = schema[i].key;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const char *k = schema[i].key, *kd = strchr(k, '.');
+		const char *kl = kd ? kd + 1 : k;
+		size_t ksl = kd ? (size_t)(kd - k) : 0;
+		if (strcmp(kl, leaf) == 0)
+			c[nc++] = (struct cand){k, 0};
+		else if (ksl == sl && strncmp(k, path, sl) == 0 && close_enough(leaf, kl))
+			c[nc++] = (struct cand){k, edit_distance(leaf, kl)};
 	}
-	/* A misspelt section name on its own line. */
-	if (nc == 0 && strchr(path, '.') == NULL) {
-		static const char *const sections[] = {"tls", "timeouts", "policyd", "logd"};
-		for (size_t i = 0; i < 4 && nc < 3; i++)
+	if (dot == NULL)
+		for (size_t i = 0; i < 4; i++)
 			if (close_enough(path, sections[i]))
-				cands[nc++] = sections[i];
-	}
-	if (nc == 1)
-		snprintf(out, len, " (did you mean '%s'?)", cands[0]);
-	else if (nc == 2)
-		snprintf(out, len, " (did you mean '%s' or '%s'?)", cands[0], cands[1]);
-	else if (nc == 3)
-		snprintf(out, len, " (did you mean '%s', '%s' or '%s'?)", cands[0], cands[1],
-			 cands[2]);
+				c[nc++] = (struct cand){sections[i], edit_distance(path, sections[i])};
+	if (nc == 0)
+		return;
+	unsigned best = UINT_MAX;
+	for (size_t i = 0; i < nc; i++)
+		if (c[i].d < best)
+			best = c[i].d;
+	const char *pick[3];
+	size_t np = 0;
+	for (size_t i = 0; i < nc && np < 3; i++)
+		if (c[i].d == best)
+			pick[np++] = c[i].name;
+	if (np == 1)
+		snprintf(out, len, " (did you mean '%s'?)", pick[0]);
+	else if (np == 2)
+		snprintf(out, len, " (did you mean '%s' or '%s'?)", pick[0], pick[1]);
+	else
+		snprintf(out, len, " (did you mean '%s', '%s' or '%s'?)", pick[0], pick[1], pick[2]);
 }
 
 static int set_from_file(struct pb_conf *c, const char *path, const struct pb_yaml_node *key,
@@ -1883,19 +1931,30 @@ static int read_section(struct pb_conf *c, const struct pb_yaml_node *key,
 	return 0;
 }
 
+/*
+ * Plain TCP is for tests on one machine: every address of the effective
+ * configuration, defaults included, must be loopback (lib/tls refuses other
+ * sockets at run time too; this says so at -t time).
+ */
 static int check_loopback(const struct pb_conf *c, const char *file, const char *key,
 			  struct pb_conf_err *err)
 {
-	int i = find_key(key);
-	const struct val *v = &c->v[i];
-	if (!v->set)
-		return 0;
-	for (size_t j = 0; j < v->u.hp.n; j++)
-		if (!is_loopback(v->u.hp.v[j].host))
+	const struct val *v = &c->v[find_key(key)];
+	const struct val *pt = &c->v[find_key("tls.plaintext_for_tests")];
+
+	for (size_t j = 0; j < v->u.hp.n; j++) {
+		if (is_loopback(v->u.hp.v[j].host))
+			continue;
+		if (v->set)
 			return errat(err, PB_ERR_CONF, file, v->line, v->col,
 				     "%s: %s is not a loopback address, and tls.plaintext_for_tests "
 				     "is true (plain TCP is for tests on 127.0.0.1, ::1 or localhost only)",
 				     key, v->u.hp.v[j].text);
+		return errat(err, PB_ERR_CONF, file, pt->line, pt->col,
+			     "tls.plaintext_for_tests is true, but %s is %s by default, which is not "
+			     "loopback: set %s to an address such as 127.0.0.1:0",
+			     key, v->u.hp.v[j].text, key);
+	}
 	return 0;
 }
 
@@ -2103,7 +2162,7 @@ static const struct val *get(const struct pb_conf *c, const char *key, unsigned 
 
 const char *pb_conf_str(const struct pb_conf *c, const char *key)
 {
-	const struct val *v = get(c, key, TB(T_STR) | TB(T_PATH) | TB(T_LOGDEST), __func__);
+	const struct val *v = get(c, key, TB(T_STR) | TB(T_PATH) | TB(T_ENUM) | TB(T_LOGDEST), __func__);
 	if (!v->have)
 		return NULL;
 	return schema[find_key(key)].type == T_LOGDEST ? v->text : v->u.s;
@@ -2219,6 +2278,7 @@ void pb_conf_dump(const struct pb_conf *c, FILE *f)
 		fprintf(f, "%s%s: ", indent, name);
 		switch (k->type) {
 		case T_STR:
+		case T_ENUM:
 		case T_PATH:
 			put_quoted(f, v->u.s);
 			break;

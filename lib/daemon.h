@@ -52,8 +52,10 @@ int pb_daemon_pidfile_write(void);
 
 /*
  * pb_daemon_detach: fork into the background: the child gets a new session,
- * "/" as its directory, and /dev/null as stdin, stdout and stderr (so a
- * detached daemon logs to syslog or a file: pb_daemon_log_setup's default).
+ * "/" as its directory, and /dev/null as stdin and stdout; stderr follows
+ * at pb_daemon_ready, so start-up errors still reach the terminal (a
+ * detached daemon then logs to syslog or a file: pb_daemon_log_setup's
+ * default).
  * Returns 0 in the child; the parent waits as described above and never
  * returns. PB_ERR_IO if fork fails (still in the foreground).
  */

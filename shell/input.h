@@ -86,6 +86,10 @@ void input_flush(void);
 extern void (*input_prompt_hook)(int level);
 extern bool input_verbose;
 
+/* input_intr_hook: called when a read() of input is interrupted by a signal (EINTR),
+ * before retrying; it may unwind (SH_INTERRUPT) to abandon the command. */
+extern void (*input_intr_hook)(void);
+
 /* ---- used by the lexer/parser ---- */
 
 /* Special values of input_getc() besides bytes 1..255. */
@@ -93,6 +97,10 @@ enum {
 	INPUT_EOF = -1, /* end of the top source */
 	INPUT_EOA = -2, /* end of an alias's text (ends a word; otherwise ignored) */
 };
+
+/* True when the alias text whose INPUT_EOA was just returned ended in a blank (the
+ * next word is then also checked for aliases). */
+extern bool input_eoa_blank;
 
 /* input_getc: next character, INPUT_EOF or INPUT_EOA. */
 int input_getc(void);

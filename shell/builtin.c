@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: ISC */
+/* The builtin table (sorted by name for a binary search) and the common way to run a builtin. */
+#include "builtin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c_test.h"
+#include "jobs.h"
+#include "shell.h"
+#include "trap.h"
+
+#define SP BI_SPECIAL
+#define RG BI_REGULAR
+
+/* Sorted by strcmp order. */
+static const struct builtin table[] = {
+	{".", c_dot, SP},
+	{":", c_true, SP | BI_PURE},
+	{"[", c_test, RG | BI_PURE},
+	{"alias", c_alias, RG},
+	{"bg", c_bg, RG},
+	{"break", c_break, SP},
+	{"cd", c_cd, RG},
+	{"command", c_command, RG},
+	{"continue", c_continue, SP},
+	{"echo", c_echo, RG | BI_PURE},
+	{"eval", c_eval, SP},
+	{"exec", c_exec, SP},
+	{"exit", c_exit, SP},
+	{"export", c_export, SP | BI_ASSIGN},
+	{"false", c_false, RG | BI_PURE},
+	{"fg", c_fg, RG},
+	{"getopts", c_getopts, RG},
+	{"hash", c_hash, RG},
+	{"jobs", c_jobs, RG},
+	{"kill", c_kill, RG},
+	{"let", c_let, RG},
+	{"local", c_local, RG | BI_ASSIGN},
+	{"printf", c_printf, RG | BI_PURE},
+	{"pwd", c_pwd, RG | BI_PURE},
+	{"read", c_read, RG},
+	{"readonly", c_readonly, SP | BI_ASSIGN},
+	{"return", c_return, SP},
+	{"set", c_set, SP},
+	{"shift", c_shift, SP},
+	{"test", c_test, RG | BI_PURE},
+	{"times", c_times, SP},
+	{"trap", c_trap, SP},
+	{"true", c_true, RG | BI_PURE},
+	{"type", c_type, RG},
+	{"ulimit", c_ulimit, RG},
+	{"umask", c_umask, RG},
+	{"unalias", c_unalias, RG},
+	{"unset", c_unset, SP},
+	{"wait", c_wait, RG},
+};
+
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct builtin *)elem)->name);
+}
+
+const struct builtin *builtin_lookup(const char *name)
+{
+	return bsearch(name, table, sizeof table / sizeof table[0], sizeof table[0], cmp_name);
+}
+
+int builtin_run(const struct builtin *b, int argc, char **argv)
+{
+	int st = b->fn(argc, argv);
+	if (out_flush() < 0 && st == 0)
+		st = 1;
+	return st;
+}
+
+int c_true(int argc, char **argv)
+{
+	return 0;
+}
+
+int c_false(int argc, char **argv)
+{
+	return 1;
+}

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: ISC */
+/* Evaluation: walks the tree (lists, pipelines, compound commands), runs read-eval loops, applies errexit and traps. */
+#include "eval.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/times.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arith.h"
+#include "c_test.h"
+#include "exec.h"
+#include "expand.h"
+#include "input.h"
+#include "jobs.h"
+#include "match.h"
+#include "options.h"
+#include "parse.h"
+#include "redir.h"
+#include "shell.h"
+#include "trap.h"
+#include "tree.h"
+#include "var.h"
+
+/* Nesting of eval / dot / trap text, bounded so input cannot exhaust the C stack. */
+#define MAX_EVAL_DEPTH 500
+static int eval_depth;
+
+/* Text of a command for `jobs` (only kept when job control is on). */
+static char *job_text(union node *n)
+{
+	if (!jobs_control())
+		return NULL;
+	char *t = tree_text(n, TREE_ONELINE);
+	char *s = ststrdup(t);
+	free(t);
+	return s;
+}
+
+/* Run n in a forked child that exits with its status (the child never returns). */
+static _Noreturn void run_in_child(union node *n)
+{
+	int st = eval_tree(n, EV_EXIT);
+	sh_unwind(SH_EXIT, st);
+}
+
+static int eval_pipe(struct n_pipe *p, int flags)
+{
+	struct job *j = job_new(job_text((union node *)p));
+	int prev = -1;
+	for (union node *c = p->cmds; c; c = c->head.next) {
+		int pfd[2] = {-1, -1};
+		if (c->head.next && pipe2(pfd, O_CLOEXEC) < 0) {
+			int e = errno;
+			if (prev >= 0)
+				close(prev);
+			job_wait(j);
+			sh_errorf(2, "cannot create pipe: %s", strerror(e));
+		}
+		out_flush();
+		pid_t pid = job_fork(j, false);
+		if (pid == 0) {
+			if (prev >= 0) {
+				dup2(prev, 0);
+				close(prev);
+			}
+			if (pfd[1] >= 0) {
+				close(pfd[0]);
+				dup2(pfd[1], 1);
+				close(pfd[1]);
+			}
+			run_in_child(c);
+		}
+		if (prev >= 0)
+			close(prev);
+		if (pfd[1] >= 0)
+			close(pfd[1]);
+		prev = pfd[0];
+	}
+	int status = job_wait(j);
+	if (p->negate)
+		status = !status;
+	return status;
+}
+
+static int eval_subshell(union node *body, int flags)
+{
+	if ((flags & EV_EXIT) && !trap_any()) {
+		/* The shell ends after this anyway: no need for another process. */
+		return eval_tree(body, flags);
+	}
+	out_flush();
+	struct job *j = job_new(NULL);
+	if (job_fork(j, false) == 0)
+		run_in_child(body);
+	return job_wait(j);
+}
+
+static int eval_async(union node *body)
+{
+	out_flush();
+	struct job *j = job_new(job_text(body));
+	if (job_fork(j, true) == 0) {
+		if (!opt[OPT_MONITOR] && !jobs_control()) {
+			/* Without job control, a background job's stdin is /dev/null (POSIX). */
+			int fd = open("/dev/null", O_RDONLY);
+			if (fd > 0) {
+				dup2(fd, 0);
+				close(fd);
+			}
+		}
+		run_in_child(body);
+	}
+	job_background(j);
+	return 0;
+}
+
+/*
+ * Loops: one handler catches break/continue for the whole loop; after a
+ * caught `continue` the loop resumes where it was (the for-loop index has
+ * already moved on). The arena is reset each iteration.
+ */
+static int eval_loop(union node *n, int flags)
+{
+	struct arglist words = {0};
+	bool is_for = n->kind == NFOR;
+	if (is_for) {
+		if (n->fors.has_in) {
+			expand_args(n->fors.words, &words);
+		} else {
+			for (int i = 0; i < sh_pos.n; i++)
+				arglist_add(&words, ststrdup(sh_pos.v[i]));
+		}
+	}
+	struct arena_mark m;
+	arena_mark(&m);
+	volatile int status = 0;
+	volatile int idx = 0;
+	struct sh_jmp j;
+	sh_loopdepth++;
+	int body_flags = flags & ~EV_EXIT;
+	for (;;) {
+		sh_push(&j);
+		if (setjmp(j.jb) == 0) {
+			for (;;) {
+				arena_reset(&m);
+				if (is_for) {
+					if (idx >= words.n)
+						break;
+					var_set(n->fors.var, words.v[idx++], 0);
+				} else {
+					int c = eval_tree(n->loop.cond, body_flags | EV_TESTED);
+					if (n->loop.until ? c == 0 : c != 0)
+						break;
+				}
+				status = eval_tree(is_for ? n->fors.body : n->loop.body, body_flags);
+			}
+			sh_pop(&j);
+			break;
+		}
+		arena_reset(&m);
+		if (j.kind == SH_BREAK || j.kind == SH_CONTINUE) {
+			if (--sh_loop_count > 0) {
+				sh_loopdepth--;
+				sh_unwind(j.kind, j.status);
+			}
+			status = 0;
+			if (j.kind == SH_BREAK)
+				break;
+			continue;
+		}
+		sh_loopdepth--;
+		sh_unwind(j.kind, j.status);
+	}
+	sh_loopdepth--;
+	return status;
+}
+
+static int eval_case(struct n_cases *c, int flags)
+{
+	const char *w = expand_str(c->word);
+	for (union node *it = c->items; it; it = it->head.next) {
+		for (union node *p = it->caseitem.patterns; p; p = p->head.next) {
+			const char *pat = expand_pattern(p);
+			if (!pb_match(pat, w, 0))
+				continue;
+			int status = 0;
+			for (;;) {
+				status = eval_tree(it->caseitem.body, flags);
+				if (!it->caseitem.fallthrough || it->head.next == NULL)
+					break;
+				it = it->head.next;
+			}
+			return status;
+		}
+	}
+	return 0;
+}
+
+static int eval_redircmd(struct n_redircmd *r, int flags)
+{
+	struct redirsave *save = NULL;
+	if (redir_apply(r->redirs, &save) < 0) {
+		redir_restore(save);
+		return 1;
+	}
+	volatile int status = 0;
+	struct sh_jmp j;
+	sh_push(&j);
+	if (setjmp(j.jb) == 0) {
+		status = eval_tree(r->body, flags & ~EV_EXIT);
+		sh_pop(&j);
+	} else {
+		/* break/return/errors leaving a redirected loop or group: put the fds back first. */
+		redir_restore(save);
+		sh_unwind(j.kind, j.status);
+	}
+	redir_restore(save);
+	return status;
+}
+
+static double tv_seconds(clock_t t)
+{
+	static long hz;
+	if (hz == 0)
+		hz = sysconf(_SC_CLK_TCK);
+	return (double)t / (double)hz;
+}
+
+static int eval_time(struct n_time *t, int flags)
+{
+	struct timespec a, b;
+	struct tms ta, tb;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	times(&ta);
+	int status = t->body ? eval_tree(t->body, flags & ~EV_EXIT) : 0;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	times(&tb);
+	double real = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	double user = tv_seconds(tb.tms_utime - ta.tms_utime + tb.tms_cutime - ta.tms_cutime);
+	double sys = tv_seconds(tb.tms_stime - ta.tms_stime + tb.tms_cstime - ta.tms_cstime);
+	if (t->posix)
+		fprintf(stderr, "real %.2f\nuser %.2f\nsys %.2f\n", real, user, sys);
+	else
+		fprintf(stderr, "\nreal\t%dm%.2fs\nuser\t%dm%.2fs\nsys\t%dm%.2fs\n",
+			(int)(real / 60), real - 60 * (int)(real / 60), (int)(user / 60),
+			user - 60 * (int)(user / 60), (int)(sys / 60), sys - 60 * (int)(sys / 60));
+	return status;
+}
+
+static bool eval_dbracket(union node *e, bool *err)
+{
+	switch (e->kind) {
+	case NTNOT:
+		return !eval_dbracket(e->tnot.arg, err);
+	case NTANDOR: {
+		bool l = eval_dbracket(e->tandor.left, err);
+		if (e->tandor.op == ANDOR_AND ? !l : l)
+			return l;
+		return eval_dbracket(e->tandor.right, err);
+	}
+	case NTUNARY:
+		return test_unary("[[", e->tunary.op, expand_str(e->tunary.arg), err);
+	case NTBINARY: {
+		const char *op = e->tbinary.op;
+		const char *l = expand_str(e->tbinary.left);
+		if (strcmp(op, "=") == 0 || strcmp(op, "==") == 0 || strcmp(op, "!=") == 0) {
+			bool m = pb_match(expand_pattern(e->tbinary.right), l, 0);
+			return op[0] == '!' ? !m : m;
+		}
+		return test_binary("[[", l, op, expand_str(e->tbinary.right), err);
+	}
+	default:
+		return false;
+	}
+}
+
+int eval_tree(union node *n, int flags)
+{
+	int status = 0;
+	if (n == NULL) {
+		sh_exitstatus = 0;
+		return 0;
+	}
+	bool check_e = false;
+	switch (n->kind) {
+	case NCMD:
+		status = exec_simple(n, flags);
+		check_e = true;
+		break;
+	case NLIST:
+		for (union node *c = n->list.items; c; c = c->head.next) {
+			status = eval_tree(c, c->head.next ? flags & ~EV_EXIT : flags);
+			if (trap_pending)
+				trap_run_pending();
+		}
+		break;
+	case NPIPE:
+		if (n->pipe.cmds && n->pipe.cmds->head.next == NULL) {
+			/* `! cmd`: the status is tested, so errexit does not apply inside. */
+			status = eval_tree(n->pipe.cmds, (flags & ~EV_EXIT) | (n->pipe.negate ? EV_TESTED : 0));
+			if (n->pipe.negate)
+				status = !status;
+		} else {
+			status = eval_pipe(&n->pipe, flags);
+		}
+		check_e = !n->pipe.negate;
+		break;
+	case NANDOR:
+		status = eval_tree(n->andor.left, (flags & ~EV_EXIT) | EV_TESTED);
+		if (n->andor.op == ANDOR_AND ? status == 0 : status != 0)
+			status = eval_tree(n->andor.right, flags);
+		break;
+	case NASYNC:
+		status = eval_async(n->async.body);
+		break;
+	case NCOPROC:
+		sh_errorf(2, "|&: coprocesses are not available in this shell");
+	case NSUBSHELL:
+		sh_lineno = n->head.line;
+		status = eval_subshell(n->subshell.body, flags);
+		check_e = true;
+		break;
+	case NBRACE:
+		status = eval_tree(n->brace.body, flags);
+		break;
+	case NREDIRCMD:
+		sh_lineno = sh_errline = n->head.line;
+		status = eval_redircmd(&n->redircmd, flags);
+		break;
+	case NIF:
+		if (eval_tree(n->ifs.cond, (flags & ~EV_EXIT) | EV_TESTED) == 0)
+			status = eval_tree(n->ifs.thenp, flags);
+		else if (n->ifs.elsep)
+			status = eval_tree(n->ifs.elsep, flags);
+		else
+			status = 0;
+		break;
+	case NWHILE:
+	case NFOR:
+		sh_lineno = n->head.line;
+		if (n->kind == NFOR && n->fors.select)
+			sh_errorf(2, "select: not available in this shell");
+		status = eval_loop(n, flags);
+		break;
+	case NCASE:
+		sh_lineno = sh_errline = n->head.line;
+		status = eval_case(&n->cases, flags);
+		break;
+	case NFUNC:
+		func_define(n->func.name, n->func.body);
+		status = 0;
+		break;
+	case NTIME:
+		status = eval_time(&n->time, flags);
+		break;
+	case NDBRACKET: {
+		sh_lineno = sh_errline = n->head.line;
+		bool err = false;
+		bool r = eval_dbracket(n->dbracket.expr, &err);
+		status = err ? 2 : !r;
+		check_e = true;
+		break;
+	}
+	case NARITHCMD:
+		sh_lineno = sh_errline = n->head.line;
+		status = arith_eval(expand_str(n->arithcmd.expr)) ? 0 : 1;
+		check_e = true;
+		break;
+	default:
+		sh_errorf(2, "cannot run a %s node", node_name(n->kind));
+	}
+	sh_exitstatus = status;
+	if (trap_pending)
+		trap_run_pending();
+	if (check_e && status != 0 && opt[OPT_ERREXIT] && !(flags & EV_TESTED))
+		sh_unwind(SH_EXIT, status);
+	return status;
+}
+
+int eval_input(int pflags, bool interactive)
+{
+	volatile int status = 0;
+	struct arena_mark m;
+	arena_mark(&m);
+	for (;;) {
+		struct sh_jmp j;
+		if (interactive) {
+			sh_push(&j);
+			if (setjmp(j.jb) != 0) {
+				if (j.kind != SH_ERROR && j.kind != SH_INTERRUPT)
+					sh_unwind(j.kind, j.status);
+				input_flush();
+				arena_reset(&m);
+				sh_exitstatus = j.status ? j.status : 1;
+				status = sh_exitstatus;
+				continue;
+			}
+			jobs_notify();
+		}
+		union node *n = parse_command(pflags);
+		if (n == NULL) {
+			if (interactive)
+				sh_pop(&j);
+			break;
+		}
+		if (!opt[OPT_NOEXEC] || interactive)
+			status = eval_tree(n, 0);
+		arena_reset(&m);
+		if (interactive)
+			sh_pop(&j);
+	}
+	return status;
+}
+
+int eval_string(const char *text, const char *name, int flags)
+{
+	if (eval_depth >= MAX_EVAL_DEPTH)
+		sh_errorf(2, "eval: nesting too deep");
+	int depth = input_depth();
+	input_push_string(text, name, sh_lineno > 0 ? sh_lineno : 1);
+	eval_depth++;
+	volatile int status = 0;
+	struct sh_jmp j;
+	sh_push(&j);
+	if (setjmp(j.jb) == 0) {
+		struct arena_mark m;
+		arena_mark(&m);
+		union node *n;
+		int saved_line = sh_lineno;
+		while ((n = parse_command(0)) != NULL) {
+			status = eval_tree(n, flags & ~EV_EXIT);
+			arena_reset(&m);
+		}
+		sh_lineno = saved_line;
+		sh_pop(&j);
+	} else {
+		eval_depth--;
+		input_pop_to(depth);
+		sh_unwind(j.kind, j.status);
+	}
+	eval_depth--;
+	input_pop_to(depth);
+	sh_exitstatus = status;
+	return status;
+}
+
+void eval_string_trap(const char *cmd)
+{
+	eval_string(cmd, NULL, 0);
+}

@@ -1,0 +1,874 @@
+/* SPDX-License-Identifier: ISC */
+/* Command dispatch: simple commands from expansion to gate to execution; functions; the command hash; command substitution. */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "alias.h"
+#include "eval.h"
+#include "expand.h"
+#include "gate.h"
+#include "jobs.h"
+#include "options.h"
+#include "parse.h"
+#include "redir.h"
+#include "shell.h"
+#include "trap.h"
+#include "tree.h"
+#include "var.h"
+
+const char *sh_self_path = "/bin/sh";
+int sh_funcdepth;
+int sh_loopdepth;
+
+#define DEFPATH "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin"
+
+/* ---- functions ---- */
+
+#define FUNC_BUCKETS 64
+static struct func *functab[FUNC_BUCKETS];
+
+static unsigned hash_str(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+struct func *func_lookup(const char *name)
+{
+	for (struct func *f = functab[hash_str(name) % FUNC_BUCKETS]; f; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+static void func_release(struct func *f)
+{
+	if (--f->refs > 0)
+		return;
+	node_free(f->body);
+	free(f->name);
+	free(f);
+}
+
+static void func_remove(const char *name)
+{
+	struct func **pp = &functab[hash_str(name) % FUNC_BUCKETS];
+	for (struct func *f = *pp; f; pp = &f->next, f = *pp) {
+		if (strcmp(f->name, name) == 0) {
+			*pp = f->next;
+			func_release(f);
+			return;
+		}
+	}
+}
+
+void func_define(const char *name, union node *body)
+{
+	func_remove(name);
+	struct func *f = xmalloc(sizeof *f);
+	f->name = xstrdup(name);
+	/* node_copy copies the whole next chain: detach the body from its siblings first. */
+	union node *saved = body->head.next;
+	body->head.next = NULL;
+	f->body = node_copy(body);
+	body->head.next = saved;
+	f->refs = 1;
+	unsigned b = hash_str(name) % FUNC_BUCKETS;
+	f->next = functab[b];
+	functab[b] = f;
+}
+
+int func_unset(const char *name)
+{
+	if (func_lookup(name) == NULL)
+		return -1;
+	func_remove(name);
+	return 0;
+}
+
+/* ---- the command hash table ---- */
+
+#define HASH_BUCKETS 128
+struct hentry {
+	struct hentry *next;
+	char *name;
+	char *path;
+	unsigned gen;
+	int hits;
+};
+static struct hentry *hashtab[HASH_BUCKETS];
+
+void hash_clear(void)
+{
+	for (int i = 0; i < HASH_BUCKETS; i++) {
+		while (hashtab[i]) {
+			struct hentry *e = hashtab[i];
+			hashtab[i] = e->next;
+			free(e->name);
+			free(e->path);
+			free(e);
+		}
+	}
+}
+
+void hash_print(void)
+{
+	for (int i = 0; i < HASH_BUCKETS; i++)
+		for (struct hentry *e = hashtab[i]; e; e = e->next)
+			if (e->gen == var_path_gen)
+				out_printf("%s\n", e->path);
+}
+
+static bool is_exec_file(const char *path, bool *exists)
+{
+	struct stat st;
+	if (stat(path, &st) != 0 || S_ISDIR(st.st_mode))
+		return false;
+	*exists = true;
+	return access(path, X_OK) == 0;
+}
+
+char *path_search(const char *name, const char *path)
+{
+	if (path == NULL)
+		return NULL;
+	struct strbuf sb;
+	char *noexec = NULL;
+	size_t nl = strlen(name);
+	const char *p = path;
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t dl = colon ? (size_t)(colon - p) : strlen(p);
+		sb_init(&sb);
+		if (dl == 0)
+			sb_putn(&sb, ".", 1);
+		else
+			sb_putn(&sb, p, dl);
+		sb_putc(&sb, '/');
+		sb_putn(&sb, name, nl);
+		char *full = sb_str(&sb);
+		bool exists = false;
+		if (is_exec_file(full, &exists))
+			return full;
+		if (exists && noexec == NULL)
+			noexec = full;
+		if (colon == NULL)
+			break;
+		p = colon + 1;
+	}
+	/* A file that exists but is not executable: exec reports EACCES (126). */
+	return noexec;
+}
+
+static const char *hash_lookup(const char *name)
+{
+	unsigned b = hash_str(name) % HASH_BUCKETS;
+	struct hentry *e;
+	for (e = hashtab[b]; e; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			break;
+	if (e && e->gen == var_path_gen) {
+		e->hits++;
+		return e->path;
+	}
+	char *p = path_search(name, var_get("PATH"));
+	if (p == NULL || p[0] != '/')
+		return p; /* relative PATH entries are not remembered */
+	if (e == NULL) {
+		e = xmalloc(sizeof *e);
+		e->name = xstrdup(name);
+		e->path = NULL;
+		e->next = hashtab[b];
+		hashtab[b] = e;
+	}
+	free(e->path);
+	e->path = xstrdup(p);
+	e->gen = var_path_gen;
+	e->hits = 0;
+	return e->path;
+}
+
+int hash_add(const char *name)
+{
+	return hash_lookup(name) ? 0 : -1;
+}
+
+void find_command(const char *name, struct cmdentry *ce, int flags)
+{
+	memset(ce, 0, sizeof *ce);
+	if (strchr(name, '/')) {
+		ce->kind = CMD_EXTERNAL;
+		ce->path = name;
+		return;
+	}
+	const struct builtin *bi = builtin_lookup(name);
+	if (bi && (bi->flags & BI_SPECIAL)) {
+		ce->kind = CMD_BUILTIN;
+		ce->bi = bi;
+		return;
+	}
+	if (!(flags & FC_NOFUNC)) {
+		struct func *f = func_lookup(name);
+		if (f) {
+			ce->kind = CMD_FUNCTION;
+			ce->fn = f;
+			return;
+		}
+	}
+	if (bi) {
+		ce->kind = CMD_BUILTIN;
+		ce->bi = bi;
+		return;
+	}
+	const char *p = (flags & FC_DEFPATH) ? path_search(name, DEFPATH) : hash_lookup(name);
+	if (p) {
+		ce->kind = CMD_EXTERNAL;
+		ce->path = p;
+		return;
+	}
+	ce->kind = CMD_NOTFOUND;
+}
+
+/* ---- running programs ---- */
+
+/* Written by a vfork child (shared memory) when its execve failed. */
+static volatile int vfork_errno;
+
+static int exec_failure_status(int e)
+{
+	return (e == ENOENT || e == ENOTDIR) ? 127 : 126;
+}
+
+static void report_exec_error(const char *name, int e)
+{
+	if (e == ENOENT || e == ENOTDIR)
+		sh_warnf("%s: not found", name);
+	else
+		sh_warnf("%s: %s", name, strerror(e));
+}
+
+/* Replace the process by the program; only returns on failure (errno set). */
+static void do_execve(const char *path, char **argv, char **envp)
+{
+	execve(path, argv, envp);
+	if (errno == ENOEXEC) {
+		/* A script without #!: run it with this shell. */
+		int n = 0;
+		while (argv[n])
+			n++;
+		char *nargv[n + 2];
+		nargv[0] = argv[0];
+		nargv[1] = (char *)path;
+		for (int i = 1; i <= n; i++)
+			nargv[i + 1] = argv[i];
+		execve(sh_self_path, nargv, envp);
+		errno = ENOEXEC;
+	}
+}
+
+static int wait_pid(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return 127;
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st)) {
+		int sig = WTERMSIG(st);
+		if (opt[OPT_INTERACTIVE] && sig != SIGINT && sig != SIGPIPE)
+			fprintf(stderr, "%s\n", strsignal(sig));
+		return 128 + sig;
+	}
+	return 1;
+}
+
+/* Run a program: exec in place when the shell ends anyway, else vfork + execve + wait. */
+static int run_program(const char *path, char **argv, int flags)
+{
+	char **envp = var_environ();
+	out_flush();
+	if ((flags & EV_EXIT) && !trap_any() && !jobs_control()) {
+		trap_child(false);
+		do_execve(path, argv, envp);
+		int e = errno;
+		report_exec_error(argv[0], e);
+		sh_unwind(SH_EXIT, exec_failure_status(e));
+	}
+	struct job *j = jobs_control() ? job_new(argv[0]) : NULL;
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	vfork_errno = 0;
+	pid_t pid = vfork();
+	if (pid == 0) {
+		/* Only system calls here: the child shares our memory until execve. */
+		jobs_vfork_child(j, false);
+		trap_child(false);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		do_execve(path, argv, envp);
+		vfork_errno = errno;
+		_exit(exec_failure_status(errno));
+	}
+	int e = vfork_errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0) {
+		e = errno;
+		if (j)
+			job_wait(j);
+		sh_errorf(2, "cannot fork: %s", strerror(e));
+	}
+	int status;
+	if (j) {
+		job_add(j, pid);
+		status = job_wait(j);
+	} else {
+		status = wait_pid(pid);
+	}
+	if (e) {
+		report_exec_error(argv[0], e);
+		status = exec_failure_status(e);
+	}
+	return status;
+}
+
+/* ---- simple commands ---- */
+
+/* Write the xtrace line: PS4, then each word quoted when needed. */
+static void xtrace_words(struct arglist *assigns, char **argv)
+{
+	const char *ps4 = var_get("PS4");
+	struct strbuf sb;
+	sb_init(&sb);
+	sb_puts(&sb, ps4 ? ps4 : "+ ");
+	bool first = true;
+	for (int pass = 0; pass < 2; pass++) {
+		char **v = pass == 0 ? (assigns ? assigns->v : NULL) : argv;
+		for (; v && *v; v++) {
+			if (!first)
+				sb_putc(&sb, ' ');
+			first = false;
+			const char *s = *v;
+			bool plain = *s != '\0';
+			for (const char *q = s; *q; q++)
+				if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./:,@%^", *q))
+					plain = false;
+			if (plain || (pass == 0 && strchr(s, '=') && strchr(s, '\'') == NULL && false)) {
+				sb_puts(&sb, s);
+				continue;
+			}
+			if (pass == 0) {
+				const char *eq = strchr(s, '=');
+				sb_putn(&sb, s, (size_t)(eq - s + 1));
+				s = eq + 1;
+			}
+			sb_putc(&sb, '\'');
+			for (; *s; s++) {
+				if (*s == '\'')
+					sb_puts(&sb, "'\\''");
+				else
+					sb_putc(&sb, *s);
+			}
+			sb_putc(&sb, '\'');
+		}
+	}
+	sb_putc(&sb, '\n');
+	out_flush();
+	(void)!write(2, sb.buf, sb.len);
+}
+
+/* Status of the last command substitution during this command's expansion (-1: none). */
+int sh_cmdsub_status = -1;
+
+static void do_assignments(union node *assigns, unsigned vflags, struct arglist *trace)
+{
+	for (union node *a = assigns; a; a = a->head.next) {
+		struct n_assign *as = &a->assign;
+		char *val = expand_str(as->value);
+		if (as->append) {
+			const char *old = var_get(as->name);
+			if (old)
+				val = stprintf("%s%s", old, val);
+		}
+		if (trace)
+			arglist_add(trace, stprintf("%s=%s", as->name, val));
+		if (vflags & V_EXPORT)
+			var_make_local(as->name);
+		var_set(as->name, val, vflags);
+	}
+}
+
+int exec_argv(int argc, char **argv, int fcflags, bool replace)
+{
+	struct cmdentry ce;
+	if (argc == 0)
+		return 0;
+	find_command(argv[0], &ce, fcflags);
+	switch (ce.kind) {
+	case CMD_BUILTIN:
+		if (gate_check(GATE_BUILTIN, argv[0], argv) != GATE_ALLOW)
+			return 1;
+		return builtin_run(ce.bi, argc, argv);
+	case CMD_FUNCTION:
+		return call_function(ce.fn, argc, argv, 0);
+	case CMD_EXTERNAL:
+		if (gate_check(GATE_COMMAND, ce.path, argv) != GATE_ALLOW)
+			return 126;
+		return run_program(ce.path, argv, replace ? EV_EXIT : 0);
+	default:
+		sh_warnf("%s: not found", argv[0]);
+		if (replace)
+			sh_unwind(SH_EXIT, 127);
+		return 127;
+	}
+}
+
+int exec_simple(union node *n, int flags)
+{
+	struct n_cmd *c = &n->cmd;
+	sh_lineno = sh_errline = c->line;
+	sh_cmdsub_status = -1;
+	struct arglist args = {0};
+	if (c->args)
+		expand_args(c->args, &args);
+	int argc = args.n;
+	char **argv = args.v;
+	struct arglist trace = {0};
+	struct arglist *tr = opt[OPT_XTRACE] ? &trace : NULL;
+
+	if (argc == 0) {
+		/* Assignments and redirections only: assignments are permanent. */
+		do_assignments(c->assigns, 0, tr);
+		if (tr)
+			xtrace_words(tr, NULL);
+		int status = sh_cmdsub_status >= 0 ? sh_cmdsub_status : 0;
+		if (c->redirs) {
+			struct redirsave *save = NULL;
+			if (redir_apply(c->redirs, &save) < 0)
+				status = 1;
+			redir_restore(save);
+		}
+		return status;
+	}
+
+	struct cmdentry ce;
+	int fcflags = 0;
+	find_command(argv[0], &ce, fcflags);
+
+	bool special = ce.kind == CMD_BUILTIN && (ce.bi->flags & BI_SPECIAL);
+	bool scoped = false;
+	if (c->assigns) {
+		if (special) {
+			do_assignments(c->assigns, 0, tr);
+		} else {
+			var_push_scope();
+			scoped = true;
+			do_assignments(c->assigns, V_EXPORT, tr);
+			/* PATH=... cmd: the search uses the new PATH. */
+			if (ce.kind == CMD_EXTERNAL && !strchr(argv[0], '/'))
+				find_command(argv[0], &ce, fcflags);
+		}
+	}
+	if (tr)
+		xtrace_words(tr, argv);
+
+	int status;
+	struct redirsave *save = NULL;
+	switch (ce.kind) {
+	case CMD_BUILTIN: {
+		bool is_exec = ce.bi->fn == c_exec;
+		if (redir_apply(c->redirs, is_exec ? NULL : &save) < 0) {
+			redir_restore(save);
+			if (scoped)
+				var_pop_scope();
+			if (special && !opt[OPT_INTERACTIVE])
+				sh_unwind(SH_ERROR, 2);
+			return 1;
+		}
+		if (gate_check(GATE_BUILTIN, argv[0], argv) != GATE_ALLOW) {
+			status = 1;
+		} else if (save == NULL && !scoped) {
+			status = builtin_run(ce.bi, argc, argv);
+		} else {
+			struct sh_jmp j;
+			sh_push(&j);
+			if (setjmp(j.jb) == 0) {
+				status = builtin_run(ce.bi, argc, argv);
+				sh_pop(&j);
+			} else {
+				/* exit, return, break, errors: put the descriptors and variables back first. */
+				redir_restore(save);
+				if (scoped)
+					var_pop_scope();
+				sh_unwind(j.kind, j.status);
+			}
+		}
+		break;
+	}
+	case CMD_FUNCTION:
+		if (redir_apply(c->redirs, &save) < 0) {
+			status = 1;
+			break;
+		}
+		if (save == NULL && !scoped) {
+			status = call_function(ce.fn, argc, argv, flags);
+		} else {
+			struct sh_jmp j;
+			sh_push(&j);
+			if (setjmp(j.jb) == 0) {
+				status = call_function(ce.fn, argc, argv, flags);
+				sh_pop(&j);
+			} else {
+				redir_restore(save);
+				if (scoped)
+					var_pop_scope();
+				sh_unwind(j.kind, j.status);
+			}
+		}
+		break;
+	case CMD_EXTERNAL:
+		if (redir_apply(c->redirs, &save) < 0) {
+			status = 1;
+			break;
+		}
+		if (gate_check(GATE_COMMAND, ce.path, argv) != GATE_ALLOW) {
+			status = 126;
+			break;
+		}
+		status = run_program(ce.path, argv, flags);
+		break;
+	default:
+		if (redir_apply(c->redirs, &save) < 0) {
+			status = 1;
+			break;
+		}
+		sh_warnf("%s: not found", argv[0]);
+		status = 127;
+		break;
+	}
+	redir_restore(save);
+	if (scoped)
+		var_pop_scope();
+	return status;
+}
+
+/* ---- command substitution ---- */
+
+/* Is this word free of side effects on the shell (safe to expand without a subshell)? */
+static bool word_is_pure(union node *w)
+{
+	for (; w; w = w->head.next) {
+		switch (w->kind) {
+		case NWORD:
+			if (!word_is_pure(w->word.parts))
+				return false;
+			break;
+		case NDQ:
+			if (!word_is_pure(w->dq.parts))
+				return false;
+			break;
+		case NLIT:
+		case NTILDE:
+			break;
+		case NPARAM:
+			if (w->param.op == PO_ASSIGN || w->param.op == PO_QUESTION || w->param.op == PO_SUBSTR)
+				return false;
+			if (w->param.arg && !word_is_pure(w->param.arg))
+				return false;
+			if (w->param.arg2 && !word_is_pure(w->param.arg2))
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * $(builtin args) for a builtin without side effects: run it here with its
+ * output collected in memory, saving a fork. Anything else forks.
+ */
+static bool cmdsub_fast(union node *tree, struct outbuf *mem, int *status)
+{
+	if (tree == NULL || tree->kind != NCMD || tree->head.next || tree->cmd.assigns || tree->cmd.redirs)
+		return false;
+	if (opt[OPT_NOUNSET] || opt[OPT_XTRACE] || opt[OPT_ERREXIT])
+		return false;
+	union node *first = tree->cmd.args;
+	if (first == NULL || first->word.parts == NULL || first->word.parts->head.next || first->word.parts->kind != NLIT)
+		return false;
+	const char *name = first->word.parts->lit.text;
+	const struct builtin *bi = builtin_lookup(name);
+	if (bi == NULL || !(bi->flags & BI_PURE) || func_lookup(name))
+		return false;
+	if (!word_is_pure(tree->cmd.args))
+		return false;
+	sh_lineno = sh_errline = tree->head.line;
+	struct arglist args = {0};
+	expand_args(tree->cmd.args, &args);
+	if (args.n == 0)
+		return false;
+	if (gate_check(GATE_BUILTIN, args.v[0], args.v) != GATE_ALLOW) {
+		*status = 1;
+		return true;
+	}
+	struct outbuf *saved = sh_out;
+	out_flush();
+	sh_out = mem;
+	*status = bi->fn(args.n, args.v);
+	sh_out = saved;
+	return true;
+}
+
+char *exec_cmdsub(union node *tree, size_t *lenp)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	int status;
+	struct outbuf mem = {.fd = -1};
+	if (cmdsub_fast(tree, &mem, &status)) {
+		sb_putn(&sb, mem.buf ? mem.buf : "", mem.len);
+		free(mem.buf);
+	} else {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			sh_errorf(2, "cannot create pipe: %s", strerror(errno));
+		out_flush();
+		struct job *j = job_new(NULL);
+		pid_t pid = job_fork(j, false);
+		if (pid == 0) {
+			close(p[0]);
+			if (p[1] != 1) {
+				dup2(p[1], 1);
+				close(p[1]);
+			}
+			int st = eval_tree(tree, EV_EXIT);
+			sh_unwind(SH_EXIT, st);
+		}
+		close(p[1]);
+		char buf[4096];
+		for (;;) {
+			ssize_t r = read(p[0], buf, sizeof buf);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			sb_putn(&sb, buf, (size_t)r);
+		}
+		close(p[0]);
+		status = job_wait(j);
+	}
+	sh_cmdsub_status = status;
+	sh_exitstatus = status;
+	while (sb.len > 0 && sb.buf[sb.len - 1] == '\n')
+		sb.len--;
+	char *s = sb_str(&sb);
+	*lenp = sb.len;
+	return s;
+}
+
+/* ---- builtins that dispatch commands ---- */
+
+int describe_command(const char *name, int mode)
+{
+	struct alias *al = alias_lookup(name);
+	if (al) {
+		if (mode == 'v')
+			out_printf("alias %s='%s'\n", name, al->value);
+		else
+			out_printf("%s is an alias for %s\n", name, al->value);
+		return 0;
+	}
+	if (is_reserved_word(name)) {
+		if (mode == 'v')
+			out_printf("%s\n", name);
+		else
+			out_printf("%s is a shell keyword\n", name);
+		return 0;
+	}
+	struct cmdentry ce;
+	find_command(name, &ce, mode == 'p' ? FC_DEFPATH : 0);
+	switch (ce.kind) {
+	case CMD_BUILTIN:
+		if (mode == 'v')
+			out_printf("%s\n", name);
+		else
+			out_printf("%s is a %sshell builtin\n", name, (ce.bi->flags & BI_SPECIAL) ? "special " : "");
+		return 0;
+	case CMD_FUNCTION:
+		if (mode == 'v')
+			out_printf("%s\n", name);
+		else
+			out_printf("%s is a function\n", name);
+		return 0;
+	case CMD_EXTERNAL: {
+		struct stat st;
+		if (strchr(name, '/') && (stat(ce.path, &st) != 0 || access(ce.path, X_OK) != 0))
+			break;
+		if (mode == 'v')
+			out_printf("%s\n", ce.path);
+		else
+			out_printf("%s is %s\n", name, ce.path);
+		return 0;
+	}
+	default:
+		break;
+	}
+	if (mode != 'v')
+		sh_warnf("%s: not found", name);
+	return 1;
+}
+
+int c_command(int argc, char **argv)
+{
+	int i = 1;
+	int mode = 0;
+	int fcflags = FC_NOFUNC;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		for (const char *p = argv[i] + 1; *p; p++) {
+			if (*p == 'p')
+				fcflags |= FC_DEFPATH;
+			else if (*p == 'v' || *p == 'V')
+				mode = *p;
+			else {
+				sh_warnf("command: -%c: unknown option", *p);
+				return 2;
+			}
+		}
+	}
+	if (mode) {
+		int ret = 0;
+		for (; i < argc; i++)
+			if (describe_command(argv[i], mode) != 0)
+				ret = 1;
+		return ret;
+	}
+	if (i >= argc)
+		return 0;
+	return exec_argv(argc - i, argv + i, fcflags, false);
+}
+
+int c_exec(int argc, char **argv)
+{
+	int i = 1;
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	if (i >= argc)
+		return 0;
+	struct cmdentry ce;
+	find_command(argv[i], &ce, FC_NOFUNC);
+	if (ce.kind == CMD_EXTERNAL || ce.kind == CMD_NOTFOUND) {
+		if (ce.kind == CMD_NOTFOUND) {
+			sh_warnf("exec: %s: not found", argv[i]);
+			sh_unwind(SH_EXIT, 127);
+		}
+		if (gate_check(GATE_COMMAND, ce.path, argv + i) != GATE_ALLOW)
+			return 126;
+		out_flush();
+		trap_child(false);
+		do_execve(ce.path, argv + i, var_environ());
+		int e = errno;
+		report_exec_error(argv[i], e);
+		if (!opt[OPT_INTERACTIVE])
+			sh_unwind(SH_EXIT, exec_failure_status(e));
+		return exec_failure_status(e);
+	}
+	/* exec of a builtin or function: run it, then exit with its status. */
+	int st = exec_argv(argc - i, argv + i, FC_NOFUNC, true);
+	sh_unwind(SH_EXIT, st);
+}
+
+int c_type(int argc, char **argv)
+{
+	int ret = 0;
+	int i = 1;
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	for (; i < argc; i++)
+		if (describe_command(argv[i], 'V') != 0)
+			ret = 1;
+	return ret;
+}
+
+int c_hash(int argc, char **argv)
+{
+	int i = 1;
+	if (i < argc && strcmp(argv[i], "-r") == 0) {
+		hash_clear();
+		return 0;
+	}
+	if (i < argc && strcmp(argv[i], "--") == 0)
+		i++;
+	if (i >= argc) {
+		hash_print();
+		return 0;
+	}
+	int ret = 0;
+	for (; i < argc; i++) {
+		if (strchr(argv[i], '/') || builtin_lookup(argv[i]) || func_lookup(argv[i]))
+			continue;
+		if (hash_add(argv[i]) < 0) {
+			sh_warnf("hash: %s: not found", argv[i]);
+			ret = 1;
+		}
+	}
+	return ret;
+}
+
+/* ---- function calls ---- */
+
+#define MAX_FUNC_DEPTH 1000
+
+int call_function(struct func *f, int argc, char **argv, int flags)
+{
+	if (sh_funcdepth >= MAX_FUNC_DEPTH)
+		sh_errorf(2, "%s: function nesting too deep", argv[0]);
+	/* $1... point at the caller's argument vector: no copy (shift just moves the pointer). */
+	struct posparams saved = sh_pos;
+	sh_pos.n = argc - 1;
+	sh_pos.v = argv + 1;
+	sh_pos.owned = false;
+	var_push_scope();
+	f->refs++;
+	int saved_loop = sh_loopdepth;
+	sh_loopdepth = 0;
+	sh_funcdepth++;
+	volatile int status = 0, kind = 0, st = 0;
+	struct sh_jmp j;
+	sh_push(&j);
+	if (setjmp(j.jb) == 0) {
+		status = eval_tree(f->body, flags & ~EV_EXIT);
+		sh_pop(&j);
+	} else if (j.kind == SH_RETURN) {
+		status = j.status;
+	} else {
+		kind = j.kind;
+		st = j.status;
+	}
+	sh_funcdepth--;
+	sh_loopdepth = saved_loop;
+	var_pop_scope();
+	pos_free(&sh_pos);
+	sh_pos = saved;
+	func_release(f);
+	if (kind)
+		sh_unwind(kind, st);
+	return status;
+}

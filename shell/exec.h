@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: ISC */
+/* Command dispatch: lookup (builtins, functions, PATH with a hash table), the policy gate, and running programs. */
+#ifndef PB_SH_EXEC_H
+#define PB_SH_EXEC_H
+
+#include <stdbool.h>
+
+#include "builtin.h"
+#include "node.h"
+
+/* A shell function: its body is a permanent copy of the definition's tree. */
+struct func {
+	struct func *next;
+	char *name;
+	union node *body;
+	int refs;       /* calls in progress + 1 while defined */
+};
+
+enum cmd_kind { CMD_NOTFOUND, CMD_BUILTIN, CMD_FUNCTION, CMD_EXTERNAL };
+
+struct cmdentry {
+	enum cmd_kind kind;
+	const struct builtin *bi;
+	struct func *fn;
+	const char *path; /* CMD_EXTERNAL: full path (arena or hash table); NOTFOUND with EACCES: the path found */
+};
+
+enum {
+	FC_NOFUNC = 1,   /* `command name`: skip functions */
+	FC_DEFPATH = 2,  /* `command -p`: search the default PATH */
+};
+
+/* find_command: resolve name as POSIX orders it: special builtin, function, regular builtin, PATH. */
+void find_command(const char *name, struct cmdentry *ce, int flags);
+
+/* path_search: the first executable called name in path (":"-separated); arena string or NULL. */
+char *path_search(const char *name, const char *path);
+
+/* exec_simple: run one simple command node; returns its exit status. flags: EV_* (eval.h). */
+int exec_simple(union node *cmd, int flags);
+
+/*
+ * exec_argv: dispatch an already expanded argument vector (used by `command`
+ * and `exec`): flags as find_command; with replace, programs are exec'd in
+ * place of the shell. Returns the exit status.
+ */
+int exec_argv(int argc, char **argv, int fcflags, bool replace);
+
+/* func_define: define or replace a function (the body is copied to the heap). */
+void func_define(const char *name, union node *body);
+/* func_lookup: the function called name, or NULL. */
+struct func *func_lookup(const char *name);
+/* func_unset: remove a function; 0, or -1 if there was none. */
+int func_unset(const char *name);
+
+/* hash_clear: forget remembered command paths; hash_print lists them. */
+void hash_clear(void);
+void hash_print(void);
+/* hash_add: look name up in PATH now and remember it; -1 if not found. */
+int hash_add(const char *name);
+
+/* The path of the running shell binary (for scripts without #!). */
+extern const char *sh_self_path;
+
+/* Current depth of function calls and of loops (break/continue). */
+extern int sh_funcdepth;
+extern int sh_loopdepth;
+
+/* describe_command: for type / command -v / -V; prints and returns 0, or 1 if not found. */
+int describe_command(const char *name, int mode);
+
+#endif

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: ISC */
+/* Word expansion: parts are expanded into a character buffer with per-character attributes, then split, globbed and unquoted. */
+#include "expand.h"
+
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arith.h"
+#include "jobs.h"
+#include "match.h"
+#include "options.h"
+#include "shell.h"
+#include "var.h"
+
+/* Attributes of each character in the expansion buffer. */
+enum {
+	A_Q = 1,   /* quoted: matches literally, never split */
+	A_S = 2,   /* from an unquoted expansion: subject to field splitting */
+	A_BRK = 4, /* a field break between the words of "$@" / unquoted $@ $* (placeholder char) */
+};
+
+/* What the buffer is turned into. */
+enum { XM_FIELDS, XM_STR, XM_PATTERN };
+
+struct xb {
+	struct strbuf s;   /* characters */
+	struct strbuf a;   /* one attribute byte per character */
+	size_t *q;         /* positions of quoted empty strings ("" or '') */
+	int nq, capq;
+	int mode;
+	bool magic;        /* an unquoted *, ? or [ was added */
+};
+
+static void expand_word_into(struct xb *x, union node *word, bool dq);
+
+void arglist_add(struct arglist *al, char *s)
+{
+	if (al->n + 1 >= al->cap) {
+		int ncap = al->cap ? al->cap * 2 : 16;
+		char **nv = stalloc((size_t)ncap * sizeof *nv);
+		if (al->n)
+			memcpy(nv, al->v, (size_t)al->n * sizeof *nv);
+		al->v = nv;
+		al->cap = ncap;
+	}
+	al->v[al->n++] = s;
+	al->v[al->n] = NULL;
+}
+
+static void xb_init(struct xb *x, int mode)
+{
+	sb_init(&x->s);
+	sb_init(&x->a);
+	x->q = NULL;
+	x->nq = x->capq = 0;
+	x->mode = mode;
+	x->magic = false;
+}
+
+static void add_qmark(struct xb *x)
+{
+	if (x->mode != XM_FIELDS)
+		return;
+	if (x->nq == x->capq) {
+		int nc = x->capq ? x->capq * 2 : 4;
+		size_t *nq = stalloc((size_t)nc * sizeof *nq);
+		if (x->nq)
+			memcpy(nq, x->q, (size_t)x->nq * sizeof *nq);
+		x->q = nq;
+		x->capq = nc;
+	}
+	x->q[x->nq++] = x->s.len;
+}
+
+static bool is_magic(char c)
+{
+	return c == '*' || c == '?' || c == '[';
+}
+
+/* Add n characters with one attribute. */
+static void add_chars(struct xb *x, const char *s, size_t n, int attr)
+{
+	if (n == 0)
+		return;
+	sb_putn(&x->s, s, n);
+	if (x->mode == XM_STR)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sb_putc(&x->a, attr);
+	if (!(attr & A_Q) && !x->magic)
+		for (size_t i = 0; i < n; i++)
+			if (is_magic(s[i]))
+				x->magic = true;
+}
+
+/* An expansion's value: quoted inside "...", else split- and glob-able. */
+static void add_value(struct xb *x, const char *s, size_t n, bool dq)
+{
+	add_chars(x, s, n, dq ? A_Q : A_S);
+}
+
+static void add_break(struct xb *x)
+{
+	sb_putc(&x->s, ' ');
+	sb_putc(&x->a, A_BRK);
+}
+
+const char *tilde_dir(const char *user)
+{
+	if (user[0] == '\0') {
+		const char *h = var_get("HOME");
+		if (h)
+			return h;
+		struct passwd *pw = getpwuid(getuid());
+		return pw ? ststrdup(pw->pw_dir) : NULL;
+	}
+	if (strcmp(user, "+") == 0)
+		return var_get("PWD");
+	if (strcmp(user, "-") == 0)
+		return var_get("OLDPWD");
+	struct passwd *pw = getpwnam(user);
+	return pw ? ststrdup(pw->pw_dir) : NULL;
+}
+
+/* The value of a special or positional parameter, or of a variable; NULL when unset. */
+static const char *param_value(const char *name, char *buf, size_t bufsz)
+{
+	char c = name[0];
+	if (name[1] == '\0') {
+		switch (c) {
+		case '?':
+			snprintf(buf, bufsz, "%d", sh_exitstatus);
+			return buf;
+		case '$':
+			snprintf(buf, bufsz, "%ld", (long)sh_rootpid);
+			return buf;
+		case '!':
+			if (sh_lastbg == 0)
+				return NULL;
+			snprintf(buf, bufsz, "%ld", (long)sh_lastbg);
+			return buf;
+		case '#':
+			snprintf(buf, bufsz, "%d", sh_pos.n);
+			return buf;
+		case '-':
+			return opt_flags();
+		case '0':
+			return sh_arg0 ? sh_arg0 : "pbsh";
+		}
+	}
+	if (c >= '0' && c <= '9') {
+		long n = strtol(name, NULL, 10);
+		if (n == 0)
+			return sh_arg0;
+		if (n > sh_pos.n)
+			return NULL;
+		return sh_pos.v[n - 1];
+	}
+	return var_get(name);
+}
+
+/* Apply a trim or ksh substitution operator to one value; returns an arena string. */
+static const char *apply_op(struct n_param *p, const char *val, const char *pat, const char *rep, long off, long len)
+{
+	long r;
+	switch (p->op) {
+	case PO_TRIM_SS:
+	case PO_TRIM_LS:
+		r = pb_match_prefix(pat, val, p->op == PO_TRIM_LS, 0);
+		return r < 0 ? val : val + r;
+	case PO_TRIM_SP:
+	case PO_TRIM_LP:
+		r = pb_match_suffix(pat, val, p->op == PO_TRIM_LP, 0);
+		return r < 0 ? val : ststrndup(val, (size_t)r);
+	case PO_SUBSTR: {
+		long n = (long)strlen(val);
+		if (off < 0)
+			off += n;
+		if (off < 0 || off > n)
+			return "";
+		if (len < 0)
+			len = n - off + len;
+		if (len < 0)
+			return "";
+		if (off + len > n)
+			len = n - off;
+		return ststrndup(val + off, (size_t)len);
+	}
+	case PO_REPL:
+	case PO_REPL_ALL:
+	case PO_REPL_PFX:
+	case PO_REPL_SFX: {
+		struct strbuf sb;
+		sb_init(&sb);
+		size_t n = strlen(val);
+		if (p->op == PO_REPL_PFX) {
+			r = pb_match_prefix(pat, val, true, 0);
+			if (r < 0)
+				return val;
+			sb_puts(&sb, rep);
+			sb_puts(&sb, val + r);
+			return sb_str(&sb);
+		}
+		if (p->op == PO_REPL_SFX) {
+			/* longest match anchored at the end: the earliest start that matches */
+			r = pb_match_suffix(pat, val, true, 0);
+			if (r < 0)
+				return val;
+			sb_putn(&sb, val, (size_t)r);
+			sb_puts(&sb, rep);
+			return sb_str(&sb);
+		}
+		size_t i = 0;
+		bool done = false;
+		while (i <= n) {
+			long m = done ? -1 : pb_match_prefix(pat, val + i, true, 0);
+			if (m > 0) {
+				sb_puts(&sb, rep);
+				i += (size_t)m;
+				if (p->op == PO_REPL)
+					done = true;
+				continue;
+			}
+			if (i == n)
+				break;
+			sb_putc(&sb, val[i++]);
+		}
+		return sb_str(&sb);
+	}
+	default:
+		return val;
+	}
+}
+
+static _Noreturn void unset_error(const char *name)
+{
+	sh_errorf(2, "%s: parameter not set", name);
+}
+
+static void expand_param(struct xb *x, struct n_param *p, bool dq)
+{
+	char buf[32];
+	const char *name = p->name;
+	dq = dq || (p->flags & PF_DQUOTED);
+	bool list = (name[0] == '@' || name[0] == '*') && name[1] == '\0';
+	const char *val = NULL;
+	bool set;
+	if (list) {
+		set = sh_pos.n > 0;
+	} else {
+		val = param_value(name, buf, sizeof buf);
+		set = val != NULL;
+	}
+	/* For the colon forms, "null" means the value (or "$*") is empty. */
+	bool null = !set || (!list && val[0] == '\0') || (list && sh_pos.n == 1 && sh_pos.v[0][0] == '\0');
+	bool use_default = (p->flags & PF_COLON) ? null : !set;
+
+	switch (p->op) {
+	case PO_MINUS:
+		if (use_default) {
+			expand_word_into(x, p->arg, dq);
+			return;
+		}
+		break;
+	case PO_PLUS:
+		if (!use_default)
+			expand_word_into(x, p->arg, dq);
+		return;
+	case PO_ASSIGN:
+		if (use_default) {
+			if (list || !var_valid_name(name, (size_t)-1))
+				sh_errorf(2, "%s: cannot assign in this way", name);
+			char *v = expand_str(p->arg);
+			var_set(name, v, 0);
+			val = var_get(name);
+			if (val == NULL)
+				val = "";
+			add_value(x, val, strlen(val), dq);
+			return;
+		}
+		break;
+	case PO_QUESTION:
+		if (use_default) {
+			const char *msg = p->arg ? expand_str(p->arg) : NULL;
+			if (msg == NULL || msg[0] == '\0')
+				msg = set ? "parameter null" : "parameter not set";
+			sh_errorf(2, "%s: %s", name, msg);
+		}
+		break;
+	case PO_LENGTH:
+		if (list) {
+			snprintf(buf, sizeof buf, "%d", sh_pos.n);
+		} else {
+			if (!set && opt[OPT_NOUNSET])
+				unset_error(name);
+			snprintf(buf, sizeof buf, "%zu", set ? strlen(val) : (size_t)0);
+		}
+		add_value(x, buf, strlen(buf), dq);
+		return;
+	default:
+		break;
+	}
+	if (!set && !list && opt[OPT_NOUNSET])
+		unset_error(name);
+
+	/* Operators that transform each value. */
+	const char *pat = NULL, *rep = "";
+	long off = 0, len = -1;
+	bool transform = p->op >= PO_TRIM_SS && p->op <= PO_REPL_SFX;
+	if (transform) {
+		if (p->op == PO_SUBSTR) {
+			off = (long)arith_eval(expand_str(p->arg));
+			len = p->arg2 ? (long)arith_eval(expand_str(p->arg2)) : 0x7fffffffL;
+		} else {
+			pat = expand_pattern(p->arg);
+			if (p->op >= PO_REPL && p->arg2)
+				rep = expand_str(p->arg2);
+		}
+	}
+	if (!list) {
+		if (!set)
+			return;
+		if (transform)
+			val = apply_op(p, val, pat, rep, off, len);
+		add_value(x, val, strlen(val), dq);
+		return;
+	}
+	/* $@ and $*: one value per positional parameter. */
+	char sep = ' ';
+	bool star = name[0] == '*';
+	if (star && dq)
+		sep = sh_ifs[0];
+	for (int i = 0; i < sh_pos.n; i++) {
+		const char *v = sh_pos.v[i];
+		if (transform)
+			v = apply_op(p, v, pat, rep, off, len);
+		if (i > 0) {
+			if (x->mode == XM_FIELDS && !(star && dq))
+				add_break(x);
+			else if (sep)
+				add_chars(x, &sep, 1, A_Q);
+		}
+		if (dq && x->mode == XM_FIELDS && !star)
+			add_qmark(x);
+		add_value(x, v, strlen(v), dq);
+	}
+}
+
+/* Does this double-quoted group contain "$@" (which may expand to no field at all)? */
+static bool dq_has_at(union node *parts)
+{
+	for (union node *p = parts; p; p = p->head.next)
+		if (p->kind == NPARAM && p->param.name[0] == '@' && p->param.name[1] == '\0'
+		    && p->param.op != PO_LENGTH)
+			return true;
+	return false;
+}
+
+static void expand_part(struct xb *x, union node *p, bool dq)
+{
+	switch (p->kind) {
+	case NLIT: {
+		bool q = dq || p->lit.quoted != LIT_PLAIN;
+		size_t n = strlen(p->lit.text);
+		if (q && n == 0)
+			add_qmark(x);
+		add_chars(x, p->lit.text, n, q ? A_Q : 0);
+		break;
+	}
+	case NDQ:
+		if (!dq_has_at(p->dq.parts))
+			add_qmark(x);
+		for (union node *c = p->dq.parts; c; c = c->head.next)
+			expand_part(x, c, true);
+		break;
+	case NPARAM:
+		expand_param(x, &p->param, dq);
+		break;
+	case NCMDSUB: {
+		size_t n;
+		char *out = exec_cmdsub(p->cmdsub.tree, &n);
+		add_value(x, out, n, dq || (p->cmdsub.flags & CS_DQUOTED));
+		break;
+	}
+	case NARITH: {
+		char *e = expand_str(p->arith.expr);
+		long long v = arith_eval(e);
+		char buf[32];
+		int n = snprintf(buf, sizeof buf, "%lld", v);
+		add_value(x, buf, (size_t)n, dq || p->arith.dquoted);
+		break;
+	}
+	case NTILDE: {
+		const char *d = tilde_dir(p->tilde.user);
+		if (d == NULL) {
+			add_chars(x, "~", 1, A_Q);
+			add_chars(x, p->tilde.user, strlen(p->tilde.user), A_Q);
+		} else {
+			if (d[0] == '\0')
+				add_qmark(x);
+			add_chars(x, d, strlen(d), A_Q);
+		}
+		break;
+	}
+	case NWORD:
+		expand_word_into(x, p, dq);
+		break;
+	default:
+		break;
+	}
+}
+
+static void expand_word_into(struct xb *x, union node *word, bool dq)
+{
+	if (word == NULL)
+		return;
+	if (word->kind != NWORD) {
+		expand_part(x, word, dq);
+		return;
+	}
+	for (union node *p = word->word.parts; p; p = p->head.next)
+		expand_part(x, p, dq);
+}
+
+/* Pattern text of buffer range [from, to): quoted characters are escaped. */
+static char *to_pattern(struct xb *x, size_t from, size_t to)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	const char *s = x->s.buf, *a = x->a.buf;
+	for (size_t i = from; i < to; i++) {
+		if ((a[i] & A_Q) && strchr("*?[]\\!^-", s[i]))
+			sb_putc(&sb, '\\');
+		sb_putc(&sb, s[i]);
+	}
+	return sb_str(&sb);
+}
+
+/* One field [from, to) is complete: glob it if it has unquoted pattern characters. */
+static void emit_field(struct xb *x, size_t from, size_t to, struct arglist *out)
+{
+	if (x->magic && !opt[OPT_NOGLOB]) {
+		bool m = false;
+		for (size_t i = from; i < to; i++)
+			if (is_magic(x->s.buf[i]) && !(x->a.buf[i] & A_Q))
+				m = true;
+		if (m) {
+			char *pat = to_pattern(x, from, to);
+			if (glob_expand(pat, out) > 0)
+				return;
+		}
+	}
+	arglist_add(out, ststrndup(x->s.buf + from, to - from));
+}
+
+/*
+ * Field splitting (POSIX 2.6.5): only characters from unquoted expansions
+ * split. IFS white space delimits and is otherwise dropped; each other IFS
+ * character delimits one field, so adjacent ones make empty fields.
+ */
+static void split_fields(struct xb *x, struct arglist *out)
+{
+	const char *s = x->s.buf, *a = x->a.buf;
+	size_t n = x->s.len;
+	const char *ifs = sh_ifs;
+	bool in_field = false, saw_nonws = false, fresh = true;
+	size_t start = 0;
+	int qi = 0;
+	for (size_t i = 0; i <= n; i++) {
+		while (qi < x->nq && x->q[qi] == i) {
+			if (!in_field)
+				start = i;
+			in_field = true;
+			saw_nonws = false;
+			qi++;
+		}
+		if (i == n)
+			break;
+		int at = (unsigned char)a[i];
+		char c = s[i];
+		if (at & A_BRK) {
+			if (in_field)
+				emit_field(x, start, i, out);
+			in_field = false;
+			saw_nonws = false;
+			fresh = true;
+			continue;
+		}
+		if ((at & A_S) && c != '\0' && strchr(ifs, c) != NULL) {
+			if (ifs_white(c)) {
+				if (in_field) {
+					emit_field(x, start, i, out);
+					in_field = false;
+					saw_nonws = false;
+					fresh = false;
+				}
+				continue;
+			}
+			if (in_field)
+				emit_field(x, start, i, out);
+			else if (saw_nonws || fresh)
+				arglist_add(out, "");
+			in_field = false;
+			saw_nonws = true;
+			fresh = false;
+			continue;
+		}
+		if (!in_field) {
+			start = i;
+			in_field = true;
+		}
+		saw_nonws = false;
+	}
+	if (in_field)
+		emit_field(x, start, n, out);
+}
+
+void expand_args(union node *words, struct arglist *out)
+{
+	for (union node *w = words; w; w = w->head.next) {
+		/* Fast path: a word that is one plain literal with no pattern characters. */
+		union node *p = w->kind == NWORD ? w->word.parts : w;
+		if (p && p->head.next == NULL && p->kind == NLIT) {
+			const char *t = p->lit.text;
+			if (p->lit.quoted != LIT_PLAIN || opt[OPT_NOGLOB] || strpbrk(t, "*?[") == NULL) {
+				arglist_add(out, p->lit.text);
+				continue;
+			}
+		}
+		struct xb x;
+		xb_init(&x, XM_FIELDS);
+		expand_word_into(&x, w, false);
+		sb_putc(&x.s, '\0');
+		x.s.len--;
+		sb_putc(&x.a, '\0');
+		x.a.len--;
+		split_fields(&x, out);
+	}
+	if (out->v == NULL)
+		arglist_add(out, NULL), out->n = 0;
+}
+
+char *expand_str(union node *word)
+{
+	if (word == NULL)
+		return "";
+	union node *p = word->kind == NWORD ? word->word.parts : word;
+	if (p == NULL)
+		return "";
+	if (p->head.next == NULL && p->kind == NLIT)
+		return p->lit.text;
+	struct xb x;
+	xb_init(&x, XM_STR);
+	expand_word_into(&x, word, false);
+	return sb_str(&x.s);
+}
+
+char *expand_pattern(union node *word)
+{
+	if (word == NULL)
+		return "";
+	struct xb x;
+	xb_init(&x, XM_PATTERN);
+	expand_word_into(&x, word, false);
+	return to_pattern(&x, 0, x.s.len);
+}

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: ISC */
+/* Shell options: the table, `$-`, and the parsing of option words shared by `set` and the command line. */
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "shell.h"
+#include "jobs.h"
+
+bool opt[OPT_COUNT];
+
+static const struct {
+	char letter;
+	const char *name;
+} opt_tab[OPT_COUNT] = {
+#define X(id, l, n) [OPT_##id] = {l, n},
+	SH_OPTIONS(X)
+#undef X
+};
+
+int opt_by_letter(int c)
+{
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (opt_tab[i].letter == c)
+			return i;
+	return -1;
+}
+
+int opt_by_name(const char *name)
+{
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (strcmp(opt_tab[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *opt_name(int o)
+{
+	return opt_tab[o].name;
+}
+
+int opt_letter(int o)
+{
+	return opt_tab[o].letter;
+}
+
+void opt_set(int o, bool on)
+{
+	if (o == OPT_EMACS && on)
+		opt[OPT_VI] = false;
+	if (o == OPT_VI && on)
+		opt[OPT_EMACS] = false;
+	/* Once restricted, always restricted. */
+	if (o == OPT_RESTRICTED && !on && opt[OPT_RESTRICTED])
+		return;
+	bool was = opt[o];
+	opt[o] = on;
+	if (o == OPT_MONITOR && was != on)
+		jobs_set_control(on);
+}
+
+const char *opt_flags(void)
+{
+	static char buf[OPT_COUNT + 1];
+	size_t n = 0;
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (opt[i] && opt_tab[i].letter)
+			buf[n++] = opt_tab[i].letter;
+	buf[n] = '\0';
+	return buf;
+}
+
+void opt_list(bool reinput)
+{
+	for (int i = 0; i < OPT_COUNT; i++) {
+		if (i == OPT_INTERACTIVE || i == OPT_STDIN)
+			continue;
+		if (reinput)
+			printf("set %co %s\n", opt[i] ? '-' : '+', opt_tab[i].name);
+		else
+			printf("%-15s %s\n", opt_tab[i].name, opt[i] ? "on" : "off");
+	}
+}
+
+int opt_parse_args(char ***argvp, bool cmdline, bool *cflag)
+{
+	char **av = *argvp;
+	int ret = 0;
+	while (*av != NULL) {
+		const char *a = *av;
+		if ((a[0] != '-' && a[0] != '+') || a[1] == '\0') {
+			/* A lone "-" ends options (and, for set, turns off -x -v). */
+			if (a[0] == '-' && a[1] == '\0') {
+				if (!cmdline) {
+					opt[OPT_XTRACE] = opt[OPT_VERBOSE] = false;
+				}
+				av++;
+			}
+			break;
+		}
+		if (a[0] == '-' && a[1] == '-' && a[2] == '\0') {
+			av++;
+			break;
+		}
+		bool on = a[0] == '-';
+		av++;
+		for (const char *p = a + 1; *p; p++) {
+			if (*p == 'o') {
+				if (*av == NULL || (**av == '-' || **av == '+')) {
+					/* `set -o` lists; `set +o` lists re-readably. */
+					opt_list(!on);
+					ret = 1;
+					continue;
+				}
+				int o = opt_by_name(*av);
+				if (o < 0) {
+					sh_warnf("%s: unknown option name", *av);
+					return -1;
+				}
+				opt_set(o, on);
+				av++;
+				continue;
+			}
+			if (cmdline && *p == 'c') {
+				if (cflag)
+					*cflag = on;
+				continue;
+			}
+			int o = opt_by_letter(*p);
+			if (o < 0 || (!cmdline && (o == OPT_INTERACTIVE || o == OPT_STDIN))) {
+				sh_warnf("%c%c: unknown option", on ? '-' : '+', *p);
+				return -1;
+			}
+			opt_set(o, on);
+		}
+	}
+	*argvp = av;
+	return ret;
+}

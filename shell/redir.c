@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: ISC */
+/* Redirections: open, dup and close descriptors in order, saving the old ones for builtins and functions. */
+#include "redir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "expand.h"
+#include "gate.h"
+#include "options.h"
+#include "shell.h"
+
+struct saved_fd {
+	int fd;      /* the descriptor redirected */
+	int copy;    /* where its old file is kept, or -1 if it was closed */
+};
+
+struct redirsave {
+	int n, cap;
+	struct saved_fd *v;
+};
+
+static void save_fd(struct redirsave *s, int fd)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->v[i].fd == fd)
+			return;
+	if (s->n == s->cap) {
+		int nc = s->cap ? s->cap * 2 : 4;
+		struct saved_fd *nv = stalloc((size_t)nc * sizeof *nv);
+		if (s->n)
+			memcpy(nv, s->v, (size_t)s->n * sizeof *nv);
+		s->v = nv;
+		s->cap = nc;
+	}
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	s->v[s->n++] = (struct saved_fd){.fd = fd, .copy = copy};
+}
+
+void redir_restore(struct redirsave *s)
+{
+	if (s == NULL)
+		return;
+	/* Builtin output still buffered belongs to the redirected descriptor. */
+	out_flush();
+	for (int i = s->n - 1; i >= 0; i--) {
+		if (s->v[i].copy >= 0) {
+			dup2(s->v[i].copy, s->v[i].fd);
+			close(s->v[i].copy);
+		} else {
+			close(s->v[i].fd);
+		}
+	}
+	s->n = 0;
+}
+
+int redir_heredoc_fd(const char *text, size_t len)
+{
+	if (len <= 4096) {
+		int p[2];
+		if (pipe(p) < 0)
+			return -1;
+		if (len && write(p[1], text, len) != (ssize_t)len) {
+			close(p[0]);
+			close(p[1]);
+			return -1;
+		}
+		close(p[1]);
+		return p[0];
+	}
+	/* Too big for a pipe we fill before the reader starts: an unlinked temporary file. */
+	const char *tmp = getenv("TMPDIR");
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/pbshXXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			close(fd);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* Move src onto fd (dup2 then close src), unless they are the same. */
+static int move_to(int src, int fd)
+{
+	if (src == fd) {
+		/* The open returned exactly the target fd: make sure it is inherited. */
+		int fl = fcntl(fd, F_GETFD);
+		if (fl >= 0 && (fl & FD_CLOEXEC))
+			fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+		return 0;
+	}
+	int r = dup2(src, fd);
+	int e = errno;
+	close(src);
+	errno = e;
+	return r < 0 ? -1 : 0;
+}
+
+int redir_apply(union node *redirs, struct redirsave **savep)
+{
+	struct redirsave *save = NULL;
+	if (redirs == NULL)
+		return 0;
+	if (savep) {
+		save = *savep;
+		if (save == NULL) {
+			save = stzalloc(sizeof *save);
+			*savep = save;
+		}
+	}
+	out_flush();
+	for (union node *r = redirs; r; r = r->head.next) {
+		struct n_redir *rd = &r->redir;
+		int fd = rd->fd;
+		int src = -1;
+		if (rd->op == R_HEREDOC || rd->op == R_HEREDOC_STRIP) {
+			const char *body = rd->heredoc ? expand_str(rd->heredoc) : "";
+			src = redir_heredoc_fd(body, strlen(body));
+			if (src < 0) {
+				sh_warnf("cannot create here-document: %s", strerror(errno));
+				return -1;
+			}
+		} else if (rd->op == R_DUPIN || rd->op == R_DUPOUT) {
+			const char *t = expand_str(rd->target);
+			if (save)
+				save_fd(save, fd);
+			if (strcmp(t, "-") == 0) {
+				close(fd);
+				continue;
+			}
+			char *end;
+			long n = strtol(t, &end, 10);
+			if (*t == '\0' || *end || n < 0 || n > INT_MAX) {
+				sh_warnf("%s: bad file descriptor number", t);
+				return -1;
+			}
+			if ((int)n == fd)
+				continue;
+			if (dup2((int)n, fd) < 0) {
+				sh_warnf("%ld: %s", n, strerror(errno));
+				return -1;
+			}
+			continue;
+		} else {
+			const char *path = expand_str(rd->target);
+			int flags;
+			bool write_ = true;
+			switch (rd->op) {
+			case R_IN: flags = O_RDONLY; write_ = false; break;
+			case R_RDWR: flags = O_RDWR | O_CREAT; break;
+			case R_APPEND: flags = O_WRONLY | O_CREAT | O_APPEND; break;
+			case R_CLOBBER: flags = O_WRONLY | O_CREAT | O_TRUNC; break;
+			default:
+				flags = O_WRONLY | O_CREAT | O_TRUNC;
+				if (opt[OPT_NOCLOBBER]) {
+					/* noclobber: only an existing non-regular file (e.g. /dev/null) may be opened. */
+					struct stat st;
+					if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+						sh_warnf("%s: cannot overwrite existing file", path);
+						return -1;
+					}
+					if (stat(path, &st) != 0)
+						flags = O_WRONLY | O_CREAT | O_EXCL;
+					else
+						flags = O_WRONLY;
+				}
+				break;
+			}
+			char *gargv[] = {write_ ? "shell redirect write" : "shell redirect read", (char *)path, NULL};
+			if (gate_check(GATE_REDIRECT, path, gargv) != GATE_ALLOW)
+				return -1;
+			src = open(path, flags | O_CLOEXEC, 0666);
+			if (src < 0) {
+				if (errno == ENOENT && !write_)
+					sh_warnf("%s: No such file or directory", path);
+				else if (errno == ENOENT || errno == ENOTDIR)
+					sh_warnf("cannot create %s: %s", path, strerror(errno));
+				else
+					sh_warnf("%s: %s", path, strerror(errno));
+				return -1;
+			}
+		}
+		if (save)
+			save_fd(save, fd);
+		if (move_to(src, fd) < 0) {
+			sh_warnf("%d: %s", fd, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: ISC */
+/* Shell variables: hashed table, environment cache, special variables, local scopes and positional parameters. */
+#include "var.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arith.h"
+#include "options.h"
+#include "shell.h"
+
+#define NBUCKET 512
+
+static struct var *table[NBUCKET];
+static unsigned nvars;
+
+const char *sh_ifs = " \t\n";
+struct posparams sh_pos;
+char *sh_arg0;
+int getopts_offset;
+int sh_lineno;
+unsigned var_path_gen;
+
+/* The environment cache: rebuilt lazily after an exported variable changes. */
+static char **env_cache;
+static bool env_dirty = true;
+
+/* Variables whose assignment has side effects or whose value is computed. */
+enum { SP_NONE, SP_IFS, SP_PATH, SP_OPTIND, SP_LINENO, SP_RANDOM, SP_SECONDS };
+static const struct {
+	const char *name;
+	unsigned char id;
+} specials[] = {
+	{"IFS", SP_IFS}, {"PATH", SP_PATH}, {"OPTIND", SP_OPTIND},
+	{"LINENO", SP_LINENO}, {"RANDOM", SP_RANDOM}, {"SECONDS", SP_SECONDS},
+};
+
+static unsigned long random_state;
+static time_t seconds_base;
+
+static unsigned hash_name(const char *s, size_t n)
+{
+	unsigned h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
+bool var_valid_name(const char *s, size_t n)
+{
+	if (n == (size_t)-1)
+		n = strlen(s);
+	if (n == 0 || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		char c = s[i];
+		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return false;
+	}
+	return true;
+}
+
+static struct var *lookupn(const char *name, size_t n, unsigned h)
+{
+	for (struct var *v = table[h % NBUCKET]; v; v = v->next)
+		if (v->hash == h && v->nlen == n && memcmp(v->text, name, n) == 0)
+			return v;
+	return NULL;
+}
+
+struct var *var_lookup(const char *name)
+{
+	size_t n = strlen(name);
+	return lookupn(name, n, hash_name(name, n));
+}
+
+const char *var_value(struct var *v)
+{
+	static char buf[32];
+	if (v->flags & V_DYNAMIC) {
+		switch (v->special) {
+		case SP_LINENO:
+			snprintf(buf, sizeof buf, "%d", sh_lineno);
+			return buf;
+		case SP_RANDOM:
+			random_state = random_state * 1103515245u + 12345u;
+			snprintf(buf, sizeof buf, "%lu", (random_state >> 16) & 0x7fff);
+			return buf;
+		case SP_SECONDS:
+			snprintf(buf, sizeof buf, "%lld", (long long)(time(NULL) - seconds_base));
+			return buf;
+		}
+	}
+	if (v->flags & V_UNSET)
+		return NULL;
+	return v->text + v->nlen + 1;
+}
+
+const char *var_get(const char *name)
+{
+	struct var *v = var_lookup(name);
+	return v ? var_value(v) : NULL;
+}
+
+static void special_hook(struct var *v)
+{
+	const char *val = (v->flags & V_UNSET) ? NULL : v->text + v->nlen + 1;
+	switch (v->special) {
+	case SP_IFS:
+		sh_ifs = val ? val : " \t\n";
+		break;
+	case SP_PATH:
+		var_path_gen++;
+		break;
+	case SP_OPTIND:
+		getopts_offset = 0;
+		break;
+	case SP_RANDOM:
+		if (val) {
+			random_state = strtoul(val, NULL, 10);
+			v->flags |= V_DYNAMIC;
+		}
+		break;
+	case SP_SECONDS:
+		if (val) {
+			seconds_base = time(NULL) - strtoll(val, NULL, 10);
+			v->flags |= V_DYNAMIC;
+		}
+		break;
+	case SP_LINENO:
+		/* Assigning LINENO makes it an ordinary variable, as in ksh. */
+		v->flags &= ~V_DYNAMIC;
+		break;
+	}
+}
+
+static struct var *create(const char *name, size_t n, unsigned h)
+{
+	struct var *v = xmalloc(sizeof *v);
+	v->nlen = (unsigned)n;
+	v->hash = h;
+	v->flags = V_UNSET;
+	v->special = SP_NONE;
+	v->text = xmalloc(n + 2);
+	memcpy(v->text, name, n);
+	v->text[n] = '=';
+	v->text[n + 1] = '\0';
+	for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
+		if (strlen(specials[i].name) == n && memcmp(specials[i].name, name, n) == 0)
+			v->special = specials[i].id;
+	v->next = table[h % NBUCKET];
+	table[h % NBUCKET] = v;
+	nvars++;
+	return v;
+}
+
+int var_setn(const char *name, size_t n, const char *value, unsigned flags)
+{
+	unsigned h = hash_name(name, n);
+	struct var *v = lookupn(name, n, h);
+	if (v == NULL)
+		v = create(name, n, h);
+	else if ((v->flags & V_READONLY) && (value != NULL || (flags & V_READONLY) == 0)) {
+		if (value == NULL && (flags & ~V_NOERR) != 0 && !(flags & V_READONLY)) {
+			/* export of a readonly variable is allowed */
+			v->flags |= flags & V_EXPORT;
+			if (flags & V_EXPORT)
+				env_dirty = true;
+			return 0;
+		}
+		if (flags & V_NOERR) {
+			sh_warnf("%.*s: is read only", (int)n, name);
+			return -1;
+		}
+		sh_errorf(2, "%.*s: is read only", (int)n, name);
+	}
+	char ibuf[32];
+	if (value != NULL && (v->flags & V_INTEGER)) {
+		snprintf(ibuf, sizeof ibuf, "%lld", arith_eval(value));
+		value = ibuf;
+	}
+	if (value != NULL) {
+		size_t vl = strlen(value);
+		/* Reuse the buffer when the new value fits: loops assigning counters do no malloc. */
+		size_t cur = (v->flags & V_UNSET) ? 0 : strlen(v->text + n + 1);
+		if (vl > cur) {
+			char *t = xmalloc(n + vl + 2);
+			memcpy(t, v->text, n + 1);
+			free(v->text);
+			v->text = t;
+		}
+		memcpy(v->text + n + 1, value, vl + 1);
+		v->flags &= ~V_UNSET;
+		if (opt[OPT_ALLEXPORT])
+			v->flags |= V_EXPORT;
+	}
+	v->flags |= flags & (V_EXPORT | V_READONLY | V_INTEGER);
+	if (v->flags & V_EXPORT)
+		env_dirty = true;
+	if (v->special && value != NULL)
+		special_hook(v);
+	return 0;
+}
+
+int var_set(const char *name, const char *value, unsigned flags)
+{
+	return var_setn(name, strlen(name), value, flags);
+}
+
+void var_set_int(const char *name, long long val)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%lld", val);
+	var_set(name, buf, 0);
+}
+
+int var_assign(const char *nv, unsigned flags)
+{
+	const char *eq = strchr(nv, '=');
+	if (eq == NULL)
+		return var_set(nv, NULL, flags);
+	return var_setn(nv, (size_t)(eq - nv), eq + 1, flags);
+}
+
+int var_unset(const char *name)
+{
+	size_t n = strlen(name);
+	unsigned h = hash_name(name, n);
+	struct var **pp = &table[h % NBUCKET];
+	for (struct var *v = *pp; v; pp = &v->next, v = *pp) {
+		if (v->hash != h || v->nlen != n || memcmp(v->text, name, n) != 0)
+			continue;
+		if (v->flags & V_READONLY) {
+			sh_warnf("%s: is read only", name);
+			return -1;
+		}
+		if (v->flags & V_EXPORT)
+			env_dirty = true;
+		if (v->special) {
+			/* Keep the entry so the hook sees the unset (IFS back to default, PATH rehash). */
+			v->flags = V_UNSET;
+			v->text[n + 1] = '\0';
+			special_hook(v);
+			return 0;
+		}
+		*pp = v->next;
+		free(v->text);
+		free(v);
+		nvars--;
+		return 0;
+	}
+	return 0;
+}
+
+char **var_environ(void)
+{
+	if (!env_dirty && env_cache)
+		return env_cache;
+	free(env_cache);
+	size_t n = 0;
+	for (int i = 0; i < NBUCKET; i++)
+		for (struct var *v = table[i]; v; v = v->next)
+			if ((v->flags & (V_EXPORT | V_UNSET)) == V_EXPORT)
+				n++;
+	env_cache = xmalloc((n + 1) * sizeof *env_cache);
+	n = 0;
+	for (int i = 0; i < NBUCKET; i++)
+		for (struct var *v = table[i]; v; v = v->next)
+			if ((v->flags & (V_EXPORT | V_UNSET)) == V_EXPORT)
+				env_cache[n++] = v->text;
+	env_cache[n] = NULL;
+	env_dirty = false;
+	return env_cache;
+}
+
+char **var_environ_with(char **extra, int n)
+{
+	char **base = var_environ();
+	size_t nb = 0;
+	while (base[nb])
+		nb++;
+	char **e = stalloc((nb + (size_t)n + 1) * sizeof *e);
+	size_t k = 0;
+	for (size_t i = 0; i < nb; i++) {
+		size_t len = strcspn(base[i], "=");
+		bool overridden = false;
+		for (int j = 0; j < n; j++)
+			if (strncmp(extra[j], base[i], len) == 0 && extra[j][len] == '=')
+				overridden = true;
+		if (!overridden)
+			e[k++] = base[i];
+	}
+	for (int j = 0; j < n; j++)
+		e[k++] = extra[j];
+	e[k] = NULL;
+	return e;
+}
+
+/* Print a value quoted so that the shell reads it back unchanged. */
+static void print_quoted(const char *s)
+{
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./:,@%^") == strlen(s)) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\'');
+}
+
+static int cmp_var(const void *a, const void *b)
+{
+	const struct var *x = *(struct var *const *)a, *y = *(struct var *const *)b;
+	return strcmp(x->text, y->text);
+}
+
+void var_list(int mode)
+{
+	struct var **all = xmalloc((nvars + 1) * sizeof *all);
+	size_t n = 0;
+	for (int i = 0; i < NBUCKET; i++)
+		for (struct var *v = table[i]; v; v = v->next)
+			all[n++] = v;
+	qsort(all, n, sizeof *all, cmp_var);
+	for (size_t i = 0; i < n; i++) {
+		struct var *v = all[i];
+		const char *val = var_value(v);
+		if (mode == 0) {
+			if (val == NULL)
+				continue;
+			printf("%.*s=", (int)v->nlen, v->text);
+		} else {
+			if (mode == 'x' && !(v->flags & V_EXPORT))
+				continue;
+			if (mode == 'r' && !(v->flags & V_READONLY))
+				continue;
+			printf("%s %.*s", mode == 'x' ? "export" : "readonly", (int)v->nlen, v->text);
+			if (val == NULL) {
+				putchar('\n');
+				continue;
+			}
+			putchar('=');
+		}
+		print_quoted(val);
+		putchar('\n');
+	}
+	free(all);
+}
+
+/* Local scopes: each saved variable state is restored when its scope is popped. */
+struct saved {
+	struct saved *next;
+	char *name;
+	char *text;     /* the old "name=value", or NULL if it did not exist */
+	unsigned flags;
+};
+struct scope {
+	struct scope *up;
+	struct saved *list;
+};
+static struct scope *scopes;
+
+void var_push_scope(void)
+{
+	struct scope *s = xmalloc(sizeof *s);
+	s->up = scopes;
+	s->list = NULL;
+	scopes = s;
+}
+
+bool var_in_function(void)
+{
+	return scopes != NULL;
+}
+
+void var_make_local(const char *name)
+{
+	if (scopes == NULL)
+		return;
+	for (struct saved *s = scopes->list; s; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return;
+	struct saved *s = xmalloc(sizeof *s);
+	s->name = xstrdup(name);
+	struct var *v = var_lookup(name);
+	s->text = v ? xstrdup(v->text) : NULL;
+	s->flags = v ? v->flags : 0;
+	if (v && (v->flags & V_UNSET))
+		s->text[v->nlen + 1] = '\0';
+	s->next = scopes->list;
+	scopes->list = s;
+}
+
+void var_pop_scope(void)
+{
+	struct scope *sc = scopes;
+	if (sc == NULL)
+		return;
+	scopes = sc->up;
+	while (sc->list) {
+		struct saved *s = sc->list;
+		sc->list = s->next;
+		struct var *v = var_lookup(s->name);
+		if (v)
+			v->flags &= ~V_READONLY;
+		if (s->text == NULL) {
+			var_unset(s->name);
+		} else {
+			const char *val = strchr(s->text, '=') + 1;
+			if (v == NULL) {
+				var_set(s->name, NULL, 0);
+				v = var_lookup(s->name);
+			}
+			v->flags = 0;
+			if (s->flags & V_UNSET) {
+				var_unset(s->name);
+				var_set(s->name, NULL, 0);
+				v = var_lookup(s->name);
+			} else {
+				var_set(s->name, val, 0);
+			}
+			v = var_lookup(s->name);
+			v->flags = s->flags;
+			env_dirty = true;
+		}
+		free(s->name);
+		free(s->text);
+		free(s);
+	}
+	free(sc);
+}
+
+void pos_free(struct posparams *p)
+{
+	if (!p->owned)
+		return;
+	for (int i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+	p->v = NULL;
+	p->n = 0;
+	p->owned = false;
+}
+
+static void pos_copy(struct posparams *p, char **argv, int n)
+{
+	p->v = xmalloc(((size_t)n + 1) * sizeof *p->v);
+	for (int i = 0; i < n; i++)
+		p->v[i] = xstrdup(argv[i]);
+	p->v[n] = NULL;
+	p->n = n;
+	p->owned = true;
+}
+
+void pos_set(char **argv, int n)
+{
+	struct posparams np;
+	pos_copy(&np, argv, n);
+	pos_free(&sh_pos);
+	sh_pos = np;
+}
+
+void pos_save(struct posparams *saved, char **argv, int n)
+{
+	*saved = sh_pos;
+	pos_copy(&sh_pos, argv, n);
+}
+
+void pos_restore(struct posparams *saved)
+{
+	pos_free(&sh_pos);
+	sh_pos = *saved;
+}
+
+void var_init(char **env)
+{
+	for (char **e = env; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (eq == NULL || !var_valid_name(*e, (size_t)(eq - *e)))
+			continue;
+		var_setn(*e, (size_t)(eq - *e), eq + 1, V_EXPORT);
+	}
+	var_set("IFS", " \t\n", 0);
+	if (var_get("PATH") == NULL)
+		var_set("PATH", "/usr/local/bin:/usr/bin:/bin", 0);
+	var_set("PS1", geteuid() == 0 ? "# " : "$ ", 0);
+	var_set("PS2", "> ", 0);
+	var_set("PS4", "+ ", 0);
+	var_set("OPTIND", "1", 0);
+	var_set_int("PPID", (long long)getppid());
+	var_set("LINENO", "", 0);
+	var_lookup("LINENO")->flags |= V_DYNAMIC;
+	random_state = (unsigned long)getpid() ^ (unsigned long)time(NULL);
+	seconds_base = time(NULL);
+	var_set("RANDOM", "", 0);
+	var_lookup("RANDOM")->flags |= V_DYNAMIC;
+	var_set("SECONDS", "0", 0);
+	/* PWD is kept only if it names the current directory. */
+	const char *pwd = var_get("PWD");
+	char *cwd = getcwd(NULL, 0);
+	if (cwd) {
+		if (pwd == NULL || pwd[0] != '/' || !same_file(pwd, cwd))
+			var_set("PWD", cwd, V_EXPORT);
+		free(cwd);
+	}
+}

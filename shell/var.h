@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: ISC */
+/* Shell variables: a hashed table of "name=value" strings, export/readonly flags, special variables, local scopes, positional parameters. */
+#ifndef PB_SH_VAR_H
+#define PB_SH_VAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum {
+	V_EXPORT = 1 << 0,   /* passed to the environment of programs */
+	V_READONLY = 1 << 1, /* assignment and unset are errors */
+	V_UNSET = 1 << 2,    /* declared (export x / readonly x) but without a value */
+	V_INTEGER = 1 << 3,  /* ksh typeset -i: assignments are evaluated arithmetically */
+	V_DYNAMIC = 1 << 4,  /* value computed on read (LINENO, RANDOM, SECONDS) */
+};
+
+struct var {
+	struct var *next;  /* hash chain */
+	char *text;        /* "name=value", malloc'd; the value is text + nlen + 1 */
+	unsigned nlen;     /* length of the name */
+	unsigned flags;    /* V_* */
+	unsigned hash;
+	unsigned char special; /* index into var.c's table of variables with side effects, or 0 */
+};
+
+/* var_init: create the table from environ and set the shell's own variables (PPID, PWD, IFS, PS1...). */
+void var_init(char **environ_);
+
+/* var_lookup: the variable called name (with or without a value), or NULL. */
+struct var *var_lookup(const char *name);
+
+/*
+ * var_get: the value of a set variable, or NULL when it is unset. The string
+ * belongs to the table and is valid until the variable next changes.
+ */
+const char *var_get(const char *name);
+
+/* var_value: the value of a looked-up variable (NULL when unset); dynamic ones are computed. */
+const char *var_value(struct var *v);
+
+/*
+ * var_set: assign value (NULL = declare without value) and OR in flags.
+ * Raises a shell error (does not return) if the variable is readonly, unless
+ * flags has V_NOERR, in which case it returns -1. Returns 0 on success.
+ */
+#define V_NOERR (1u << 30)
+int var_set(const char *name, const char *value, unsigned flags);
+
+/* var_setn: as var_set with a name of length nlen (need not end in NUL). */
+int var_setn(const char *name, size_t nlen, const char *value, unsigned flags);
+
+/* var_set_int: assign a decimal integer. */
+void var_set_int(const char *name, long long v);
+
+/*
+ * var_assign: apply "name=value" (as written in an assignment word, already
+ * expanded). Honours allexport. Raises on readonly; returns 0.
+ */
+int var_assign(const char *nv, unsigned flags);
+
+/* var_unset: remove a variable; returns -1 (after a message) if readonly, 0 otherwise. */
+int var_unset(const char *name);
+
+/* var_valid_name: is s (first n bytes, or up to NUL when n is (size_t)-1) a valid variable name? */
+bool var_valid_name(const char *s, size_t n);
+
+/*
+ * var_environ: the environment for a program, NULL-terminated. The array
+ * is cached and rebuilt only after an exported variable changes; callers
+ * must not free or keep it across variable changes.
+ */
+char **var_environ(void);
+
+/*
+ * var_environ_with: the environment plus the "name=value" strings of
+ * extra (count n) that override it. Allocated in the per-command arena
+ * (stalloc); freed when the arena is reset.
+ */
+char **var_environ_with(char **extra, int n);
+
+/* var_list: print variables: mode 0 `set` (all), 'x' `export -p`, 'r' `readonly -p`. */
+void var_list(int mode);
+
+/* Local scopes for functions (`local`, ksh `typeset` in a function). */
+void var_push_scope(void);
+void var_pop_scope(void);
+/* var_make_local: save the variable's current state to be restored when the scope ends. */
+void var_make_local(const char *name);
+/* var_in_function: is a local scope open? */
+bool var_in_function(void);
+
+/* The IFS in force, and whether a character is IFS white space; cached by IFS's hook. */
+extern const char *sh_ifs;
+static inline bool ifs_white(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+/* Positional parameters $1..$n; $0 is sh_arg0. */
+struct posparams {
+	int n;
+	char **v;     /* v[0..n-1] are $1..$n, NULL-terminated */
+	bool owned;   /* v and its strings are malloc'd by us */
+};
+extern struct posparams sh_pos;
+extern char *sh_arg0;
+
+/* pos_set: replace the positional parameters by a copy of argv (count n). */
+void pos_set(char **argv, int n);
+/* pos_save / pos_restore: swap in new parameters for a function call and put back the old ones. */
+void pos_save(struct posparams *saved, char **argv, int n);
+void pos_restore(struct posparams *saved);
+/* pos_free: free parameters we own. */
+void pos_free(struct posparams *p);
+
+/* getopts state reset when OPTIND is assigned. */
+extern int getopts_offset;
+
+/* var_set_lineno: the line number $LINENO reports. */
+extern int sh_lineno;
+
+/* var_path_changed: generation counter bumped whenever PATH changes (the command hash table watches it). */
+extern unsigned var_path_gen;
+
+#endif

@@ -464,19 +464,43 @@ static void log_text(struct jbuf *t, const Pblog__AcceptMessage *am)
 }
 
 /*
- * log_json: log.json for the I/O log. "pbpeer" comes first on its own line:
- * a restart must come from the same certificate identity (store_iolog.c).
+ * pretty_members: compact JSON object text -> its members in sudo's layout
+ * (json_pretty_members). Returns false when out of memory.
+ */
+static bool pretty_members(struct jbuf *out, const struct jbuf *compact)
+{
+	const char *errstr;
+	size_t off;
+	if (compact->oom)
+		return false;
+	struct jval *v = json_parse(compact->s, compact->len, &errstr, &off);
+	if (v == NULL)
+		return false;
+	json_pretty_members(out, v);
+	json_free(v);
+	return !out->oom;
+}
+
+/*
+ * log_json: log.json for the I/O log, laid out as sudo writes it (its
+ * reader needs the whitespace). "pbpeer" comes first on its own line: a
+ * restart must come from the same certificate identity (store_iolog.c).
  */
 static void log_json(struct jbuf *j, const Pblog__AcceptMessage *am, const char *peer, const char *host)
 {
+	struct jbuf m = {0};
+	jbuf_open(&m, '{');
+	jbuf_ktime(&m, "timestamp", am->submit_time ? am->submit_time->tv_sec : 0,
+		   am->submit_time ? am->submit_time->tv_nsec : 0);
+	info_members(&m, am->info_msgs, am->n_info_msgs, host);
+	jbuf_close(&m, '}');
 	jbuf_raw(j, "{\n    \"pbpeer\": ", strlen("{\n    \"pbpeer\": "));
 	jbuf_str(j, peer, strlen(peer));
 	jbuf_raw(j, ",\n", 2);
-	j->need_comma = false;
-	jbuf_ktime(j, "timestamp", am->submit_time ? am->submit_time->tv_sec : 0,
-		   am->submit_time ? am->submit_time->tv_nsec : 0);
-	info_members(j, am->info_msgs, am->n_info_msgs, host);
+	if (!pretty_members(j, &m))
+		j->oom = true;
 	jbuf_raw(j, "\n}\n", 3);
+	jbuf_free(&m);
 }
 
 /*
@@ -722,10 +746,13 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 	c->ctx->n_exit++;
 	if (c->w != NULL) {
 		/* The members for log.json, in sudo's layout (one per line, four spaces). */
-		struct jbuf x = {0};
-		x.need_comma = false;
-		exit_members(&x, em->run_time, em->exit_value, em->signal, em->dumped_core, em->error);
-		if (x.oom) {
+		struct jbuf cx = {0}, x = {0};
+		jbuf_open(&cx, '{');
+		exit_members(&cx, em->run_time, em->exit_value, em->signal, em->dumped_core, em->error);
+		jbuf_close(&cx, '}');
+		bool ok = pretty_members(&x, &cx);
+		jbuf_free(&cx);
+		if (!ok) {
 			jbuf_free(&x);
 			rc = fail(c, PB_ERR_NOMEM, "out of memory");
 			goto done;

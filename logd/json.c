@@ -588,3 +588,73 @@ int64_t json_int(const struct jval *v, const char *key, int64_t dflt)
 	const struct jval *m = json_get(v, key);
 	return m != NULL && m->type == J_NUM ? m->inum : dflt;
 }
+
+static void indent(struct jbuf *b, int level)
+{
+	static const char sp[] = "                                                                ";
+	size_t n = (size_t)level * 4;
+	while (n > 0) {
+		size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
+		jbuf_raw(b, sp, k);
+		n -= k;
+	}
+}
+
+static void pretty_value(struct jbuf *b, const struct jval *v, int level)
+{
+	char num[40];
+	int l;
+	switch (v->type) {
+	case J_NULL:
+		jbuf_raw(b, "null", 4);
+		break;
+	case J_BOOL:
+		if (v->b)
+			jbuf_raw(b, "true", 4);
+		else
+			jbuf_raw(b, "false", 5);
+		break;
+	case J_NUM:
+		if ((double)v->inum == v->num)
+			l = snprintf(num, sizeof(num), "%" PRId64, v->inum);
+		else
+			l = snprintf(num, sizeof(num), "%.17g", v->num);
+		jbuf_raw(b, num, (size_t)l);
+		break;
+	case J_STR:
+		jbuf_str(b, v->str, strlen(v->str));
+		break;
+	case J_ARR:
+	case J_OBJ:
+		jbuf_raw(b, v->type == J_ARR ? "[" : "{", 1);
+		for (size_t i = 0; i < v->n; i++) {
+			jbuf_raw(b, i ? ",\n" : "\n", i ? 2 : 1);
+			indent(b, level + 1);
+			if (v->type == J_OBJ) {
+				jbuf_str(b, v->keys[i], strlen(v->keys[i]));
+				jbuf_raw(b, ": ", 2);
+			}
+			pretty_value(b, &v->items[i], level + 1);
+		}
+		if (v->n > 0) {
+			jbuf_raw(b, "\n", 1);
+			indent(b, level);
+		}
+		jbuf_raw(b, v->type == J_ARR ? "]" : "}", 1);
+		break;
+	}
+}
+
+void json_pretty_members(struct jbuf *b, const struct jval *v)
+{
+	if (v == NULL || v->type != J_OBJ)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		if (i > 0)
+			jbuf_raw(b, ",\n", 2);
+		indent(b, 1);
+		jbuf_str(b, v->keys[i], strlen(v->keys[i]));
+		jbuf_raw(b, ": ", 2);
+		pretty_value(b, &v->items[i], 1);
+	}
+}

@@ -39,6 +39,16 @@ void jbuf_vint(struct jbuf *b, int64_t v);
 /* jbuf_ktime: "key": {"seconds": s, "nanoseconds": ns} as sudo writes times. */
 void jbuf_ktime(struct jbuf *b, const char *key, int64_t sec, int32_t nsec);
 
+struct jval;
+
+/*
+ * json_pretty_members: write the members of object v one per line in
+ * sudo's log.json layout ("    \"key\": value", nested values indented by
+ * four more spaces each level, ",\n" between members, no outer braces and
+ * no final newline). sudoreplay's parser needs this whitespace.
+ */
+void json_pretty_members(struct jbuf *b, const struct jval *v);
+
 /* Reader: a parsed value tree; strings are NUL-terminated copies (an embedded NUL ends them). */
 enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
 

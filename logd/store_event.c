@@ -80,7 +80,9 @@ bool evlog_split(const char *path, char *dir, size_t dirlen, char *prefix, size_
 	struct stat st;
 	size_t n = strlen(path);
 	if ((n > 0 && path[n - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
-		return snprintf(dir, dirlen, "%s", path) < (int)dirlen &&
+		while (n > 1 && path[n - 1] == '/')
+			n--;
+		return snprintf(dir, dirlen, "%.*s", (int)n, path) < (int)dirlen &&
 		       snprintf(prefix, prefixlen, "events") < (int)prefixlen;
 	}
 	const char *slash = strrchr(path, '/');

@@ -508,6 +508,9 @@ int c_wait(int argc, char **argv)
 					any = true;
 			if (!any)
 				break;
+			/* A trapped signal that arrived while we reaped another child also ends the wait. */
+			if (trap_pending)
+				return 128 + trap_lastsig;
 			pid_t pid = reap_one(true);
 			if (pid < 0 && errno == EINTR && trap_pending)
 				return 128 + trap_lastsig;
@@ -551,6 +554,8 @@ int c_wait(int argc, char **argv)
 			}
 		}
 		while (!job_done(j)) {
+			if (trap_pending)
+				return 128 + trap_lastsig;
 			pid_t pid = reap_one(true);
 			if (pid < 0 && errno == EINTR && trap_pending)
 				return 128 + trap_lastsig;

@@ -67,6 +67,7 @@ struct pb_conn {
 	bool close_done;	/* close_cb has run */
 	bool want_close;	/* close after flush, once the current callback returns */
 	int drop_why;		/* != 0: drop without flushing, once the callback returns */
+	const char *note;	/* what a timeout was, for the log */
 	bool dead;		/* on the dead list, freed at the end of the pass */
 	bool on_ready;
 	bool more;		/* the read budget ran out with input maybe left */
@@ -397,8 +398,9 @@ static void conn_close(struct pb_conn *c, int why, bool flush)
 		return;
 	run_close_cb(c, why);
 	if (c->st == PB_CONN_OPEN && why != 0 && why != PB_ERR_EOF)
-		pb_log(PB_LV_INFO, "conn %llu %s (%s): closing: %s", (unsigned long long)c->id,
-		       c->addr, pb_tls_peer_id(c->tls), pb_strerror(why));
+		pb_log(PB_LV_INFO, "conn %llu %s (%s): closing: %s%s%s", (unsigned long long)c->id,
+		       c->addr, pb_tls_peer_id(c->tls), pb_strerror(why), c->note ? ": " : "",
+		       c->note ? c->note : "");
 	c->st = PB_CONN_CLOSING;
 	c->want_close = false;
 	pb_frame_dec_free(&c->dec);
@@ -493,8 +495,8 @@ static void flush_out(struct pb_conn *c)
 
 static void frame_error(struct pb_conn *c, int err)
 {
-	pb_log(PB_LV_INFO, "conn %llu %s (%s): %s", (unsigned long long)c->id, c->addr,
-	       pb_tls_peer_id(c->tls), pb_strerror(err));
+	if (err == PB_ERR_TIMEOUT)
+		c->note = "a frame was not complete in time";
 	if (c->srv->ops.frame_error_cb != NULL && c->opened && !c->close_done)
 		c->srv->ops.frame_error_cb(c, c->state, err);
 	if (c->dead)
@@ -653,7 +655,7 @@ static void conn_io(struct pb_conn *c)
 		return;
 	if (c->st == PB_CONN_HANDSHAKE) {
 		do_handshake(c);
-		if (c->dead || c->st != PB_CONN_OPEN)
+		if (c->dead || c->st == PB_CONN_HANDSHAKE)
 			return;
 	} else if (c->st == PB_CONN_OPEN) {
 		read_frames(c);
@@ -784,12 +786,12 @@ static void sweep(struct pb_server *s)
 					continue;
 			} else if (c->write_deadline <= s->now) {
 				/* Output has not moved for frame_ms: the peer does not read. */
+				c->note = "the peer does not read";
 				conn_close(c, PB_ERR_TIMEOUT, false);
 				continue;
 			} else if (c->idle_deadline <= s->now && !pb_frame_dec_started(&c->dec) &&
 				   c->out_len == c->out_off) {
-				pb_log(PB_LV_INFO, "conn %llu %s: idle timeout",
-				       (unsigned long long)c->id, c->addr);
+				c->note = "idle";
 				conn_close(c, PB_ERR_TIMEOUT, true);
 				continue;
 			} else {

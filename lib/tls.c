@@ -294,8 +294,9 @@ no_cert:
 		int mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT |
 			   SSL_VERIFY_CLIENT_ONCE;
 
+		/* Optional, not ignored: a certificate that is sent is still verified. */
 		if (conf->no_client_cert)
-			mode = SSL_VERIFY_NONE;
+			mode &= ~SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 		SSL_CTX_set_verify(sc, mode, verify_cb);
 		cas = SSL_load_client_CA_file(conf->ca);
 		if (cas != NULL)

@@ -42,9 +42,10 @@ struct pb_tls_conf {
 	const char *sid_ctx;	/* server: session id context; NULL = "pbsh" (different
 				   services should use different ones) */
 	bool plain;		/* tests only: no TLS at all, loopback only (see above) */
-	bool no_client_cert;	/* server: do not ask for a client certificate (pbctl
-				   over TLS still sends one; nothing in pbsh sets this
-				   in production) */
+	bool no_client_cert;	/* server: do not require a client certificate (one
+				   that is sent is still verified against ca); for
+				   clients such as sudo_sendlog that may not have one.
+				   Without one, the peer id is "" */
 };
 
 struct pb_tls_ctx;	/* shared settings, keys and the client's session cache */

@@ -563,3 +563,39 @@ Test(net, listen_ephemeral_v4_v6)
 	cr_expect_lt(pb_net_listen("127.0.0.1", &err), 0);
 	cr_expect_lt(pb_net_connect_spec("*:1", 100, &err), 0);
 }
+
+Test(tls, optional_client_cert_is_still_verified)
+{
+	struct pb_tls_conf conf = {0};
+	struct pb_tls_ctx *sc, *anon = client_ctx(NULL), *other = client_ctx("other");
+	struct pb_tls_ctx *good = client_ctx("host2");
+	struct pb_tls *c, *s;
+	const char *err = NULL;
+	int crc, src;
+
+	conf.ca = pki("ca.crt");
+	conf.cert = pki("server.crt");
+	conf.key = pki("server.key");
+	conf.no_client_cert = true;
+	sc = pb_tls_ctx_new(PB_TLS_SERVER, &conf, &err);
+	cr_assert_not_null(sc, "%s", err);
+	pair_handshake(anon, sc, "localhost", &c, &s, &crc, &src);
+	cr_expect_eq(src, 0, "%s", pb_tls_errstr(s));
+	cr_expect_str_eq(pb_tls_peer_id(s), "");
+	ping(c, s);
+	pb_tls_free(c);
+	pb_tls_free(s);
+	pair_handshake(other, sc, "localhost", &c, &s, &crc, &src);
+	expect_refused(c, s, crc, src);
+	pb_tls_free(c);
+	pb_tls_free(s);
+	pair_handshake(good, sc, "localhost", &c, &s, &crc, &src);
+	cr_expect_eq(src, 0);
+	cr_expect_str_eq(pb_tls_peer_id(s), "host2.test");
+	pb_tls_free(c);
+	pb_tls_free(s);
+	pb_tls_ctx_free(sc);
+	pb_tls_ctx_free(anon);
+	pb_tls_ctx_free(other);
+	pb_tls_ctx_free(good);
+}

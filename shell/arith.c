@@ -174,7 +174,7 @@ static void set_var(struct ar *a, const char *name, size_t n, long long v)
 	if (a->noeval || a->err)
 		return;
 	char buf[32];
-	snprintf(buf, sizeof buf, "%lld", v);
+	fmt_ll(buf, v);
 	if (var_setn(name, n, buf, V_NOERR) < 0)
 		fail(a, "assignment to a read-only variable");
 }

@@ -80,6 +80,18 @@ static bool is_magic(char c)
 	return c == '*' || c == '?' || c == '[';
 }
 
+/* Could s be a pattern? '*', '?', or a '[' with a ']' after it. */
+static bool has_magic(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '*' || *s == '?')
+			return true;
+		if (*s == '[' && strchr(s + 1, ']'))
+			return true;
+	}
+	return false;
+}
+
 /* Add n characters with one attribute. */
 static void add_chars(struct xb *x, const char *s, size_t n, int attr)
 {
@@ -88,8 +100,9 @@ static void add_chars(struct xb *x, const char *s, size_t n, int attr)
 	sb_putn(&x->s, s, n);
 	if (x->mode == XM_STR)
 		return;
-	for (size_t i = 0; i < n; i++)
-		sb_putc(&x->a, attr);
+	/* One attribute byte per character: grow by n, then fill. */
+	sb_putn(&x->a, s, n);
+	memset(x->a.buf + x->a.len - n, attr, n);
 	if (!(attr & A_Q) && !x->magic)
 		for (size_t i = 0; i < n; i++)
 			if (is_magic(s[i]))
@@ -132,7 +145,7 @@ static const char *param_value(const char *name, char *buf, size_t bufsz)
 	if (name[1] == '\0') {
 		switch (c) {
 		case '?':
-			snprintf(buf, bufsz, "%d", sh_exitstatus);
+			fmt_ll(buf, sh_exitstatus);
 			return buf;
 		case '$':
 			snprintf(buf, bufsz, "%ld", (long)sh_rootpid);
@@ -143,7 +156,7 @@ static const char *param_value(const char *name, char *buf, size_t bufsz)
 			snprintf(buf, bufsz, "%ld", (long)sh_lastbg);
 			return buf;
 		case '#':
-			snprintf(buf, bufsz, "%d", sh_pos.n);
+			fmt_ll(buf, sh_pos.n);
 			return buf;
 		case '-':
 			return opt_flags();
@@ -292,7 +305,7 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		break;
 	case PO_LENGTH:
 		if (list) {
-			snprintf(buf, sizeof buf, "%d", sh_pos.n);
+			fmt_ll(buf, sh_pos.n);
 		} else {
 			if (!set && opt[OPT_NOUNSET])
 				unset_error(name);
@@ -389,7 +402,7 @@ static void expand_part(struct xb *x, union node *p, bool dq)
 		char *e = expand_str(p->arith.expr);
 		long long v = arith_eval(e);
 		char buf[32];
-		int n = snprintf(buf, sizeof buf, "%lld", v);
+		int n = fmt_ll(buf, v);
 		add_value(x, buf, (size_t)n, dq || p->arith.dquoted);
 		break;
 	}
@@ -518,6 +531,37 @@ static void split_fields(struct xb *x, struct arglist *out)
 		emit_field(x, start, n, out);
 }
 
+/* A plain $x or "$x" (the commonest words): no buffer, no splitting pass when none is needed. */
+static bool simple_param(union node *p, struct arglist *out)
+{
+	bool dq = false;
+	if (p->kind == NDQ) {
+		p = p->dq.parts;
+		if (p == NULL || p->head.next != NULL)
+			return false;
+		dq = true;
+	}
+	if (p->kind != NPARAM || p->param.op != PO_NONE)
+		return false;
+	const char *name = p->param.name;
+	if ((name[0] == '@' || name[0] == '*') && name[1] == '\0')
+		return false;
+	char buf[32];
+	const char *val = param_value(name, buf, sizeof buf);
+	if (val == NULL && opt[OPT_NOUNSET])
+		unset_error(name);
+	if (dq || (p->param.flags & PF_DQUOTED)) {
+		arglist_add(out, ststrdup(val ? val : ""));
+		return true;
+	}
+	if (val == NULL || val[0] == '\0')
+		return true;
+	if (strpbrk(val, sh_ifs) != NULL || (!opt[OPT_NOGLOB] && has_magic(val)))
+		return false;
+	arglist_add(out, ststrdup(val));
+	return true;
+}
+
 void expand_args(union node *words, struct arglist *out)
 {
 	for (union node *w = words; w; w = w->head.next) {
@@ -525,11 +569,13 @@ void expand_args(union node *words, struct arglist *out)
 		union node *p = w->kind == NWORD ? w->word.parts : w;
 		if (p && p->head.next == NULL && p->kind == NLIT) {
 			const char *t = p->lit.text;
-			if (p->lit.quoted != LIT_PLAIN || opt[OPT_NOGLOB] || strpbrk(t, "*?[") == NULL) {
+			if (p->lit.quoted != LIT_PLAIN || opt[OPT_NOGLOB] || !has_magic(t)) {
 				arglist_add(out, p->lit.text);
 				continue;
 			}
 		}
+		if (p && p->head.next == NULL && simple_param(p, out))
+			continue;
 		struct xb x;
 		xb_init(&x, XM_FIELDS);
 		expand_word_into(&x, w, false);
@@ -552,6 +598,11 @@ char *expand_str(union node *word)
 		return "";
 	if (p->head.next == NULL && p->kind == NLIT)
 		return p->lit.text;
+	if (p->head.next == NULL && p->kind == NARITH) {
+		char buf[32];
+		fmt_ll(buf, arith_eval(expand_str(p->arith.expr)));
+		return ststrdup(buf);
+	}
 	struct xb x;
 	xb_init(&x, XM_STR);
 	expand_word_into(&x, word, false);

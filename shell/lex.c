@@ -445,6 +445,8 @@ op:;
 	union node *n = param_node(p, sb_str(&name), flags);
 	n->param.index = index;
 	c = getcq();
+	if (c == INPUT_EOF)
+		sh_syntax_error(line, "missing '}'");
 	if (length) {
 		if (c != '}')
 			bad_subst(line);
@@ -576,7 +578,8 @@ static bool prescan_arith(void)
 
 static union node *read_arith(struct parser *p, bool dq, int line)
 {
-	struct wopt o = {.ctx = CTX_ARITH, .dq = dq};
+	/* Quoting does not change arithmetic text: literals stay plain inside "$(( ))". */
+	struct wopt o = {.ctx = CTX_ARITH};
 	union node *n = node_new(NARITH, line);
 	n->arith.expr = read_word(p, &o);
 	n->arith.dquoted = dq;
@@ -897,11 +900,13 @@ static void read_heredocs(struct parser *p)
 			}
 			if (ln.len == dlen && memcmp(sb_str(&ln), h->delim, dlen) == 0)
 				break;
-			if (ln.len > 0)
-				sb_putn(&body, ln.buf, ln.len);
+			if (c == INPUT_EOF && ln.len == 0)
+				break;
+			/* A last line cut by end of file still ends with a newline. */
+			sb_putn(&body, ln.buf, ln.len);
+			sb_putc(&body, '\n');
 			if (c == INPUT_EOF)
 				break;
-			sb_putc(&body, '\n');
 		}
 		char *text = sb_str(&body);
 		union node *w;

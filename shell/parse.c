@@ -370,10 +370,12 @@ static bool starts_compound(enum tok t)
 
 static union node *func_body(struct parser *p, const char *name, int line, bool ksh)
 {
+	/* POSIX wants a compound command; dash and mksh also take a simple one. */
 	enum tok t = skip_newlines(p, N_START);
-	if (!starts_compound(t)) {
+	if (!starts_compound(t) && t != T_WORD && t != T_IONUM && !is_redir_op(t) &&
+	    t != K_FUNCTION) {
 		next(p, N_START);
-		unexpected(p, "a compound command as function body");
+		unexpected(p, "a function body");
 	}
 	union node *f = node_new(NFUNC, line);
 	f->func.name = ststrdup(name);

@@ -17,6 +17,9 @@ extern int sh_exitstatus;
 extern pid_t sh_rootpid;
 /* Nesting of forked subshells: 0 in the main shell. */
 extern int sh_subshell;
+/* fmt_ll: decimal text of v into buf (at least 21 bytes); returns the length. Faster than snprintf in hot paths. */
+int fmt_ll(char *buf, long long v);
+
 /* sh_forked_child: bookkeeping in a new child process (subshell level, output buffer). */
 void sh_forked_child(void);
 

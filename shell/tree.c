@@ -645,9 +645,13 @@ static void pr_cmd(struct pr *p, const union node *n, int ind)
 		break;
 	case NFUNC:
 		if (n->func.ksh) {
+			const union node *b = n->func.body;
+			if (b != NULL && b->kind == NREDIRCMD)
+				b = b->redircmd.body;
 			puts_(p, "function ");
 			puts_(p, n->func.name);
-			putc_(p, ' ');
+			/* `function f (` would read as `function f ()`: say it explicitly. */
+			puts_(p, b != NULL && b->kind == NSUBSHELL ? " () " : " ");
 		} else {
 			puts_(p, n->func.name);
 			puts_(p, "() ");

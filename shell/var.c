@@ -84,7 +84,7 @@ const char *var_value(struct var *v)
 	if (v->flags & V_DYNAMIC) {
 		switch (v->special) {
 		case SP_LINENO:
-			snprintf(buf, sizeof buf, "%d", sh_lineno);
+			fmt_ll(buf, sh_lineno);
 			return buf;
 		case SP_RANDOM:
 			random_state = random_state * 1103515245u + 12345u;
@@ -214,7 +214,7 @@ int var_set(const char *name, const char *value, unsigned flags)
 void var_set_int(const char *name, long long val)
 {
 	char buf[32];
-	snprintf(buf, sizeof buf, "%lld", val);
+	fmt_ll(buf, val);
 	var_set(name, buf, 0);
 }
 

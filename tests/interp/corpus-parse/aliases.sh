@@ -1,0 +1,1 @@
+ll /tmp; begin echo; fi; loop

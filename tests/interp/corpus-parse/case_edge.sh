@@ -1,0 +1,4 @@
+case x in a) ;; b) echo; esac
+case y in
+(esac) ;;
+esac

@@ -843,3 +843,80 @@ Test(server, plain_mode_refuses_other_addresses)
 	pb_server_free(s);
 	pb_tls_ctx_free(pc);
 }
+
+/* Run a shell command, its output into a string (malloc'd). */
+static char *run_capture(const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	char *out = calloc(1, 65536);
+	size_t n = 0, r;
+
+	cr_assert_not_null(f);
+	while ((r = fread(out + n, 1, 65535 - n, f)) > 0)
+		n += r;
+	pclose(f);
+	return out;
+}
+
+Test(server, tls12_client_resumes_by_session_id_context)
+{
+	int port = start_server(NULL, false);
+	char cmd[2048], *out, *p;
+	int reused = 0;
+
+	/* OpenSSL's own client, limited to TLS 1.2, reconnecting five times with its session. */
+	snprintf(cmd, sizeof(cmd),
+		 "openssl s_client -connect 127.0.0.1:%d -tls1_2 -reconnect -CAfile %s "
+		 "-cert %s -key %s -verify_return_error -verify_hostname localhost "
+		 "</dev/null 2>&1",
+		 port, pki("ca.crt"), pki("host1.crt"), pki("host1.key"));
+	out = run_capture(cmd);
+	for (p = out; (p = strstr(p, "Reused, TLSv1.2")) != NULL; p++)
+		reused++;
+	cr_expect_geq(reused, 4, "TLS 1.2 resumption: %d reused\n%s", reused, out);
+	cr_expect(strstr(out, "Verify return code: 0 (ok)") != NULL, "%s", out);
+	free(out);
+}
+
+Test(server, refuses_tls11)
+{
+	int port = start_server(NULL, false);
+	char cmd[2048], *out;
+
+	/* A client willing to speak TLS 1.1 (SECLEVEL=0 so that it can) is refused. */
+	snprintf(cmd, sizeof(cmd),
+		 "openssl s_client -connect 127.0.0.1:%d -tls1_1 -cipher DEFAULT@SECLEVEL=0 "
+		 "-CAfile %s -cert %s -key %s </dev/null 2>&1; echo status=$?",
+		 port, pki("ca.crt"), pki("host1.crt"), pki("host1.key"));
+	out = run_capture(cmd);
+	cr_expect(strstr(out, "status=1") != NULL, "%s", out);
+	cr_expect(strstr(out, "protocol version") != NULL ||
+		  strstr(out, "unsupported protocol") != NULL, "%s", out);
+	free(out);
+}
+
+Test(server, garbage_instead_of_tls)
+{
+	int port = start_server(NULL, false);
+	char ps[16], b[64];
+	const char *err;
+	struct pb_tls *c;
+	struct pollfd pfd;
+	int fd;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	fd = pb_net_connect("127.0.0.1", ps, 1000, &err);
+	cr_assert_geq(fd, 0);
+	cr_assert_gt(write(fd, "GET / HTTP/1.0\r\n\r\n", 18), 0);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	cr_assert_eq(poll(&pfd, 1, 3000), 1);
+	/* An alert at most, then the end. */
+	while (read(fd, b, sizeof(b)) > 0)
+		;
+	close(fd);
+	c = cli("host1", port);
+	put(c, "fine");
+	expect_reply(c, "fine");
+	pb_tls_free(c);
+}

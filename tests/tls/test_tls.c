@@ -599,3 +599,36 @@ Test(tls, optional_client_cert_is_still_verified)
 	pb_tls_ctx_free(other);
 	pb_tls_ctx_free(good);
 }
+
+Test(net, connect_timeout)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	const char *err = NULL;
+	char port[16];
+	int lfd, fds[8], n = 0, fd, i;
+	long long t0;
+
+	/* A listener that never accepts, with the smallest queue: later SYNs are dropped. */
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(lfd, 0), 0);
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	snprintf(port, sizeof(port), "%d", ntohs(sa.sin_port));
+	for (i = 0; i < 8; i++) {
+		t0 = ms_now();
+		fd = pb_net_connect("127.0.0.1", port, 300, &err);
+		if (fd < 0)
+			break;
+		fds[n++] = fd;
+	}
+	cr_assert_lt(fd, 0, "8 connections went into a queue of 1");
+	cr_expect_eq(fd, PB_ERR_TIMEOUT, "%s", err);
+	cr_expect(strstr(err, "timed out") != NULL, "%s", err);
+	cr_expect_geq(ms_now() - t0, 290);
+	cr_expect_lt(ms_now() - t0, 1500);
+	while (n > 0)
+		close(fds[--n]);
+	close(lfd);
+}

@@ -40,7 +40,7 @@
 #define READ_BUDGET (256u * 1024u)
 #define ACCEPT_BUDGET 64
 #define NEVER INT64_MAX
-#define OUTQ_KEEP 16384u	/* an idle connection keeps an output buffer up to this size */
+#define OUTQ_KEEP 1024u		/* an idle connection keeps an output buffer up to this size */
 
 enum src_kind { SRC_LISTEN, SRC_CONN, SRC_SIGNAL };
 
@@ -1108,7 +1108,7 @@ static int out_reserve(struct pb_conn *c, size_t n)
 	need = c->out_len + n;
 	if (need <= c->out_cap)
 		return 0;
-	cap = c->out_cap ? c->out_cap : 4096;
+	cap = c->out_cap ? c->out_cap : OUTQ_KEEP;
 	while (cap < need)
 		cap *= 2;
 	p = realloc(c->out, cap);

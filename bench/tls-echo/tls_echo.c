@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "daemon.h"
 #include "debug.h"
 #include "err.h"
 #include "frame.h"
@@ -22,8 +23,12 @@
  * event loop, framing and TLS on both sides. The client uses the blocking
  * helpers of lib/tls.c, as the session monitor does.
  *
- * Usage: tls-echo [-n round-trips] [-H handshakes] [-s payload-bytes] [-p pki-dir]
- * Without -p, a temporary PKI is made with tests/pki.sh.
+ * Usage: tls-echo [-n round-trips] [-H handshakes] [-s payload-bytes] [-c idle-conns]
+ *                 [-p pki-dir]
+ * Without -p, a temporary PKI is made with tests/pki.sh. With -c, that many
+ * idle connections are held open while the round trips are timed (the
+ * daemons' normal state: one mostly idle connection per shell session),
+ * and the server's resident memory is reported with and without them.
  */
 
 static int echo_cb(struct pb_conn *c, void *state, const uint8_t *msg, size_t len)
@@ -63,11 +68,14 @@ static int start_server(bool plain, pid_t *pid)
 		struct pb_server *s;
 
 		close(p[0]);
+		pb_daemon_raise_nofile();
 		if (ctx == NULL) {
 			fprintf(stderr, "tls-echo: %s\n", err);
 			_exit(1);
 		}
-		s = pb_server_new(ctx, &ops, NULL, NULL);
+		struct pb_server_limits lim = {.max_conns = 100000, .max_conns_per_peer = 100000};
+
+		s = pb_server_new(ctx, &ops, NULL, &lim);
 		if (s == NULL || pb_server_listen(s, "127.0.0.1:0", &err) < 0) {
 			fprintf(stderr, "tls-echo: %s\n", err ? err : "server");
 			_exit(1);
@@ -83,6 +91,24 @@ static int start_server(bool plain, pid_t *pid)
 		port = -1;
 	close(p[0]);
 	return port;
+}
+
+/* Resident memory of a process in KiB, or -1. */
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
 }
 
 static void stop_server(pid_t pid)
@@ -115,6 +141,31 @@ static struct pb_tls *connect_to(struct pb_tls_ctx *ctx, const char *port)
 		exit(1);
 	}
 	return t;
+}
+
+static struct pb_tls *connect_to(struct pb_tls_ctx *ctx, const char *port);
+
+/* Open n connections (resumed handshakes, one echo each) and leave them idle. */
+static struct pb_tls **open_idle(struct pb_tls_ctx *ctx, const char *port, size_t n, pid_t srv)
+{
+	struct pb_tls **v = calloc(n, sizeof(*v));
+	long before = rss_kib(srv), after;
+	int64_t t0 = pb_bench_now_ns();
+	double us;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v[i] = connect_to(ctx, port);
+		if (pb_bench_rtt(v[i], "idle", 4, 1, &us) < 0) {
+			fprintf(stderr, "tls-echo: idle connection %zu failed\n", i);
+			exit(1);
+		}
+	}
+	after = rss_kib(srv);
+	printf("%-28s %zu opened in %.0f ms; server RSS %ld -> %ld KiB (%.1f KiB each)\n",
+	       "idle connections", n, (double)(pb_bench_now_ns() - t0) / 1e6, before, after,
+	       n ? (double)(after - before) / (double)n : 0.0);
+	return v;
 }
 
 static void rtt_run(const char *name, bool plain, const char *port, size_t n, size_t size)
@@ -204,13 +255,15 @@ static void handshakes(const char *port, size_t n)
 
 int main(int argc, char **argv)
 {
-	size_t n = 20000, hs = 300, size = 64;
+	size_t n = 20000, hs = 300, size = 64, idle = 0, i;
+	struct pb_tls **idle_conns = NULL;
+	struct pb_tls_ctx *idle_ctx = NULL;
 	bool own_pki = false;
 	char port[16], cmd[1200];
 	pid_t pid;
 	int opt, p;
 
-	while ((opt = getopt(argc, argv, "n:H:s:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:H:s:c:p:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n = (size_t)strtoul(optarg, NULL, 10);
@@ -221,12 +274,15 @@ int main(int argc, char **argv)
 		case 's':
 			size = (size_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'c':
+			idle = (size_t)strtoul(optarg, NULL, 10);
+			break;
 		case 'p':
 			snprintf(pkidir, sizeof(pkidir), "%s", optarg);
 			break;
 		default:
 			fprintf(stderr, "usage: tls-echo [-n round-trips] [-H handshakes] "
-					"[-s payload-bytes] [-p pki-dir]\n");
+					"[-s payload-bytes] [-c idle-conns] [-p pki-dir]\n");
 			return 2;
 		}
 	}
@@ -259,6 +315,16 @@ int main(int argc, char **argv)
 	snprintf(port, sizeof(port), "%d", p);
 	rtt_run("rtt TLS 1.3 (echo)", false, port, n, size);
 	handshakes(port, hs);
+	if (idle > 0) {
+		pb_daemon_raise_nofile();
+		idle_ctx = client_ctx(false);
+		idle_conns = open_idle(idle_ctx, port, idle, pid);
+		rtt_run("rtt TLS 1.3 with idle conns", false, port, n, size);
+		for (i = 0; i < idle; i++)
+			pb_tls_free(idle_conns[i]);
+		free(idle_conns);
+		pb_tls_ctx_free(idle_ctx);
+	}
 	stop_server(pid);
 
 	p = start_server(true, &pid);

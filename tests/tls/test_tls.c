@@ -632,3 +632,32 @@ Test(net, connect_timeout)
 		close(fds[--n]);
 	close(lfd);
 }
+
+Test(net, listen_any_serves_both_families)
+{
+	const char *err = NULL;
+	char spec[32];
+	int fd, c, port;
+
+	fd = pb_net_listen("*:0", &err);
+	cr_assert_geq(fd, 0, "%s", err);
+	port = pb_net_local_port(fd);
+	cr_assert_gt(port, 0);
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	c = pb_net_connect_spec(spec, 1000, &err);
+	cr_expect_geq(c, 0, "IPv4 to *: %s", err);
+	if (c >= 0)
+		close(c);
+	snprintf(spec, sizeof(spec), "[::1]:%d", port);
+	c = pb_net_connect_spec(spec, 1000, &err);
+	/* Only where the machine has IPv6 at all. */
+	if (c >= 0)
+		close(c);
+	else
+		cr_expect(strstr(err, "refused") == NULL, "IPv6 to *: %s", err);
+	close(fd);
+	fd = pb_net_listen(":0", &err);
+	cr_expect_geq(fd, 0, "\":port\" means any address: %s", err);
+	if (fd >= 0)
+		close(fd);
+}

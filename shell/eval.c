@@ -31,9 +31,9 @@
 static int eval_depth;
 
 /* Text of a command for `jobs` (only kept when job control is on). */
-static char *job_text(union node *n)
+static char *job_text(union node *n, bool always)
 {
-	if (!jobs_control())
+	if (!always && !jobs_control())
 		return NULL;
 	char *t = tree_text(n, TREE_ONELINE);
 	char *s = ststrdup(t);
@@ -42,15 +42,15 @@ static char *job_text(union node *n)
 }
 
 /* Run n in a forked child that exits with its status (the child never returns). */
-static _Noreturn void run_in_child(union node *n)
+static _Noreturn void run_in_child(union node *n, int flags)
 {
-	int st = eval_tree(n, EV_EXIT);
+	int st = eval_tree(n, EV_EXIT | (flags & EV_TESTED));
 	sh_unwind(SH_EXIT, st);
 }
 
 static int eval_pipe(struct n_pipe *p, int flags)
 {
-	struct job *j = job_new(job_text((union node *)p));
+	struct job *j = job_new(job_text((union node *)p, false));
 	int prev = -1;
 	for (union node *c = p->cmds; c; c = c->head.next) {
 		int pfd[2] = {-1, -1};
@@ -73,7 +73,7 @@ static int eval_pipe(struct n_pipe *p, int flags)
 				dup2(pfd[1], 1);
 				close(pfd[1]);
 			}
-			run_in_child(c);
+			run_in_child(c, flags);
 		}
 		if (prev >= 0)
 			close(prev);
@@ -96,14 +96,14 @@ static int eval_subshell(union node *body, int flags)
 	out_flush();
 	struct job *j = job_new(NULL);
 	if (job_fork(j, false) == 0)
-		run_in_child(body);
+		run_in_child(body, flags);
 	return job_wait(j);
 }
 
 static int eval_async(union node *body)
 {
 	out_flush();
-	struct job *j = job_new(job_text(body));
+	struct job *j = job_new(job_text(body, true));
 	if (job_fork(j, true) == 0) {
 		if (!opt[OPT_MONITOR] && !jobs_control()) {
 			/* Without job control, a background job's stdin is /dev/null (POSIX). */
@@ -113,7 +113,7 @@ static int eval_async(union node *body)
 				close(fd);
 			}
 		}
-		run_in_child(body);
+		run_in_child(body, 0);
 	}
 	job_background(j);
 	return 0;
@@ -206,7 +206,7 @@ static int eval_redircmd(struct n_redircmd *r, int flags)
 	struct redirsave *save = NULL;
 	if (redir_apply(r->redirs, &save) < 0) {
 		redir_restore(save);
-		return 1;
+		return 2;
 	}
 	volatile int status = 0;
 	struct sh_jmp j;

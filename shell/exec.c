@@ -346,13 +346,39 @@ static int run_program(const char *path, char **argv, int flags)
 
 /* ---- simple commands ---- */
 
+const char *prompt_expand(const char *var, const char *dflt)
+{
+	const char *v = var_get(var);
+	if (v == NULL)
+		return dflt;
+	if (strpbrk(v, "$`") == NULL)
+		return v;
+	/* Expansion errors in a prompt must not end the command being traced. */
+	static int busy;
+	if (busy)
+		return v;
+	busy++;
+	volatile const char *res = v;
+	struct sh_jmp j;
+	sh_push(&j);
+	if (setjmp(j.jb) == 0) {
+		union node *w = parse_word_string(v, NULL, 0);
+		res = expand_str(w);
+		sh_pop(&j);
+	} else if (j.kind != SH_ERROR) {
+		busy--;
+		sh_unwind(j.kind, j.status);
+	}
+	busy--;
+	return (const char *)res;
+}
+
 /* Write the xtrace line: PS4, then each word quoted when needed. */
 static void xtrace_words(struct arglist *assigns, char **argv)
 {
-	const char *ps4 = var_get("PS4");
 	struct strbuf sb;
 	sb_init(&sb);
-	sb_puts(&sb, ps4 ? ps4 : "+ ");
+	sb_puts(&sb, prompt_expand("PS4", "+ "));
 	bool first = true;
 	for (int pass = 0; pass < 2; pass++) {
 		char **v = pass == 0 ? (assigns ? assigns->v : NULL) : argv;
@@ -435,6 +461,19 @@ int exec_argv(int argc, char **argv, int fcflags, bool replace)
 	}
 }
 
+char *sh_lastarg;
+static size_t lastarg_cap;
+
+static void set_lastarg(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (n > lastarg_cap) {
+		lastarg_cap = n < 64 ? 64 : n;
+		sh_lastarg = xrealloc(sh_lastarg, lastarg_cap);
+	}
+	memcpy(sh_lastarg, s, n);
+}
+
 int exec_simple(union node *n, int flags)
 {
 	struct n_cmd *c = &n->cmd;
@@ -457,7 +496,7 @@ int exec_simple(union node *n, int flags)
 		if (c->redirs) {
 			struct redirsave *save = NULL;
 			if (redir_apply(c->redirs, &save) < 0)
-				status = 1;
+				status = 2;
 			redir_restore(save);
 		}
 		return status;
@@ -466,6 +505,7 @@ int exec_simple(union node *n, int flags)
 	struct cmdentry ce;
 	int fcflags = 0;
 	find_command(argv[0], &ce, fcflags);
+	set_lastarg(argv[argc - 1]);
 
 	bool special = ce.kind == CMD_BUILTIN && (ce.bi->flags & BI_SPECIAL);
 	bool scoped = false;
@@ -495,7 +535,7 @@ int exec_simple(union node *n, int flags)
 				var_pop_scope();
 			if (special && !opt[OPT_INTERACTIVE])
 				sh_unwind(SH_ERROR, 2);
-			return 1;
+			return 2;
 		}
 		if (gate_check(GATE_BUILTIN, argv[0], argv) != GATE_ALLOW) {
 			status = 1;
@@ -519,7 +559,7 @@ int exec_simple(union node *n, int flags)
 	}
 	case CMD_FUNCTION:
 		if (redir_apply(c->redirs, &save) < 0) {
-			status = 1;
+			status = 2;
 			break;
 		}
 		if (save == NULL && !scoped) {
@@ -540,7 +580,7 @@ int exec_simple(union node *n, int flags)
 		break;
 	case CMD_EXTERNAL:
 		if (redir_apply(c->redirs, &save) < 0) {
-			status = 1;
+			status = 2;
 			break;
 		}
 		if (gate_check(GATE_COMMAND, ce.path, argv) != GATE_ALLOW) {
@@ -551,7 +591,7 @@ int exec_simple(union node *n, int flags)
 		break;
 	default:
 		if (redir_apply(c->redirs, &save) < 0) {
-			status = 1;
+			status = 2;
 			break;
 		}
 		sh_warnf("%s: not found", argv[0]);
@@ -672,7 +712,6 @@ char *exec_cmdsub(union node *tree, size_t *lenp)
 		status = job_wait(j);
 	}
 	sh_cmdsub_status = status;
-	sh_exitstatus = status;
 	while (sb.len > 0 && sb.buf[sb.len - 1] == '\n')
 		sb.len--;
 	char *s = sb_str(&sb);
@@ -732,6 +771,23 @@ int describe_command(const char *name, int mode)
 	return 1;
 }
 
+/* command removes the special-builtin property: their errors do not end the shell. */
+static int command_nofatal(int argc, char **argv, int fcflags)
+{
+	volatile int status = 0;
+	struct sh_jmp j;
+	sh_push(&j);
+	if (setjmp(j.jb) == 0) {
+		status = exec_argv(argc, argv, fcflags, false);
+		sh_pop(&j);
+	} else {
+		if (j.kind != SH_ERROR)
+			sh_unwind(j.kind, j.status);
+		status = j.status;
+	}
+	return status;
+}
+
 int c_command(int argc, char **argv)
 {
 	int i = 1;
@@ -762,7 +818,7 @@ int c_command(int argc, char **argv)
 	}
 	if (i >= argc)
 		return 0;
-	return exec_argv(argc - i, argv + i, fcflags, false);
+	return command_nofatal(argc - i, argv + i, fcflags);
 }
 
 int c_exec(int argc, char **argv)

@@ -66,6 +66,12 @@ extern const char *sh_self_path;
 extern int sh_funcdepth;
 extern int sh_loopdepth;
 
+/* prompt_expand: the value of PS1/PS2/PS4 (var) after parameter, command and arithmetic expansion (arena), or dflt if unset. */
+const char *prompt_expand(const char *var, const char *dflt);
+
+/* sh_lastarg: $_, the last argument of the previous simple command. */
+extern char *sh_lastarg;
+
 /* describe_command: for type / command -v / -V; prints and returns 0, or 1 if not found. */
 int describe_command(const char *name, int mode);
 

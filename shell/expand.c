@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "arith.h"
+#include "exec.h"
 #include "jobs.h"
 #include "match.h"
 #include "options.h"
@@ -32,6 +33,8 @@ struct xb {
 	int nq, capq;
 	int mode;
 	bool magic;        /* an unquoted *, ? or [ was added */
+	int split_lits;    /* >0: inside the word of an unquoted ${x-word}: its unquoted text is split too */
+	bool pat_dq_plain; /* a pattern word of a "${x#pat}": its top-level LIT_DQ text is pattern text */
 };
 
 static void expand_word_into(struct xb *x, union node *word, bool dq);
@@ -58,6 +61,8 @@ static void xb_init(struct xb *x, int mode)
 	x->nq = x->capq = 0;
 	x->mode = mode;
 	x->magic = false;
+	x->split_lits = 0;
+	x->pat_dq_plain = false;
 }
 
 static void add_qmark(struct xb *x)
@@ -164,6 +169,8 @@ static const char *param_value(const char *name, char *buf, size_t bufsz)
 			return sh_arg0 ? sh_arg0 : "pbsh";
 		}
 	}
+	if (c == '_' && name[1] == '\0' && !var_lookup("_"))
+		return sh_lastarg ? sh_lastarg : "";
 	if (c >= '0' && c <= '9') {
 		long n = strtol(name, NULL, 10);
 		if (n == 0)
@@ -248,6 +255,16 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 	}
 }
 
+/* The word of ${x-word} / ${x+word}: unquoted, its own unquoted text is split like an expansion. */
+static void expand_alt_word(struct xb *x, union node *w, bool dq)
+{
+	if (!dq)
+		x->split_lits++;
+	expand_word_into(x, w, dq);
+	if (!dq)
+		x->split_lits--;
+}
+
 static _Noreturn void unset_error(const char *name)
 {
 	sh_errorf(2, "%s: parameter not set", name);
@@ -274,13 +291,13 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 	switch (p->op) {
 	case PO_MINUS:
 		if (use_default) {
-			expand_word_into(x, p->arg, dq);
+			expand_alt_word(x, p->arg, dq);
 			return;
 		}
 		break;
 	case PO_PLUS:
 		if (!use_default)
-			expand_word_into(x, p->arg, dq);
+			expand_alt_word(x, p->arg, dq);
 		return;
 	case PO_ASSIGN:
 		if (use_default) {
@@ -377,10 +394,12 @@ static void expand_part(struct xb *x, union node *p, bool dq)
 	switch (p->kind) {
 	case NLIT: {
 		bool q = dq || p->lit.quoted != LIT_PLAIN;
+		if (x->pat_dq_plain && !dq && p->lit.quoted == LIT_DQ)
+			q = false;
 		size_t n = strlen(p->lit.text);
 		if (q && n == 0)
 			add_qmark(x);
-		add_chars(x, p->lit.text, n, q ? A_Q : 0);
+		add_chars(x, p->lit.text, n, q ? A_Q : x->split_lits ? A_S : 0);
 		break;
 	}
 	case NDQ:
@@ -615,6 +634,7 @@ char *expand_pattern(union node *word)
 		return "";
 	struct xb x;
 	xb_init(&x, XM_PATTERN);
+	x.pat_dq_plain = true;
 	expand_word_into(&x, word, false);
 	return to_pattern(&x, 0, x.s.len);
 }

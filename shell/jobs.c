@@ -159,7 +159,9 @@ pid_t job_fork(struct job *j, bool bg)
 				tcsetpgrp(ttyfd, pg);
 		}
 		jobctl = false;
-		jobs_forget();
+		/* The parent's jobs are not our children: `jobs` still lists them, nothing waits for them. */
+		for (struct job *k = jobs; k; k = k->next)
+			k->foreign = true;
 		trap_subshell();
 		if (bg && !opt[OPT_MONITOR]) {
 			signal(SIGINT, SIG_IGN);
@@ -324,13 +326,13 @@ static void print_job(struct job *j, int mode)
 	char buf[32];
 	char mark = j == cur_job ? '+' : j == prev_job ? '-' : ' ';
 	if (mode == 'p') {
-		printf("%ld\n", (long)(j->pgid ? j->pgid : j->procs[0].pid));
+		out_printf("%ld\n", (long)(j->pgid ? j->pgid : j->procs[0].pid));
 		return;
 	}
 	if (mode == 'l')
-		printf("[%d]%c %ld %-24s %s\n", j->id, mark, (long)j->procs[0].pid, state_text(j, buf, sizeof buf), j->cmd ? j->cmd : "");
+		out_printf("[%d]%c %ld %-24s %s\n", j->id, mark, (long)j->procs[0].pid, state_text(j, buf, sizeof buf), j->cmd ? j->cmd : "");
 	else
-		printf("[%d]%c  %-24s %s\n", j->id, mark, state_text(j, buf, sizeof buf), j->cmd ? j->cmd : "");
+		out_printf("[%d]%c  %-24s %s\n", j->id, mark, state_text(j, buf, sizeof buf), j->cmd ? j->cmd : "");
 	j->changed = false;
 }
 
@@ -341,7 +343,7 @@ void jobs_notify(void)
 		nx = j->next;
 		if (!j->bg || !j->changed)
 			continue;
-		fflush(stdout);
+		out_flush();
 		char buf[32];
 		fprintf(stderr, "[%d]%c  %-24s %s\n", j->id, j == cur_job ? '+' : j == prev_job ? '-' : ' ', state_text(j, buf, sizeof buf), j->cmd ? j->cmd : "");
 		j->changed = false;
@@ -462,10 +464,10 @@ static int resume(int argc, char **argv, bool fg)
 		if (j == NULL)
 			return 1;
 		if (fg)
-			printf("%s\n", j->cmd ? j->cmd : "");
+			out_printf("%s\n", j->cmd ? j->cmd : "");
 		else
-			printf("[%d] %s\n", j->id, j->cmd ? j->cmd : "");
-		fflush(stdout);
+			out_printf("[%d] %s\n", j->id, j->cmd ? j->cmd : "");
+		out_flush();
 		for (int k = 0; k < j->nproc; k++)
 			j->procs[k].stopped = false;
 		if (fg) {
@@ -504,7 +506,7 @@ int c_wait(int argc, char **argv)
 		for (;;) {
 			bool any = false;
 			for (struct job *j = jobs; j; j = j->next)
-				if (!job_done(j))
+				if (!job_done(j) && !j->foreign)
 					any = true;
 			if (!any)
 				break;
@@ -530,7 +532,7 @@ int c_wait(int argc, char **argv)
 		pid_t want = 0;
 		if (argv[i][0] == '%') {
 			j = find_job(argv[i], "wait");
-			if (j == NULL) {
+			if (j == NULL || j->foreign) {
 				ret = 127;
 				continue;
 			}
@@ -545,7 +547,7 @@ int c_wait(int argc, char **argv)
 			want = (pid_t)p;
 			for (struct job *k = jobs; k && !j; k = k->next)
 				for (int n = 0; n < k->nproc; n++)
-					if (k->procs[n].pid == want)
+					if (k->procs[n].pid == want && !k->foreign)
 						j = k;
 			if (j == NULL) {
 				/* Not a child of ours (or already waited for). */
@@ -578,7 +580,7 @@ static void list_signals(void)
 	for (int s = 1; s < SH_NSIG; s++) {
 		const char *n = sig_name(s);
 		if (n && strncmp(n, "RTMIN", 5) != 0)
-			printf("%s\n", n);
+			out_printf("%s\n", n);
 	}
 }
 
@@ -603,7 +605,7 @@ int c_kill(int argc, char **argv)
 					n -= 128;
 				const char *nm = sig_name(n);
 				if (nm && n)
-					printf("%s\n", nm);
+					out_printf("%s\n", nm);
 				else {
 					sh_warnf("kill: %s: invalid signal number", argv[i]);
 					ret = 1;
@@ -614,7 +616,7 @@ int c_kill(int argc, char **argv)
 					sh_warnf("kill: %s: invalid signal name", argv[i]);
 					ret = 1;
 				} else
-					printf("%d\n", n);
+					out_printf("%d\n", n);
 			}
 		}
 		return ret;

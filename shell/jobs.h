@@ -21,6 +21,7 @@ struct job {
 	struct proc *procs;
 	bool bg;           /* started with & (or bg) */
 	bool changed;      /* state changed since last reported */
+	bool foreign;      /* inherited by a subshell: listed by `jobs`, but not our child */
 	char *cmd;         /* command text for `jobs`, malloc'd (may be NULL) */
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "shell.h"
+#include "input.h"
 #include "jobs.h"
 
 bool opt[OPT_COUNT];
@@ -58,6 +59,8 @@ void opt_set(int o, bool on)
 	opt[o] = on;
 	if (o == OPT_MONITOR && was != on)
 		jobs_set_control(on);
+	if (o == OPT_VERBOSE)
+		input_verbose = on;
 }
 
 const char *opt_flags(void)
@@ -77,9 +80,9 @@ void opt_list(bool reinput)
 		if (i == OPT_INTERACTIVE || i == OPT_STDIN)
 			continue;
 		if (reinput)
-			printf("set %co %s\n", opt[i] ? '-' : '+', opt_tab[i].name);
+			out_printf("set %co %s\n", opt[i] ? '-' : '+', opt_tab[i].name);
 		else
-			printf("%-15s %s\n", opt_tab[i].name, opt[i] ? "on" : "off");
+			out_printf("%-15s %s\n", opt_tab[i].name, opt[i] ? "on" : "off");
 	}
 }
 

@@ -22,6 +22,9 @@ static char *trap_action[SH_NSIG]; /* NULL default, "" ignore, else a command */
 static bool ignored_on_entry[SH_NSIG];
 static bool caught[SH_NSIG];       /* our handler is installed */
 static bool in_trap;
+/* A subshell lists its parent's traps until it sets one itself (POSIX 2024: $(trap) works). */
+static char *inherited[SH_NSIG];
+static bool show_inherited;
 static bool exit_trap_done;
 
 static const struct {
@@ -198,6 +201,8 @@ void trap_run_exit(void)
 void trap_subshell(void)
 {
 	for (int s = 0; s < SH_NSIG; s++) {
+		free(inherited[s]);
+		inherited[s] = trap_action[s] ? xstrdup(trap_action[s]) : NULL;
 		if (trap_action[s] && trap_action[s][0] != '\0') {
 			free(trap_action[s]);
 			trap_action[s] = NULL;
@@ -205,6 +210,7 @@ void trap_subshell(void)
 				set_disp(s, SIG_DFL);
 		}
 	}
+	show_inherited = true;
 	exit_trap_done = false;
 	if (opt[OPT_INTERACTIVE]) {
 		/* A subshell of an interactive shell is not interactive. */
@@ -255,17 +261,16 @@ bool trap_any(void)
 	return false;
 }
 
-static void print_trap(int s)
+static void print_trap(int s, const char *a)
 {
-	const char *a = trap_action[s];
-	printf("trap -- '");
+	out_printf("trap -- '");
 	for (; *a; a++) {
 		if (*a == '\'')
-			fputs("'\\''", stdout);
+			out_str("'\\''");
 		else
-			putchar(*a);
+			out_char(*a);
 	}
-	printf("' %s\n", sig_name(s));
+	out_printf("' %s\n", sig_name(s));
 }
 
 int c_trap(int argc, char **argv)
@@ -276,9 +281,10 @@ int c_trap(int argc, char **argv)
 	if (i < argc && strcmp(argv[i], "-p") == 0)
 		i++;
 	if (i >= argc) {
+		char **tab = show_inherited ? inherited : trap_action;
 		for (int s = 0; s < SH_NSIG; s++)
-			if (trap_action[s] && sig_name(s))
-				print_trap(s);
+			if (tab[s] && sig_name(s))
+				print_trap(s, tab[s]);
 		return 0;
 	}
 	if (argc - i == 1 && i == 2 && strcmp(argv[1], "-p") == 0) {
@@ -297,6 +303,13 @@ int c_trap(int argc, char **argv)
 		i--;
 	}
 	int ret = 0;
+	if (show_inherited) {
+		show_inherited = false;
+		for (int s = 0; s < SH_NSIG; s++) {
+			free(inherited[s]);
+			inherited[s] = NULL;
+		}
+	}
 	for (i++; i < argc; i++) {
 		int s = sig_number(argv[i]);
 		if (s < 0) {

@@ -304,17 +304,17 @@ char **var_environ_with(char **extra, int n)
 static void print_quoted(const char *s)
 {
 	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=./:,@%^") == strlen(s)) {
-		fputs(s, stdout);
+		out_str(s);
 		return;
 	}
-	putchar('\'');
+	out_char('\'');
 	for (; *s; s++) {
 		if (*s == '\'')
-			fputs("'\\''", stdout);
+			out_str("'\\''");
 		else
-			putchar(*s);
+			out_char(*s);
 	}
-	putchar('\'');
+	out_char('\'');
 }
 
 static int cmp_var(const void *a, const void *b)
@@ -337,21 +337,21 @@ void var_list(int mode)
 		if (mode == 0) {
 			if (val == NULL)
 				continue;
-			printf("%.*s=", (int)v->nlen, v->text);
+			out_printf("%.*s=", (int)v->nlen, v->text);
 		} else {
 			if (mode == 'x' && !(v->flags & V_EXPORT))
 				continue;
 			if (mode == 'r' && !(v->flags & V_READONLY))
 				continue;
-			printf("%s %.*s", mode == 'x' ? "export" : "readonly", (int)v->nlen, v->text);
+			out_printf("%s %.*s", mode == 'x' ? "export" : "readonly", (int)v->nlen, v->text);
 			if (val == NULL) {
-				putchar('\n');
+				out_char('\n');
 				continue;
 			}
-			putchar('=');
+			out_char('=');
 		}
 		print_quoted(val);
-		putchar('\n');
+		out_char('\n');
 	}
 	free(all);
 }

@@ -920,3 +920,41 @@ Test(server, garbage_instead_of_tls)
 	expect_reply(c, "fine");
 	pb_tls_free(c);
 }
+
+Test(server, frame_split_into_one_byte_records)
+{
+	int port = start_server(NULL, false);
+	struct pb_tls *c = cli("host1", port);
+	const char *msg = "\0\0\0\x0bhello world";
+	int i;
+
+	/* Each write is its own TLS record, so the server sees 15 reads of one byte. */
+	for (i = 0; i < 15; i++)
+		cr_assert_eq(pb_tls_write_all(c, msg + i, 1, 1000), 0);
+	expect_reply(c, "hello world");
+	pb_tls_free(c);
+}
+
+Test(server, many_clients_interleaved)
+{
+	enum { NC = 40, NF = 25 };
+	int port = start_server(NULL, false);
+	struct pb_tls *c[NC];
+	char m[32];
+	int i, j;
+
+	for (i = 0; i < NC; i++)
+		c[i] = cli(i % 2 ? "host1" : "host2", port);
+	for (j = 0; j < NF; j++)
+		for (i = 0; i < NC; i++) {
+			snprintf(m, sizeof(m), "c%d-f%d", i, j);
+			put(c[i], m);
+		}
+	for (i = 0; i < NC; i++)
+		for (j = 0; j < NF; j++) {
+			snprintf(m, sizeof(m), "c%d-f%d", i, j);
+			expect_reply(c[i], m);
+		}
+	for (i = 0; i < NC; i++)
+		pb_tls_free(c[i]);
+}

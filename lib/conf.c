@@ -990,6 +990,10 @@ int pb_conf_parse_duration(const char *s, int64_t *ms, const char **errstr)
 	*errstr = "expected a duration such as 30s, 500ms, 2m or 1h30m";
 	if (s == NULL || *s == '\0')
 		return PB_ERR_INVAL;
+	if (strchr(s, ' ') != NULL && isdigit((unsigned char)*s)) {
+		*errstr = "expected a duration such as 30s, 500ms, 2m or 1h30m (no space before the unit)";
+		return PB_ERR_INVAL;
+	}
 	while (*p != '\0') {
 		uint64_t v = 0;
 		size_t ul;
@@ -1050,6 +1054,10 @@ int pb_conf_parse_size(const char *s, uint64_t *bytes, const char **errstr)
 	*errstr = "expected a size such as 4096, 64k or 2MiB";
 	if (s == NULL || !isdigit((unsigned char)*p))
 		return PB_ERR_INVAL;
+	if (strchr(s, ' ') != NULL) {
+		*errstr = "expected a size such as 4096, 64k or 2MiB (no space before the unit)";
+		return PB_ERR_INVAL;
+	}
 	while (isdigit((unsigned char)*p)) {
 		if (v > (UINT64_MAX - 9) / 10) {
 			*errstr = "size is too large";
@@ -1273,7 +1281,7 @@ ENUM_CHECK(v_hostcheck, "strict", "record")
  *   type     T_* above
  *   default  as it would be written in the file; lists comma-separated;
  *            NULL: unset (the getter returns NULL / an empty list)
- *   min,max  range for T_INT, T_DURATION (ms), T_SIZE (bytes); else 0, 0
+ *   min,max  range for T_INT, T_DURATION (ms), T_SIZE (bytes), T_MODE; else 0, 0
  *   check    validator for strings and list items, or NULL; for T_ENUM the
  *            ENUM_CHECK that lists its words
  *   desc     one line for listings
@@ -1339,7 +1347,7 @@ ENUM_CHECK(v_hostcheck, "strict", "record")
 	  "top directory of the I/O logs")                                                       \
 	K("logd.iolog_path", T_STR, "%{seq}", 0, 0, v_template,                                   \
 	  "I/O log directory under iolog_dir, a template such as %{user}/%{seq}")                \
-	K("logd.iolog_mode", T_MODE, "0600", 0, 0, NULL,                                          \
+	K("logd.iolog_mode", T_MODE, "0600", 0, 0777, NULL,                                          \
 	  "mode of I/O log files (directories get the matching search bits)")                    \
 	K("logd.commit_interval", T_DURATION, "10s", 100 * MS_, 1 * HOUR_, NULL,                  \
 	  "how often a client is told what is safely stored")                                    \
@@ -1744,6 +1752,9 @@ static int parse_value(struct pb_conf *c, const struct keydef *k, const struct p
 		rc = pb_yaml_mode(n, k->key, &v->u.mode, err);
 		if (rc != 0)
 			return rc;
+		if ((long long)v->u.mode < k->min || (long long)v->u.mode > k->max)
+			return errnode(err, PB_ERR_CONF, n, "%s: 0%o is out of range (%04llo to %04llo)",
+				       k->key, (unsigned)v->u.mode, k->min, k->max);
 		break;
 	case T_HOSTPORTS:
 	case T_LISTEN:
@@ -1893,6 +1904,8 @@ static int set_from_file(struct pb_conf *c, const char *path, const struct pb_ya
 	if (i < 0) {
 		suggest(path, hint, sizeof(hint));
 		quote_text(q, sizeof(q), path, strlen(path), 120, '\'');
+		if (hint[0] == '\0' && strchr(path, ':') != NULL)
+			snprintf(hint, sizeof(hint), " (a space must follow the ':' of 'key: value')");
 		return errnode(err, PB_ERR_CONF, key, "unknown setting %s%s", q, hint);
 	}
 	c->v[i].set = true;

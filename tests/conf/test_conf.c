@@ -783,6 +783,10 @@ Test(conf, bad_values)
 	conf_fail("admins: [\"\"]\n", "pbsh.yaml:1:10: admins: must not be empty");
 	conf_fail("tls:\n  servername: \"bad/name\"\n", "tls.servername: \"bad/name\": a host name has only letters");
 	conf_fail("logd:\n  hostcheck: lax\n", "pbsh.yaml:2:14: logd.hostcheck: 'lax': expected strict or record");
+	conf_fail("logd:\n  iolog_mode: 04600\n", "pbsh.yaml:2:15: logd.iolog_mode: 04600 is out of range (0000 to 0777)");
+	conf_fail("max_frame: 2 MiB\n", "max_frame: expected a size such as 4096, 64k or 2MiB (no space before the unit), got '2 MiB'");
+	conf_fail("timeouts: {request: 3 s}\n", "timeouts.request: expected a duration such as 30s, 500ms, 2m or 1h30m (no space before the unit), got '3 s'");
+	conf_fail("policyd:listen: [a:1]\n", "pbsh.yaml:1:1: unknown setting 'policyd:listen' (a space must follow the ':' of 'key: value')");
 	conf_fail("logd:\n  eventlog_rotate: 2TiB\n", "logd.eventlog_rotate: 2TiB is out of range (0 to 1TiB)");
 }
 

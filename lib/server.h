@@ -73,7 +73,8 @@ struct pb_server_ops {
 	 * After the TLS handshake: make the handler's per-connection state
 	 * (the "state" argument of the other callbacks). Returning NULL
 	 * refuses the connection (it is closed; close_cb is not called).
-	 * Frames may be queued here (a greeting) with pb_conn_send.
+	 * Frames may be queued here (a greeting) with pb_conn_send. May be
+	 * NULL: every connection is accepted and its state is the server.
 	 */
 	void *(*open_cb)(struct pb_conn *c, void *arg);
 
@@ -136,7 +137,8 @@ struct pb_server_limits {
  * reference of its own, so the caller may free its context), handler
  * callbacks ops (copied) with arg passed to open/tick/reload, and lim
  * (copied; NULL = all defaults). Also ignores SIGPIPE for the process.
- * Returns NULL on allocation or epoll failure. Free with pb_server_free.
+ * Returns NULL when tls is not a server context, ops->frame_cb is NULL, or
+ * memory or epoll fail. Free with pb_server_free.
  */
 struct pb_server *pb_server_new(struct pb_tls_ctx *tls, const struct pb_server_ops *ops,
 				void *arg, const struct pb_server_limits *lim);

@@ -533,7 +533,86 @@ def group_lifecycle(tmp, pki):
         d.stop()
 
 
+def refused_conn(d, cert):
+    """True when a new connection from cert is closed without being served."""
+    try:
+        c = d.conn(cert, timeout=3)
+        c.send(pw.hello(1))
+        c.recv()
+        c.close()
+        return False
+    except (EOFError, OSError, ssl.SSLError):
+        return True
+
+
+def group_limits(tmp, pki):
+    d = Daemon(tmp, pki, conf_extra="  max_connections_per_peer: 2\n  max_connections: 4\n  idle_timeout: 1500ms\n")
+    try:
+        a, _, _ = session(d)
+        b, _, _ = session(d)
+        ok(refused_conn(d, "host1"), "a third connection from one identity is refused (per-peer limit)")
+        ok("host1.test already has 2 connections" in d.logtext(), "per-peer refusal logged", d.logtext()[-300:])
+        c, _, s = session(d, cert="host2")
+        ok(s[1] == "decision", "another identity is still served")
+        x = d.conn("admin")
+        x.send(pw.admin(1, "status"))
+        ok(pw.admin_reply(x.recv()[2])[0] == "status", "fourth connection (admin) served")
+        ok(refused_conn(d, "host2"), "a fifth connection is refused (overall limit)")
+        a.send(pw.check(5, "shell command", "/bin/ls", ["ls"]))
+        ok(a.recv()[1] == "decision", "existing sessions unaffected by the limits")
+        # idle timeout: 1.5 s of silence closes a connection
+        t0 = time.time()
+        closed = False
+        b.sock.settimeout(5)
+        closed = b.closed()
+        dt = time.time() - t0
+        ok(closed and 1.0 < dt < 4.0, "an idle connection is closed after idle_timeout", f"{closed} {dt:.2f}s")
+        for k in (a, c, x):
+            k.close()
+    finally:
+        d.stop()
+
+    if os.geteuid() == 0:
+        import pwd
+        user = "nobody"
+        uid = pwd.getpwnam(user).pw_uid
+        os.chmod(tmp, 0o755)
+        for f in os.listdir(pki):
+            os.chmod(os.path.join(pki, f), 0o644)
+        os.chmod(pki, 0o755)
+        d = Daemon(tmp, pki, conf_extra=f"  user: {user}\n")
+        try:
+            uids = [l for l in open(f"/proc/{d.proc.pid}/status") if l.startswith("Uid:")][0].split()[1:]
+            ok(all(int(u) == uid for u in uids), "privileges dropped to policyd.user after binding", uids)
+            c, _, s = session(d)
+            ok(s[1] == "decision", "serving after the privilege drop")
+            c.close()
+        finally:
+            d.stop()
+    else:
+        ok(True, "privilege drop # SKIP not root")
+
+    d = Daemon(tmp, pki)
+    try:
+        c, _, _ = session(d)
+        c.send_raw(b"\x00\x00")  # a frame in progress would hold a graceful stop
+        a = d.conn("admin")
+        a.send(pw.admin(1, "stop", force=True))
+        try:
+            a.recv()
+        except (EOFError, OSError):
+            pass
+        try:
+            d.proc.wait(3)
+        except subprocess.TimeoutExpired:
+            pass
+        ok(d.proc.poll() is not None, "stop -f exits at once despite a frame in progress", d.proc.poll())
+    finally:
+        d.stop()
+
+
 GROUPS = {
+    "limits": group_limits,
     "decisions": group_decisions,
     "malformed": group_malformed,
     "tls": group_tls,

@@ -2127,7 +2127,7 @@ const char *pb_conf_default_path(void)
 
 bool pb_conf_path_allowed(const char *override, const char **errstr)
 {
-	if (override == NULL)
+	if (override == NULL || strcmp(override, pb_conf_default_path()) == 0)
 		return true;
 	if (getuid() != geteuid() || getgid() != getegid()) {
 		*errstr = "a settings file other than the default is refused in a set-user-ID or "
@@ -2296,9 +2296,18 @@ void pb_conf_dump(const struct pb_conf *c, FILE *f)
 			put_quoted(f, v->u.s);
 			break;
 		case T_LOGDEST:
-			if (v->u.log.dest == PB_LOG_FILE)
-				fputs("file:", f);
-			fputs(v->text, f);
+			if (v->u.log.dest == PB_LOG_FILE) {
+				/* Quoted: a path may hold ": " or " #". */
+				char *fp = NULL;
+				if (asprintf(&fp, "file:%s", v->text) < 0) {
+					fputs("stderr", f);
+					break;
+				}
+				put_quoted(f, fp);
+				free(fp);
+			} else {
+				fputs(v->text, f);
+			}
 			break;
 		case T_BOOL:
 			fputs(v->u.b ? "true" : "false", f);

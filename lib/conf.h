@@ -215,7 +215,7 @@ const char *pb_conf_default_path(void);
  * the default (a test's --config)? Refuses when the process has privilege
  * beyond its real user's: getuid() != geteuid(), getgid() != getegid(), or
  * the kernel's AT_SECURE flag (setuid/setgid/file capabilities). override
- * NULL is always allowed. Returns true, or false with *errstr (static text).
+ * NULL, or the default path itself, is always allowed. Returns true, or false with *errstr (static text).
  * Configuration paths are never taken from the environment.
  */
 bool pb_conf_path_allowed(const char *override, const char **errstr);
@@ -251,14 +251,16 @@ const char *pb_conf_file(const struct pb_conf *c);
  * getter writes the key to stderr and aborts, so a typo shows on the first
  * test run. Returned pointers are owned by c.
  *
- * pb_conf_str:       string, path, template or server-id keys; NULL when unset with no default.
+ * pb_conf_str:       string, path, enum and log destination keys; NULL when unset with no
+ *                    default. A log destination reads "syslog", "stderr" or its absolute
+ *                    path: the form pb_daemon_log_setup() takes.
  * pb_conf_bool:      bool keys.
  * pb_conf_int:       integer keys.
  * pb_conf_ms:        duration keys, in milliseconds (0 where the text says it disables).
  * pb_conf_size:      size keys, in bytes.
  * pb_conf_mode:      octal mode keys.
  * pb_conf_list:      string-list keys: a NULL-terminated array, *n its length (n may be NULL).
- * pb_conf_hostports: host:port list keys: an array of *n entries (NULL when empty).
+ * pb_conf_hostports: host:port list keys: an array of *n entries (NULL when empty; n may be NULL).
  * pb_conf_log:       log destination keys: *dest, and *path for PB_LOG_FILE (else NULL).
  * pb_conf_is_set:    true when the file itself set the key (any type).
  */

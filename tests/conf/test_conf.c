@@ -898,11 +898,25 @@ Test(conf, dump_reads_back)
 	cr_expect_str_eq(strchr(a, '\n'), strchr(b, '\n'));
 	cr_expect(strstr(a, "  connect: 750ms\n") != NULL, "%s", a);
 	cr_expect(strstr(a, "  iolog_mode: 0640\n") != NULL, "%s", a);
-	cr_expect(strstr(a, "  log: file:/var/log/policyd.log\n") != NULL, "%s", a);
+	cr_expect(strstr(a, "  log: \"file:/var/log/policyd.log\"\n") != NULL, "%s", a);
 	pb_conf_free(c);
 	pb_conf_free(c2);
 	free(a);
 	free(b);
+
+	/* Values YAML would misread unquoted survive the round trip. */
+	c = conf_ok("policyd: {log: \"file:/tmp/a: b #c\", audit: \"/tmp/x: y #z\"}\n"
+		    "admins: [\"a#b\", \"[c]\"]\n");
+	f = open_memstream(&a, &al);
+	pb_conf_dump(c, f);
+	fclose(f);
+	c2 = conf_ok(a);
+	cr_expect_str_eq(pb_conf_str(c2, "policyd.log"), "/tmp/a: b #c");
+	cr_expect_str_eq(pb_conf_str(c2, "policyd.audit"), "/tmp/x: y #z");
+	cr_expect_str_eq(pb_conf_list(c2, "admins", NULL)[1], "[c]");
+	pb_conf_free(c);
+	pb_conf_free(c2);
+	free(a);
 
 	/* Defaults dump with the unset keys as comments, and read back too. */
 	c = pb_conf_defaults();
@@ -945,6 +959,7 @@ Test(conf, paths)
 		cr_expect(!pb_conf_path_allowed("/tmp/test.yaml", &es));
 		cr_expect(strstr(es, "set-user-ID or set-group-ID") != NULL, "%s", es);
 		cr_expect(pb_conf_path_allowed(NULL, &es), "the default path is always allowed");
+		cr_expect(pb_conf_path_allowed(pb_conf_default_path(), &es));
 		cr_assert_eq(setegid(g), 0);
 	}
 }

@@ -1035,3 +1035,56 @@ Test(docs, manual_documents_every_key)
 	}
 	free(text);
 }
+
+/* Each manual entry names the key's type and its default as the table has them. */
+Test(docs, manual_types_and_defaults)
+{
+	char *text = src_file("man/pbsh.yaml.5");
+	size_t n;
+	const struct pb_conf_keyinfo *ki = pb_conf_schema(&n);
+
+	/* Read "\-" as "-" so the entries compare with the table's text. */
+	for (char *r = text, *w = text;; r++) {
+		if (r[0] == '\\' && r[1] == '-')
+			r++;
+		*w++ = *r;
+		if (*r == '\0')
+			break;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char want[160];
+		snprintf(want, sizeof(want), "\n.TP\n.B %s\n", ki[i].key);
+		char *at = strstr(text, want);
+		if (at == NULL)
+			continue; /* reported by manual_documents_every_key */
+		at += strlen(want);
+		char *end = at;
+		while (*end != '\0' && strncmp(end, "\n.TP\n", 5) != 0 && strncmp(end, "\n.SS ", 5) != 0 &&
+		       strncmp(end, "\n.SH ", 5) != 0)
+			end++;
+		char save = *end;
+		*end = '\0';
+		cr_expect(strstr(at, ki[i].type) != NULL, "man entry of %s does not say its type (%s)",
+			  ki[i].key, ki[i].type);
+		if (ki[i].def == NULL) {
+			cr_expect(strstr(at, "default: unset") != NULL || strstr(at, "default: none") != NULL,
+				  "man entry of %s does not say it is unset by default", ki[i].key);
+		} else {
+			const char *d = ki[i].def, *dir = NULL;
+			if (strncmp(d, PB_LOCALSTATEDIR "/", strlen(PB_LOCALSTATEDIR) + 1) == 0) {
+				dir = "localstatedir";
+				d += strlen(PB_LOCALSTATEDIR);
+			} else if (strncmp(d, PB_SYSCONFDIR "/", strlen(PB_SYSCONFDIR) + 1) == 0) {
+				dir = "sysconfdir";
+				d += strlen(PB_SYSCONFDIR);
+			}
+			cr_expect(strstr(at, "default:") != NULL, "man entry of %s lacks 'default:'", ki[i].key);
+			const char *dp = strstr(at, "default:");
+			cr_expect(dp != NULL && strstr(dp, d) != NULL && (dir == NULL || strstr(dp, dir) != NULL),
+				  "man entry of %s does not give its default %s%s", ki[i].key,
+				  dir ? dir : "", d);
+		}
+		*end = save;
+	}
+	free(text);
+}

@@ -210,24 +210,25 @@ int main(int argc, char **argv)
 	d.config_path = strdup(config != NULL ? config : pb_conf_default_path());
 	if (d.config_path == NULL)
 		pb_fatal(1, "policyd: out of memory");
+	status = 2; /* a bad configuration or policy never starts a daemon half-way */
 	rc = pd_settings_load(d.config_path, &d.set, &cerr);
 	if (rc < 0) {
 		fprintf(stderr, "policyd: %s\n", cerr.msg);
-		return 2;
+		goto out;
 	}
 	rc = pd_policy_load(d.set.policy, &d.policy, &cerr);
 	if (rc < 0) {
 		fprintf(stderr, "policyd: %s\n", cerr.msg);
-		return 2;
+		goto out;
 	}
 	tls = make_tls(&d.set, &errstr);
 	if (tls == NULL) {
 		fprintf(stderr, "policyd: %s\n", errstr);
-		return 2;
+		goto out;
 	}
 	if (d.set.debug != NULL && pb_debug_parse(d.set.debug, &errstr) < 0) {
 		fprintf(stderr, "policyd: policyd.debug: %s\n", errstr);
-		return 2;
+		goto out;
 	}
 	if (check_only) {
 		printf("policyd: %s ok; policy %s ok (%u rules, sha256 %s)\n", d.config_path,
@@ -238,9 +239,9 @@ int main(int argc, char **argv)
 
 	if (pb_daemon_log_setup("policyd", d.set.log, foreground, &errstr) < 0) {
 		fprintf(stderr, "policyd: log: %s\n", errstr);
-		status = 2;
 		goto out;
 	}
+	status = 1; /* from here on a failure is the system's, not the configuration's */
 	if (pb_daemon_pidfile_lock(d.set.pidfile, &errstr) < 0) {
 		pb_log(PB_LV_ERROR, "policyd: %s", errstr);
 		goto out;

@@ -369,8 +369,10 @@ Test(perf, two_hundred_rules)
 	cr_assert_eq(res.rule, 199);
 	cr_log_info("200-rule evaluation: %.2f us each, %.0f/s", s / n * 1e6, n / s);
 	fprintf(stderr, "# 200-rule evaluation: %.2f us each, %.0f/s\n", s / n * 1e6, n / s);
-	/* Generous floor (sanitizer builds are slow): 50k/s needs 20 us. */
+#if !defined(__SANITIZE_ADDRESS__)
+	/* Generous floor (a loaded 2-core host): 50k/s needs 20 us. Sanitizer builds are not timed. */
 	cr_assert_lt(s / n, 20e-6, "%.2f us per decision", s / n * 1e6);
+#endif
 	pe_policy_free(p);
 	free(text);
 }

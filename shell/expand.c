@@ -182,6 +182,52 @@ static const char *param_value(const char *name, char *buf, size_t bufsz)
 	return var_get(name);
 }
 
+static bool plain_text(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strchr("*?[\\", s[i]))
+			return false;
+	return true;
+}
+
+static const char *last_occurrence(const char *hay, const char *needle, size_t nl)
+{
+	const char *found = NULL;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		found = p;
+	(void)nl;
+	return found;
+}
+
+/*
+ * The trims scripts use most (strip a directory, an extension, a literal) done with
+ * string searches; -2 means "not one of those shapes, use the matcher".
+ */
+static long quick_trim(int op, const char *pat, const char *val)
+{
+	size_t pl = strlen(pat), n = strlen(val);
+	bool lead = pl > 0 && pat[0] == '*', trail = pl > 0 && pat[pl - 1] == '*';
+	if (pl == 1 && lead)
+		return (op == PO_TRIM_SS || op == PO_TRIM_LP) ? 0 : (long)n;
+	bool prefix_op = op == PO_TRIM_SS || op == PO_TRIM_LS;
+	if (!lead && !trail && plain_text(pat, pl)) {
+		if (prefix_op)
+			return strncmp(val, pat, pl) == 0 ? (long)pl : -1;
+		return (n >= pl && memcmp(val + n - pl, pat, pl) == 0) ? (long)(n - pl) : -1;
+	}
+	if (prefix_op && lead && !trail && plain_text(pat + 1, pl - 1)) {
+		const char *lit = pat + 1;
+		const char *hit = op == PO_TRIM_SS ? strstr(val, lit) : last_occurrence(val, lit, pl - 1);
+		return hit ? (long)(hit - val) + (long)(pl - 1) : -1;
+	}
+	if (!prefix_op && trail && !lead && plain_text(pat, pl - 1)) {
+		char *lit = ststrndup(pat, pl - 1);
+		const char *hit = op == PO_TRIM_LP ? strstr(val, lit) : last_occurrence(val, lit, pl - 1);
+		return hit ? (long)(hit - val) : -1;
+	}
+	return -2;
+}
+
 /* Apply a trim or ksh substitution operator to one value; returns an arena string. */
 static const char *apply_op(struct n_param *p, const char *val, const char *pat, const char *rep, long off, long len)
 {
@@ -189,11 +235,15 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 	switch (p->op) {
 	case PO_TRIM_SS:
 	case PO_TRIM_LS:
-		r = pb_match_prefix(pat, val, p->op == PO_TRIM_LS, 0);
+		r = quick_trim(p->op, pat, val);
+		if (r == -2)
+			r = pb_match_prefix(pat, val, p->op == PO_TRIM_LS, 0);
 		return r < 0 ? val : val + r;
 	case PO_TRIM_SP:
 	case PO_TRIM_LP:
-		r = pb_match_suffix(pat, val, p->op == PO_TRIM_LP, 0);
+		r = quick_trim(p->op, pat, val);
+		if (r == -2)
+			r = pb_match_suffix(pat, val, p->op == PO_TRIM_LP, 0);
 		return r < 0 ? val : ststrndup(val, (size_t)r);
 	case PO_SUBSTR: {
 		long n = (long)strlen(val);

@@ -464,7 +464,12 @@ static int status_cb(void *arg, AdminStatus *st)
 struct rows_ctx {
 	AdminSessions *rows;
 	int rc;
+	size_t bytes;	/* packed size so far, to stay under the frame cap */
+	size_t left_out;
 };
+
+/* Room kept in a sessions reply for the envelope; rows past it are counted, not sent. */
+#define SESSIONS_REPLY_MAX (PB_FRAME_MAX_DEFAULT - 64 * 1024)
 
 static void session_row_cb(struct pb_conn *c, void *state, void *arg)
 {
@@ -475,6 +480,10 @@ static void session_row_cb(struct pb_conn *c, void *state, void *arg)
 
 	if (x->rc < 0 || s == NULL || s->st != SS_STARTED)
 		return;
+	if (x->bytes > SESSIONS_REPLY_MAX) {
+		x->left_out++;
+		return;
+	}
 	memset(&row, 0, sizeof(row));
 	row.host = pb_conn_peer_id(c);
 	row.address = pb_conn_peer_addr(c);
@@ -491,13 +500,18 @@ static void session_row_cb(struct pb_conn *c, void *state, void *arg)
 		x->rc = pb_admin_session_extra(r, "client", s->client);
 	if (x->rc == 0)
 		x->rc = pb_admin_session_extra(r, "group", s->group);
+	if (x->rc == 0)
+		x->bytes += admin_session__get_packed_size(r) + 8;
 }
 
 static int sessions_cb(void *arg, AdminSessions *rows)
 {
 	struct pd *d = arg;
-	struct rows_ctx x = {rows, 0};
+	struct rows_ctx x = {rows, 0, 0, 0};
 	pb_server_foreach_conn(d->srv, session_row_cb, &x);
+	if (x.left_out > 0)
+		pb_log(PB_LV_WARN, "policyd: sessions reply cut to %zu rows: %zu more would pass the frame cap",
+		       rows->n_session, x.left_out);
 	return x.rc;
 }
 

@@ -71,6 +71,11 @@ static struct pb_tls_ctx *make_tls(const struct pd_settings *s, const char **err
 	return pb_tls_ctx_new(PB_TLS_SERVER, &tc, errstr);
 }
 
+static bool same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
 int pd_reload(struct pd *d, char *err, size_t errlen)
 {
 	struct pd_settings ns;
@@ -79,6 +84,7 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 	struct pb_tls_ctx *nt = NULL;
 	struct pb_conf_err cerr;
 	const char *errstr = NULL;
+	bool keep_audit = false;
 	int rc;
 
 	pb_daemon_notify("RELOADING=1");
@@ -93,19 +99,31 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", cerr.msg);
 		goto fail;
 	}
+	/*
+	 * After a privilege drop the daemon may no longer be able to open
+	 * root-only files it opened at start (keys, the audit file). When the
+	 * path did not change, keep what is open rather than fail the reload.
+	 */
 	if (ns.audit != NULL) {
 		na = pd_audit_open(ns.audit, &errstr);
-		if (na == NULL) {
+		if (na == NULL && !(d->audit != NULL && same(ns.audit, d->set.audit))) {
 			snprintf(err, errlen, "%s", errstr);
 			rc = PB_ERR_IO;
 			goto fail;
 		}
+		if (na == NULL) {
+			pb_log(PB_LV_WARN, "policyd: %s; the open audit file is kept", errstr);
+			keep_audit = true;
+		}
 	}
 	nt = make_tls(&ns, &errstr);
 	if (nt == NULL) {
-		snprintf(err, errlen, "%s", errstr);
-		rc = PB_ERR_TLS;
-		goto fail;
+		if (!(same(ns.ca, d->set.ca) && same(ns.cert, d->set.cert) && same(ns.key, d->set.key))) {
+			snprintf(err, errlen, "%s", errstr);
+			rc = PB_ERR_TLS;
+			goto fail;
+		}
+		pb_log(PB_LV_WARN, "policyd: %s; the loaded certificates are kept", errstr);
 	}
 	rc = pb_admin_set_admins(d->admin, ns.admins, ns.n_admins);
 	if (rc < 0) {
@@ -113,8 +131,10 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 		goto fail;
 	}
 	/* Everything is valid: swap. */
-	pb_server_set_tls(d->srv, nt);
-	pb_tls_ctx_free(nt);
+	if (nt != NULL) {
+		pb_server_set_tls(d->srv, nt);
+		pb_tls_ctx_free(nt);
+	}
 	pb_server_set_limits(d->srv, &ns.limits);
 	if (ns.n_listen != d->set.n_listen || strcmp(ns.listen[0].text, d->set.listen[0].text) != 0)
 		pb_log(PB_LV_WARN, "policyd: listen addresses changed: they take effect at restart");
@@ -122,8 +142,10 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 		pb_log(PB_LV_WARN, "policyd: policyd.debug: %s", errstr);
 	pe_policy_free(d->policy);
 	d->policy = np;
-	pd_audit_free(d->audit);
-	d->audit = na;
+	if (!keep_audit) {
+		pd_audit_free(d->audit);
+		d->audit = na;
+	}
 	pd_settings_free(&d->set);
 	d->set = ns;
 	pb_log(PB_LV_NOTICE, "policyd: reloaded %s: policy %s, %u rules, sha256 %s", d->config_path,

@@ -135,8 +135,8 @@ static int handle_hello(struct session *s, uint64_t id, const PolicyHello *h)
 	return send_reply(s, &r) < 0 ? -1 : 0;
 }
 
-/* Decide rq, count, audit and answer. */
-static int decide(struct session *s, uint64_t id, struct pe_request *rq)
+/* Decide rq, count, audit and answer; *accepted (may be NULL) gets the result. */
+static int decide(struct session *s, uint64_t id, struct pe_request *rq, bool *accepted)
 {
 	struct pd *d = s->d;
 	PolicyReply r = POLICY_REPLY__INIT;
@@ -165,6 +165,8 @@ static int decide(struct session *s, uint64_t id, struct pe_request *rq)
 	r.id = id;
 	r.type_case = POLICY_REPLY__TYPE_DECISION;
 	r.decision = &dec;
+	if (accepted != NULL)
+		*accepted = dec.accept;
 	return send_reply(s, &r) < 0 ? -1 : 0;
 }
 
@@ -248,15 +250,22 @@ static int handle_shell_start(struct session *s, uint64_t id, const PolicyShellS
 		return fail(s, id, rc, "ShellStart too large (at most %d groups, %d bytes of names)",
 			    MAX_GROUPS, MAX_SESSION_BYTES);
 	s->start_time = time(NULL);
-	s->st = SS_STARTED;
-	s->counted = true;
-	d->sessions++;
 	request_from_session(s, &rq);
 	rq.mode = PE_MODE_START;
 	rq.command = ss->shell;
 	rq.argv = (const char *const *)ss->argv;
 	rq.argc = ss->n_argv;
-	return decide(s, id, &rq);
+	bool accepted = false;
+	rc = decide(s, id, &rq, &accepted);
+	if (rc < 0 || !accepted) {
+		/* A refused shell does not start: nothing more is decided on this connection. */
+		s->st = SS_DONE;
+		return -1;
+	}
+	s->st = SS_STARTED;
+	s->counted = true;
+	d->sessions++;
+	return 0;
 }
 
 static int handle_check(struct session *s, uint64_t id, const PolicyCheck *ck)
@@ -285,7 +294,7 @@ static int handle_check(struct session *s, uint64_t id, const PolicyCheck *ck)
 	rq.argc = ck->n_argv;
 	if (ck->cwd[0] != '\0')
 		rq.cwd = ck->cwd;
-	return decide(s, id, &rq);
+	return decide(s, id, &rq, NULL);
 }
 
 static int handle_admin(struct session *s, uint64_t id, const AdminRequest *ar)

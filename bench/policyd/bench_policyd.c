@@ -396,7 +396,7 @@ static double throughput(struct pb_tls_ctx *ctx, const char *port, int nconn, un
 int main(int argc, char **argv)
 {
 	size_t n = 20000;
-	int nconn = 100, rules = 200, idle = 10000, c;
+	int nconn = 100, rules = 200, idle = 10000, waitsec = 0, c;
 	unsigned depth = 8;
 	double seconds = 3.0;
 	const char *pki = NULL;
@@ -404,7 +404,7 @@ int main(int argc, char **argv)
 	pid_t echo_pid;
 	struct pb_bench_stats echo_st, pd_st;
 
-	while ((c = getopt(argc, argv, "P:p:n:c:d:t:r:i:")) != -1) {
+	while ((c = getopt(argc, argv, "P:p:n:c:d:t:r:i:w:")) != -1) {
 		switch (c) {
 		case 'P':
 			policyd_path = optarg;
@@ -430,8 +430,11 @@ int main(int argc, char **argv)
 		case 'i':
 			idle = atoi(optarg);
 			break;
+		case 'w':
+			waitsec = atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: bench-policyd [-P policyd] [-p pki] [-n n] [-c conns] [-d depth] [-t s] [-r rules] [-i idle]\n");
+			fprintf(stderr, "usage: bench-policyd [-P policyd] [-p pki] [-n n] [-c conns] [-d depth] [-t s] [-r rules] [-i idle] [-w wait-s]\n");
 			return 2;
 		}
 	}
@@ -503,6 +506,12 @@ int main(int argc, char **argv)
 	printf("%-28s %d sessions opened in %.1f s; policyd RSS %.1f MiB (%.1f MiB before, %.1f KiB each)\n",
 	       "policyd idle sessions", idle, secs, rss1 / 1024.0, rss0 / 1024.0,
 	       idle > 0 ? (double)(rss1 - rss0) / idle : 0.0);
+	if (waitsec > 0) {
+		printf("%-28s policyd pid %d; waiting %d s\n", "", (int)policyd_pid, waitsec);
+		fflush(stdout);
+		sleep((unsigned)waitsec);
+		printf("%-28s policyd RSS %.1f MiB after %d s\n", "", rss_kib(policyd_pid) / 1024.0, waitsec);
+	}
 	for (int i = 0; i < idle; i++)
 		pb_tls_free(idles[i]);
 	free(idles);

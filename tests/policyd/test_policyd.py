@@ -231,6 +231,7 @@ def group_decisions(tmp, pki):
         # rejected user
         c, _, s = session(d, user="mallory")
         ok(not pw.decision(s[2])["accept"], "shell start refused by policy", s)
+        ok(c.closed(), "a refused shell's connection is closed after the decision")
         c.close()
     finally:
         d.stop()

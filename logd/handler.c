@@ -663,8 +663,17 @@ static int handle_reject(struct logd_conn *c, const Pblog__RejectMessage *rm)
 	if (rc < 0)
 		return rc;
 	c->ctx->n_reject++;
-	if (c->state == ST_INIT)
-		c->state = ST_EVENTS;
+	if (c->state == ST_INIT) {
+		/*
+		 * A rejected command never runs: the session ends here, and sudo
+		 * clients wait for the server to close. (A reject of a sub-command
+		 * inside a session leaves it open.)
+		 */
+		if ((rc = evlog_sync(c->ctx->ev)) < 0)
+			return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+		c->state = ST_EXITED;
+		return PB_ERR_EOF;
+	}
 	return 0;
 }
 

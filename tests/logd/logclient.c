@@ -420,8 +420,14 @@ int main(int argc, char **argv)
 	size_t end = limit >= 0 && (size_t)limit < nrecs ? (size_t)limit : nrecs;
 	for (size_t i = start; i < end;) {
 		if (send_rec(&recs[i]) < 0 || drain() < 0) {
-			if (!resume)
+			if (!resume) {
+				/* Show why: the server's error is usually still waiting to be read. */
+				int t;
+				while ((t = recv_one(500)) >= 0)
+					if (t == PBLOG__SERVER_MESSAGE__TYPE_ERROR)
+						exit(3);
 				die("connection lost");
+			}
 			i = reconnect();
 			continue;
 		}

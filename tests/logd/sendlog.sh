@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# sudo's own tools against logd: sudo_sendlog sends a made-up I/O log over mutual TLS, sudoreplay replays logd's copy byte for byte; interrupted transfers resume from a commit point.
+. "$PB_TESTS/logd/lib.sh"
+if ! command -v sudo_sendlog >/dev/null || ! command -v sudoreplay >/dev/null; then
+	echo "SKIP: sudo_sendlog/sudoreplay (Debian package sudo) not installed"
+	exit 77
+fi
+# Debian's sudo_sendlog has no TLS: tlsbridge.py carries its bytes over TLS with host1's certificate.
+# It reports this machine's host name as submithost: "record" keeps the certificate's identity instead.
+write_conf tls "hostcheck: record"
+start_logd
+start_bridge host1
+TLSC="$T/pki/ca.crt,$T/pki/host1.crt,$T/pki/host1.key"
+$MKIOLOG "$T/orig" --mb 2 --seed 7 --user alice || fail "mkiolog"
+
+echo "1. a whole log through sudo_sendlog"
+sudo_sendlog -h 127.0.0.1 -p "$BPORT" "$T/orig" >"$T/s1.out" 2>&1 || { cat "$T/s1.out"; fail "sudo_sendlog"; }
+id1=$(sed -n 's/^Remote log ID: //p' "$T/s1.out")
+[ -n "$id1" ] || fail "no log id reported"
+case $id1 in /* | *..*) fail "log id $id1 is not a safe relative id" ;; esac
+replay_cmp "$T/orig" "$id1"
+[ -z "$(find "$T/io/$id1/timing" -perm /222)" ] || fail "timing of a complete log is still writable"
+[ "$(stat -c %a "$T/io/$id1/ttyout")" = 600 ] || fail "ttyout mode is not 0600"
+ev=$(cat "$T"/events/*.jsonl)
+echo "$ev" | grep '"event":"accept"' | grep -q '"submithost":"host1.test"' || fail "accept event does not carry the certificate's host"
+echo "$ev" | grep '"event":"accept"' | grep -q "\"claimedhost\":\"$(hostname)\"" || fail "claimed host not recorded"
+echo "$ev" | grep '"event":"exit"' | grep -q "\"log_id\":\"$id1\"" || fail "no exit event for $id1"
+
+echo "2. interrupted after a commit point, finished by sudo_sendlog -r -i"
+"$LOGCLIENT" -c "$TLSC" -p "$PORT" -n 60 "$T/orig" >"$T/c2.out" 2>>"$T/client.err" || fail "logclient -n 60"
+id2=$(sed -n 's/^log_id //p' "$T/c2.out")
+cp2=$(sed -n 's/^commit //p' "$T/c2.out" | tail -1)
+[ -n "$id2" ] && [ -n "$cp2" ] || fail "no log id or commit point"
+[ "$(wc -l <"$T/io/$id2/timing")" -eq 60 ] || fail "partial log does not hold exactly 60 records"
+sudo_sendlog -h 127.0.0.1 -p "$BPORT" -r "${cp2%.*},${cp2#*.}" -i "$id2" "$T/orig" >"$T/s2.out" 2>&1 ||
+	{ cat "$T/s2.out"; fail "sudo_sendlog -r"; }
+replay_cmp "$T/orig" "$id2"
+
+echo "3. a client killed mid-stream, resumed by sudo_sendlog from its last commit point"
+: >"$T/c3.out"
+"$LOGCLIENT" -c "$TLSC" -p "$PORT" -d 4 "$T/orig" >>"$T/c3.out" 2>>"$T/client.err" &
+cpid=$!
+PIDS="$PIDS $cpid"
+n=100
+while [ "$(grep -c '^commit' "$T/c3.out")" -lt 2 ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+kill -9 $cpid
+wait $cpid 2>/dev/null
+id3=$(sed -n 's/^log_id //p' "$T/c3.out")
+cp3=$(sed -n 's/^commit //p' "$T/c3.out" | tail -1)
+[ -n "$cp3" ] || fail "killed client saw no commit point"
+[ -n "$(find "$T/io/$id3/timing" -perm /200)" ] || fail "killed transfer is marked complete"
+sudo_sendlog -h 127.0.0.1 -p "$BPORT" -r "${cp3%.*},${cp3#*.}" -i "$id3" "$T/orig" >"$T/s3.out" 2>&1 ||
+	{ cat "$T/s3.out"; fail "sudo_sendlog -r after kill"; }
+replay_cmp "$T/orig" "$id3"
+
+echo "4. another host may not restart this host's log"
+"$LOGCLIENT" -c "$TLSC" -p "$PORT" -n 10 "$T/orig" >"$T/c4.out" 2>>"$T/client.err" || fail "logclient -n 10"
+id4=$(sed -n 's/^log_id //p' "$T/c4.out")
+cp4=$(sed -n 's/^commit //p' "$T/c4.out" | tail -1)
+before=$(md5sum <"$T/io/$id4/timing")
+"$LOGCLIENT" -c "$T/pki/ca.crt,$T/pki/host2.crt,$T/pki/host2.key" -p "$PORT" -r "$id4,${cp4%.*},${cp4#*.}" "$T/orig" \
+	>"$T/c4b.out" 2>&1 && fail "host2 restarted host1's log"
+grep -q '^error.*unknown log id' "$T/c4b.out" || fail "host2's restart was not refused as an unknown log"
+[ "$(md5sum <"$T/io/$id4/timing")" = "$before" ] || fail "a refused restart changed the log"
+
+echo "5. a finished log cannot be restarted"
+total=$(awk '{ split($2, t, "."); s += t[1]; n += t[2] } END { s += int(n / 1e9); printf "%d,%09d", s, n % 1e9 }' "$T/orig/timing")
+sudo_sendlog -h 127.0.0.1 -p "$BPORT" -r "$total" -i "$id1" "$T/orig" >"$T/s5.out" 2>&1 && fail "restart of a complete log succeeded"
+grep -q 'complete' "$T/s5.out" || { cat "$T/s5.out"; fail "no 'complete' in the refusal"; }
+replay_cmp "$T/orig" "$id1"
+
+echo "6. an accept-only and a reject event through sudo_sendlog"
+sudo_sendlog -h 127.0.0.1 -p "$BPORT" -A "$T/orig" >/dev/null 2>&1 || fail "sudo_sendlog -A"
+sudo_sendlog -h 127.0.0.1 -p "$BPORT" -R "not today" "$T/orig" >/dev/null 2>&1 || fail "sudo_sendlog -R"
+sleep 0.3
+grep '"event":"reject"' "$T"/events/*.jsonl | grep -q '"reason":"not today"' || fail "reject event missing"
+[ "$(log_ids | wc -l)" -eq 4 ] || fail "expected 4 I/O logs, found $(log_ids | wc -l)"
+echo "PASS"

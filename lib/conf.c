@@ -164,16 +164,17 @@ int pb_yaml_errf(struct pb_conf_err *err, const struct pb_yaml_node *n, const ch
 }
 
 /*
- * Quote user text for a message: at most max bytes shown, control and
- * non-ASCII bytes escaped so a hostile file cannot drive the terminal.
+ * Quote user text for a message: about max bytes shown (never half a UTF-8
+ * character), control bytes escaped so a hostile file cannot drive the
+ * terminal, "..." when cut short.
  */
 static void quote_text(char *out, size_t outlen, const char *s, size_t len, size_t max, char q)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 	if (outlen < 8)
 		return;
 	out[o++] = q;
-	for (size_t i = 0; i < len && i < max; i++) {
+	for (; i < len && (i < max || ((unsigned char)s[i] & 0xc0) == 0x80); i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if (o + 8 >= outlen)
 			break;
@@ -186,7 +187,7 @@ static void quote_text(char *out, size_t outlen, const char *s, size_t len, size
 			out[o++] = (char)ch;
 		}
 	}
-	if (len > max && o + 5 < outlen) {
+	if (i < len && o + 5 < outlen) {
 		memcpy(out + o, "...", 3);
 		o += 3;
 	}
@@ -1592,6 +1593,9 @@ static void fmt_size(char *buf, size_t len, uint64_t v)
 	snprintf(buf, len, "%" PRIu64, v);
 }
 
+/* Most entries of one list setting: far more than any site needs, and it keeps checks cheap. */
+#define LIST_MAX 256u
+
 static bool is_loopback(const char *host)
 {
 	unsigned char a[16];
@@ -1630,6 +1634,9 @@ static int parse_hostports(struct pb_conf *c, const struct keydef *k, const stru
 			       "line per entry, got %s",
 			       k->key, port0 ? "127.0.0.1:7714" : "pbsh1.example.org:7714",
 			       pb_yaml_describe(n));
+	if (n->n > LIST_MAX)
+		return errnode(err, PB_ERR_CONF, n, "%s: %zu entries; at most %u are allowed", k->key,
+			       n->n, LIST_MAX);
 	v->u.hp.n = n->n;
 	v->u.hp.v = n->n ? arena_zalloc(&c->arena, n->n * sizeof(struct pb_hostport)) : NULL;
 	if (n->n && v->u.hp.v == NULL)
@@ -1670,6 +1677,9 @@ static int parse_strlist(struct pb_conf *c, const struct keydef *k, const struct
 			       "%s: expected a list, as in [a, b] or one '- item' line per entry, "
 			       "got %s",
 			       k->key, pb_yaml_describe(n));
+	if (n->n > LIST_MAX)
+		return errnode(err, PB_ERR_CONF, n, "%s: %zu entries; at most %u are allowed", k->key,
+			       n->n, LIST_MAX);
 	v->u.list.n = n->n;
 	v->u.list.v = arena_zalloc(&c->arena, (n->n + 1) * sizeof(char *));
 	if (v->u.list.v == NULL)

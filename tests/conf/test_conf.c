@@ -207,6 +207,17 @@ Test(yaml, null_and_describe)
 	cr_expect_lt(strlen(pb_yaml_describe(pb_yaml_doc_root(d))), 80);
 	cr_expect(strstr(pb_yaml_describe(pb_yaml_doc_root(d)), "...") != NULL);
 	pb_yaml_doc_free(d);
+
+	/* Cut short between characters, never inside one. */
+	char wide[2 * 100 + 1] = "";
+	for (int k = 0; k < 100; k++)
+		strcat(wide, "\xc3\xa9");
+	d = ydoc(wide);
+	const char *w = pb_yaml_describe(pb_yaml_doc_root(d));
+	const char *dots = strstr(w, "...");
+	cr_assert_not_null(dots);
+	cr_expect_eq((dots - (w + 1)) % 2, 0, "half a character in %s", w);
+	pb_yaml_doc_free(d);
 }
 
 Test(yaml, duplicate_keys)
@@ -787,6 +798,13 @@ Test(conf, bad_values)
 	conf_fail("max_frame: 2 MiB\n", "max_frame: expected a size such as 4096, 64k or 2MiB (no space before the unit), got '2 MiB'");
 	conf_fail("timeouts: {request: 3 s}\n", "timeouts.request: expected a duration such as 30s, 500ms, 2m or 1h30m (no space before the unit), got '3 s'");
 	conf_fail("policyd:listen: [a:1]\n", "pbsh.yaml:1:1: unknown setting 'policyd:listen' (a space must follow the ':' of 'key: value')");
+	{
+		char many[300 * 12 + 32] = "admins: [";
+		for (int k = 0; k < 257; k++)
+			sprintf(many + strlen(many), "%sa%d", k ? ", " : "", k);
+		strcat(many, "]\n");
+		conf_fail(many, "pbsh.yaml:1:9: admins: 257 entries; at most 256 are allowed");
+	}
 	conf_fail("logd:\n  eventlog_rotate: 2TiB\n", "logd.eventlog_rotate: 2TiB is out of range (0 to 1TiB)");
 }
 

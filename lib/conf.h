@@ -125,7 +125,12 @@ const char *pb_yaml_doc_file(const struct pb_yaml_doc *doc);
 int pb_yaml_errf(struct pb_conf_err *err, const struct pb_yaml_node *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* pb_yaml_describe: "a mapping", "a sequence", "nothing" (null) or "the string 'x'" for messages (static or thread-local buffer). */
+/*
+ * pb_yaml_describe: n for a message: "a mapping", "a list", "nothing" (NULL
+ * or null), or the value quoted as written ('x' or "x"), escaped and cut at
+ * about 60 bytes. Static or thread-local storage, valid until the next call
+ * in the same thread: use it once per message.
+ */
 const char *pb_yaml_describe(const struct pb_yaml_node *n);
 
 /* pb_yaml_is_null: true for a PLAIN scalar that is empty, "~" or null/Null/NULL (`key:` with no value). */

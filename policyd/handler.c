@@ -387,7 +387,8 @@ static void frame_error_cb(struct pb_conn *c, void *state, int err)
 		fail(s, 0, err, "frame of length 0");
 		break;
 	case PB_ERR_FRAME_BIG:
-		fail(s, 0, err, "frame longer than the %u byte maximum", PB_FRAME_MAX_DEFAULT);
+		fail(s, 0, err, "frame longer than the %u byte maximum",
+		     s->d->set.limits.max_frame ? s->d->set.limits.max_frame : PB_FRAME_MAX_DEFAULT);
 		break;
 	case PB_ERR_TIMEOUT:
 		fail(s, 0, err, "frame not complete before the deadline");

@@ -409,6 +409,12 @@ int main(int argc, char **argv)
 		have_commit = true;
 		if (send_restart(id, at) < 0)
 			die("send restart");
+		/* A refused restart is answered at once; wait for it so it is not lost in a reset. */
+		int t = recv_one(300);
+		if (t == PBLOG__SERVER_MESSAGE__TYPE_ERROR)
+			return 3;
+		if (t < 0 && t != PB_ERR_TIMEOUT)
+			die("connection lost after restart");
 		start = first_after(at);
 	} else {
 		send_accept(dir, host, true, NULL);
@@ -440,7 +446,7 @@ int main(int argc, char **argv)
 	if (end < nrecs) {
 		/* An interrupted client: wait until what was sent is committed, then vanish. */
 		struct timespec want = end > 0 ? recs[end - 1].cum : (struct timespec){0, 0};
-		while (!have_commit || ts_cmp(last_commit, want) < 0) {
+		while (end > 0 && (!have_commit || ts_cmp(last_commit, want) < 0)) {
 			int t = recv_one(30000);
 			if (t < 0)
 				die("no commit point for the first %zu records", end);

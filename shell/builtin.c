@@ -2,6 +2,7 @@
 /* The builtin table (sorted by name for a binary search) and the common way to run a builtin. */
 #include "builtin.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,11 @@ const struct builtin *builtin_lookup(const char *name)
 int builtin_run(const struct builtin *b, int argc, char **argv)
 {
 	int st = b->fn(argc, argv);
-	if (out_flush() < 0 && st == 0)
-		st = 1;
+	if (out_flush() < 0) {
+		sh_warnf("%s: write error: %s", argv[0], strerror(errno));
+		if (st == 0)
+			st = 1;
+	}
 	return st;
 }
 

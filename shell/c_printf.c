@@ -201,7 +201,7 @@ int c_printf(int argc, char **argv)
 						spec[n++] = *p++;
 			}
 			/* Length modifiers are accepted and ignored. */
-			while (*p && strchr("hlLqjzt", *p))
+			while (*p && strchr("hlLjzt", *p))
 				p++;
 			char conv = *p;
 			if (conv == '\0') {

@@ -288,8 +288,8 @@ static int wait_pid(pid_t pid)
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st)) {
 		int sig = WTERMSIG(st);
-		if (opt[OPT_INTERACTIVE] && sig != SIGINT && sig != SIGPIPE)
-			fprintf(stderr, "%s\n", strsignal(sig));
+		if (sig != SIGINT && sig != SIGPIPE)
+			fprintf(stderr, "%s%s\n", strsignal(sig), WCOREDUMP(st) ? " (core dumped)" : "");
 		return 128 + sig;
 	}
 	return 1;
@@ -477,6 +477,9 @@ static void set_lastarg(const char *s)
 int exec_simple(union node *n, int flags)
 {
 	struct n_cmd *c = &n->cmd;
+	/* set -n takes effect at once, even later on the same line (an interactive shell ignores it). */
+	if (opt[OPT_NOEXEC] && !opt[OPT_INTERACTIVE])
+		return 0;
 	sh_lineno = sh_errline = c->line;
 	sh_cmdsub_status = -1;
 	struct arglist args = {0};

@@ -193,6 +193,7 @@ static bool record(pid_t pid, int wst)
 				p->status = status_of(wst);
 			}
 			p->status = status_of(wst);
+			p->sig = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
 			j->changed = true;
 			return true;
 		}
@@ -238,13 +239,12 @@ int job_wait(struct job *j)
 		j->changed = false;
 		return st;
 	}
-	if (opt[OPT_INTERACTIVE]) {
-		int last = j->procs[j->nproc - 1].status;
-		if (last > 128 && last - 128 != SIGINT && last - 128 != SIGPIPE)
-			fprintf(stderr, "%s\n", strsignal(last - 128));
-		else if (last - 128 == SIGINT)
-			fputc('\n', stderr);
-	}
+	/* A foreground job killed by a signal is reported, as other shells do (not for INT and PIPE). */
+	int sig = j->nproc ? j->procs[j->nproc - 1].sig : 0;
+	if (sig && sig != SIGINT && sig != SIGPIPE)
+		fprintf(stderr, "%s\n", strsignal(sig));
+	else if (sig == SIGINT && opt[OPT_INTERACTIVE])
+		fputc('\n', stderr);
 	job_free(j);
 	return st;
 }

@@ -9,6 +9,7 @@
 struct proc {
 	pid_t pid;
 	int status;   /* shell exit status once done (128+n for a signal) */
+	int sig;      /* the signal that killed it, or 0 */
 	bool done;
 	bool stopped;
 };

@@ -90,6 +90,7 @@ int out_flush(void)
 			if (errno == EINTR)
 				continue;
 			o->error = true;
+			o->err = errno;
 			break;
 		}
 		off += (size_t)w;
@@ -97,6 +98,7 @@ int out_flush(void)
 	o->len = 0;
 	if (o->error) {
 		o->error = false;
+		errno = o->err;
 		return -1;
 	}
 	return 0;

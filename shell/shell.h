@@ -38,6 +38,7 @@ struct outbuf {
 	size_t len, cap;
 	int fd;       /* -1: memory only */
 	bool error;   /* a write failed (EPIPE, EBADF...) */
+	int err;      /* its errno */
 };
 extern struct outbuf *sh_out;
 void out_write(const char *s, size_t n);

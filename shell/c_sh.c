@@ -90,7 +90,7 @@ int c_eval(int argc, char **argv)
 			sb_putc(&sb, ' ');
 		sb_puts(&sb, argv[i]);
 	}
-	return eval_string(sb_str(&sb), NULL, 0);
+	return eval_string(sb_str(&sb), NULL, sh_builtin_flags & EV_TESTED);
 }
 
 /* Find a dot script: a name with a slash as is, else the first readable file in PATH. */
@@ -138,10 +138,11 @@ int c_dot(int argc, char **argv)
 	if (args)
 		pos_save(&saved, argv + i + 1, argc - i - 1);
 	volatile int status = 0, kind = 0, st = 0;
+	int evflags = sh_builtin_flags & EV_TESTED;
 	struct sh_jmp j;
 	sh_push(&j);
 	if (setjmp(j.jb) == 0) {
-		status = eval_input(0, false);
+		status = eval_input(0, false, evflags);
 		sh_pop(&j);
 	} else if (j.kind == SH_RETURN) {
 		status = j.status;

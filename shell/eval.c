@@ -382,7 +382,7 @@ int eval_tree(union node *n, int flags)
 	return status;
 }
 
-int eval_input(int pflags, bool interactive)
+int eval_input(int pflags, bool interactive, int evflags)
 {
 	volatile int status = 0;
 	struct arena_mark m;
@@ -409,7 +409,7 @@ int eval_input(int pflags, bool interactive)
 			break;
 		}
 		if (!opt[OPT_NOEXEC] || interactive)
-			status = eval_tree(n, 0);
+			status = eval_tree(n, evflags);
 		arena_reset(&m);
 		if (interactive)
 			sh_pop(&j);

@@ -34,9 +34,9 @@ void eval_string_trap(const char *cmd);
  * eval_input: the read-eval loop over the current input source until EOF:
  * parse one command, run it, reset the arena. With interactive, errors
  * are reported and the loop goes on; otherwise they unwind to the caller.
- * Returns the status of the last command.
+ * evflags (EV_TESTED) apply to every command. Returns the status of the last command.
  */
-int eval_input(int parse_flags, bool interactive);
+int eval_input(int parse_flags, bool interactive, int evflags);
 
 /* call_function: run f with argv as $1..., catching `return`. */
 int call_function(struct func *f, int argc, char **argv, int flags);

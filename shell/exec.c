@@ -461,6 +461,33 @@ int exec_argv(int argc, char **argv, int fcflags, bool replace)
 	}
 }
 
+/* A command of assignments and redirections only: redirections first (POSIX 2.9.1), assignments are permanent. */
+static int assign_only(struct n_cmd *c, struct arglist *tr)
+{
+	struct redirsave *save = NULL;
+	if (redir_apply(c->redirs, &save) < 0) {
+		redir_restore(save);
+		return 2;
+	}
+	if (save) {
+		struct sh_jmp j;
+		sh_push(&j);
+		if (setjmp(j.jb) == 0) {
+			do_assignments(c->assigns, 0, tr);
+			sh_pop(&j);
+		} else {
+			redir_restore(save);
+			sh_unwind(j.kind, j.status);
+		}
+	} else {
+		do_assignments(c->assigns, 0, tr);
+	}
+	if (tr)
+		xtrace_words(tr, NULL);
+	redir_restore(save);
+	return sh_cmdsub_status >= 0 ? sh_cmdsub_status : 0;
+}
+
 char *sh_lastarg;
 static size_t lastarg_cap;
 
@@ -473,6 +500,8 @@ static void set_lastarg(const char *s)
 	}
 	memcpy(sh_lastarg, s, n);
 }
+
+int sh_builtin_flags;
 
 int exec_simple(union node *n, int flags)
 {
@@ -490,20 +519,8 @@ int exec_simple(union node *n, int flags)
 	struct arglist trace = {0};
 	struct arglist *tr = opt[OPT_XTRACE] ? &trace : NULL;
 
-	if (argc == 0) {
-		/* Assignments and redirections only: assignments are permanent. */
-		do_assignments(c->assigns, 0, tr);
-		if (tr)
-			xtrace_words(tr, NULL);
-		int status = sh_cmdsub_status >= 0 ? sh_cmdsub_status : 0;
-		if (c->redirs) {
-			struct redirsave *save = NULL;
-			if (redir_apply(c->redirs, &save) < 0)
-				status = 2;
-			redir_restore(save);
-		}
-		return status;
-	}
+	if (argc == 0)
+		return assign_only(c, tr);
 
 	struct cmdentry ce;
 	int fcflags = 0;
@@ -540,6 +557,7 @@ int exec_simple(union node *n, int flags)
 				sh_unwind(SH_ERROR, 2);
 			return 2;
 		}
+		sh_builtin_flags = flags;
 		if (gate_check(GATE_BUILTIN, argv[0], argv) != GATE_ALLOW) {
 			status = 1;
 		} else if (save == NULL && !scoped) {

@@ -72,6 +72,9 @@ const char *prompt_expand(const char *var, const char *dflt);
 /* sh_lastarg: $_, the last argument of the previous simple command. */
 extern char *sh_lastarg;
 
+/* The EV_* flags of the command running the current builtin (eval and . pass EV_TESTED on). */
+extern int sh_builtin_flags;
+
 /* describe_command: for type / command -v / -V; prints and returns 0, or 1 if not found. */
 int describe_command(const char *name, int mode);
 

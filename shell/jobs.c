@@ -519,11 +519,7 @@ int c_wait(int argc, char **argv)
 			if (pid < 0 && errno == ECHILD)
 				break;
 		}
-		for (struct job *j = jobs, *nx; j; j = nx) {
-			nx = j->next;
-			if (job_done(j))
-				job_free(j);
-		}
+		/* The finished jobs stay known: `wait pid` still gives their status (POSIX). */
 		return 0;
 	}
 	int ret = 0;

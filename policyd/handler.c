@@ -57,7 +57,7 @@ static int send_reply(struct session *s, PolicyReply *r)
 {
 	int rc = pb_conn_send_msg(s->c, &r->base);
 	if (rc < 0)
-		PB_TRACE(PB_SS_PROTO, 2, "policyd: %s: reply not queued: %s", pb_conn_peer_addr(s->c),
+		PB_TRACE(PB_SS_PROTO, 2, "%s: reply not queued: %s", pb_conn_peer_addr(s->c),
 			 pb_strerror(rc));
 	return rc;
 }
@@ -81,7 +81,7 @@ static int fail(struct session *s, uint64_t id, int code, const char *fmt, ...)
 	r.type_case = POLICY_REPLY__TYPE_ERROR;
 	r.error = &e;
 	s->d->cnt.errors++;
-	pb_log(PB_LV_INFO, "policyd: %s (%s): error: %s", pb_conn_peer_addr(s->c),
+	pb_log(PB_LV_INFO, "%s (%s): error: %s", pb_conn_peer_addr(s->c),
 	       pb_conn_peer_id(s->c)[0] ? pb_conn_peer_id(s->c) : "no identity", msg);
 	send_reply(s, &r);
 	s->st = SS_DONE;
@@ -99,7 +99,7 @@ static bool host_ok(struct session *s, const char *claimed)
 	if (strcasecmp(claimed, id) == 0 || pb_conn_peer_matches(s->c, claimed))
 		return true;
 	s->d->cnt.host_mismatch++;
-	pb_log(PB_LV_WARN, "policyd: %s: certificate identity %s claimed to be host %s: refused",
+	pb_log(PB_LV_WARN, "%s: certificate identity %s claimed to be host %s: refused",
 	       pb_conn_peer_addr(s->c), id, claimed);
 	return false;
 }
@@ -131,7 +131,7 @@ static int handle_hello(struct session *s, uint64_t id, const PolicyHello *h)
 	r.type_case = POLICY_REPLY__TYPE_HELLO;
 	r.hello = &hr;
 	s->st = SS_HELLO;
-	PB_TRACE(PB_SS_PROTO, 4, "policyd: %s: hello from %s", pb_conn_peer_addr(s->c), s->client);
+	PB_TRACE(PB_SS_PROTO, 4, "%s: hello from %s", pb_conn_peer_addr(s->c), s->client);
 	return send_reply(s, &r) < 0 ? -1 : 0;
 }
 
@@ -155,12 +155,12 @@ static int decide(struct session *s, uint64_t id, struct pe_request *rq, bool *a
 	pd_decision_fill(d->policy, rq, &res, &dec, &b);
 	d->cnt.decisions[rq->mode][dec.accept ? 1 : 0]++;
 	s->requests++;
-	PB_TRACE(PB_SS_POLICY, 3, "policyd: %s %s %s %s: %s by rule '%s' (%s)", rq->host, rq->user,
+	PB_TRACE(PB_SS_POLICY, 3, "%s %s %s %s: %s by rule '%s' (%s)", rq->host, rq->user,
 		 pe_mode_name(rq->mode), rq->command, dec.accept ? "accept" : "reject", dec.rule,
 		 dec.uniqueid);
 	if (d->audit != NULL && pd_audit_write(d->audit, rq, &dec) < 0) {
 		if (d->cnt.audit_failures++ % 1000 == 0)
-			pb_log_warn("policyd: audit trail write failed");
+			pb_log_warn("audit trail write failed");
 	}
 	r.id = id;
 	r.type_case = POLICY_REPLY__TYPE_DECISION;
@@ -330,7 +330,7 @@ static void *open_cb(struct pb_conn *c, void *arg)
 	s->user = s->group = s->tty = s->shell = s->cwd = "";
 	s->uid = s->gid = s->pid = s->ppid = -1;
 	d->cnt.connections++;
-	PB_TRACE(PB_SS_NET, 4, "policyd: %s: connected as '%s'", pb_conn_peer_addr(c), pb_conn_peer_id(c));
+	PB_TRACE(PB_SS_NET, 4, "%s: connected as '%s'", pb_conn_peer_addr(c), pb_conn_peer_id(c));
 	return s;
 }
 
@@ -402,7 +402,7 @@ static void frame_error_cb(struct pb_conn *c, void *state, int err)
 static void close_cb(struct pb_conn *c, void *state, int why)
 {
 	struct session *s = state;
-	PB_TRACE(PB_SS_NET, 4, "policyd: %s: closed (%s) after %llu requests", pb_conn_peer_addr(c),
+	PB_TRACE(PB_SS_NET, 4, "%s: closed (%s) after %llu requests", pb_conn_peer_addr(c),
 		 why ? pb_strerror(why) : "normal", (unsigned long long)s->requests);
 	if (s->counted && s->d->sessions > 0)
 		s->d->sessions--;
@@ -520,7 +520,7 @@ static int sessions_cb(void *arg, AdminSessions *rows)
 	struct rows_ctx x = {rows, 0, 0, 0};
 	pb_server_foreach_conn(d->srv, session_row_cb, &x);
 	if (x.left_out > 0)
-		pb_log(PB_LV_WARN, "policyd: sessions reply cut to %zu rows: %zu more would pass the frame cap",
+		pb_log(PB_LV_WARN, "sessions reply cut to %zu rows: %zu more would pass the frame cap",
 		       rows->n_session, x.left_out);
 	return x.rc;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* policyd: arguments, configuration and policy, listener, privilege drop, then the event loop. */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +114,7 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 			goto fail;
 		}
 		if (na == NULL) {
-			pb_log(PB_LV_WARN, "policyd: %s; the open audit file is kept", errstr);
+			pb_log(PB_LV_WARN, "%s; the open audit file is kept", errstr);
 			keep_audit = true;
 		}
 	}
@@ -123,7 +125,7 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 			rc = PB_ERR_TLS;
 			goto fail;
 		}
-		pb_log(PB_LV_WARN, "policyd: %s; the loaded certificates are kept", errstr);
+		pb_log(PB_LV_WARN, "%s; the loaded certificates are kept", errstr);
 	}
 	rc = pb_admin_set_admins(d->admin, ns.admins, ns.n_admins);
 	if (rc < 0) {
@@ -137,9 +139,9 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 	}
 	pb_server_set_limits(d->srv, &ns.limits);
 	if (ns.n_listen != d->set.n_listen || strcmp(ns.listen[0].text, d->set.listen[0].text) != 0)
-		pb_log(PB_LV_WARN, "policyd: listen addresses changed: they take effect at restart");
+		pb_log(PB_LV_WARN, "listen addresses changed: they take effect at restart");
 	if (ns.debug != NULL && pb_debug_parse(ns.debug, &errstr) < 0)
-		pb_log(PB_LV_WARN, "policyd: policyd.debug: %s", errstr);
+		pb_log(PB_LV_WARN, "policyd.debug: %s", errstr);
 	pe_policy_free(d->policy);
 	d->policy = np;
 	if (!keep_audit) {
@@ -148,12 +150,12 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 	}
 	pd_settings_free(&d->set);
 	d->set = ns;
-	pb_log(PB_LV_NOTICE, "policyd: reloaded %s: policy %s, %u rules, sha256 %s", d->config_path,
+	pb_log(PB_LV_NOTICE, "reloaded %s: policy %s, %u rules, sha256 %s", d->config_path,
 	       np->path, np->n_rules, np->hash);
 	pb_daemon_notify("READY=1");
 	return 0;
 fail:
-	pb_log(PB_LV_ERROR, "policyd: reload failed, running configuration and policy kept: %s", err);
+	pb_log(PB_LV_ERROR, "reload failed, running configuration and policy kept: %s", err);
 	pe_policy_free(np);
 	pd_audit_free(na);
 	pb_tls_ctx_free(nt);
@@ -229,9 +231,13 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	d.state = ADMIN_STATE__ADMIN_STATE_STARTING;
 	d.started = time(NULL);
-	d.config_path = strdup(config != NULL ? config : pb_conf_default_path());
-	if (d.config_path == NULL)
-		pb_fatal(1, "policyd: out of memory");
+	/* Absolute, so a reload still finds it once the daemon has moved to "/". */
+	d.config_path = realpath(config != NULL ? config : pb_conf_default_path(), NULL);
+	if (d.config_path == NULL) {
+		fprintf(stderr, "policyd: %s: %s\n", config != NULL ? config : pb_conf_default_path(),
+			strerror(errno));
+		return 2;
+	}
 	status = 2; /* a bad configuration or policy never starts a daemon half-way */
 	rc = pd_settings_load(d.config_path, &d.set, &cerr);
 	if (rc < 0) {
@@ -265,45 +271,45 @@ int main(int argc, char **argv)
 	}
 	status = 1; /* from here on a failure is the system's, not the configuration's */
 	if (pb_daemon_pidfile_lock(d.set.pidfile, &errstr) < 0) {
-		pb_log(PB_LV_ERROR, "policyd: %s", errstr);
+		pb_log(PB_LV_ERROR, "%s", errstr);
 		goto out;
 	}
 	if (!foreground && pb_daemon_detach() < 0) {
-		pb_log(PB_LV_ERROR, "policyd: cannot detach");
+		pb_log(PB_LV_ERROR, "cannot detach");
 		goto out;
 	}
 	pb_daemon_raise_nofile();
 	if (d.set.audit != NULL) {
 		d.audit = pd_audit_open(d.set.audit, &errstr);
 		if (d.audit == NULL) {
-			pb_log(PB_LV_ERROR, "policyd: %s", errstr);
+			pb_log(PB_LV_ERROR, "%s", errstr);
 			goto out;
 		}
 	}
 	pd_admin_ops(&d, &aops);
 	d.admin = pb_admin_new("policyd", d.config_path, &aops);
 	if (d.admin == NULL || pb_admin_set_admins(d.admin, d.set.admins, d.set.n_admins) < 0) {
-		pb_log(PB_LV_ERROR, "policyd: out of memory");
+		pb_log(PB_LV_ERROR, "out of memory");
 		goto out;
 	}
 	d.srv = pb_server_new(tls, &pd_server_ops, &d, &d.set.limits);
 	if (d.srv == NULL) {
-		pb_log(PB_LV_ERROR, "policyd: cannot create the server");
+		pb_log(PB_LV_ERROR, "cannot create the server");
 		goto out;
 	}
 	for (size_t i = 0; i < d.set.n_listen; i++) {
 		rc = pb_server_listen(d.srv, d.set.listen[i].text, &errstr);
 		if (rc < 0) {
-			pb_log(PB_LV_ERROR, "policyd: listen %s: %s", d.set.listen[i].text, errstr);
+			pb_log(PB_LV_ERROR, "listen %s: %s", d.set.listen[i].text, errstr);
 			goto out;
 		}
 	}
 	if (portfile != NULL && write_port_file(portfile, pb_server_port(d.srv, 0)) < 0) {
-		pb_log_warn("policyd: port file %s", portfile);
+		pb_log_warn("port file %s", portfile);
 		goto out;
 	}
 	if (pb_daemon_drop_privs(d.set.user, d.set.group, &errstr) < 0) {
-		pb_log(PB_LV_ERROR, "policyd: privileges: %s", errstr);
+		pb_log(PB_LV_ERROR, "privileges: %s", errstr);
 		goto out;
 	}
 	d.state = ADMIN_STATE__ADMIN_STATE_ENABLED;
@@ -313,7 +319,7 @@ int main(int argc, char **argv)
 	pb_daemon_ready();
 	rc = pb_server_run(d.srv);
 	pb_daemon_stopping();
-	pb_log(PB_LV_NOTICE, "policyd: stopped");
+	pb_log(PB_LV_NOTICE, "stopped");
 	status = rc < 0 ? 1 : 0;
 out:
 	pb_server_free(d.srv);

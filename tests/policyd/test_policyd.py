@@ -533,6 +533,29 @@ def group_lifecycle(tmp, pki):
     finally:
         d.stop()
 
+    # detached (no -D), configuration named relative to the current folder
+    r = subprocess.run([POLICYD, "-f", "pbsh.yaml", "--port-file", d.portfile], cwd=tmp,
+                       capture_output=True, text=True, timeout=15)
+    ok(r.returncode == 0, "policyd detaches; the parent exits 0 once the child serves", r.stderr)
+    pidf = os.path.join(tmp, "policyd.pid")
+    try:
+        pid = int(open(pidf).read())
+        ok(pid != d.proc.pid and os.path.exists(f"/proc/{pid}"), "the detached daemon runs", pid)
+        with open(d.policy, "a") as f:
+            f.write("  - name: extra\n    accept: true\n")
+        os.kill(pid, signal.SIGHUP)
+        time.sleep(0.5)
+        ok("reloaded" in d.logtext() and "5 rules" in d.logtext(),
+           "a detached daemon reloads a configuration named by a relative path", d.logtext()[-400:])
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(50):
+            if not os.path.exists(f"/proc/{pid}"):
+                break
+            time.sleep(0.1)
+        ok(not os.path.exists(pidf), "the detached daemon stopped and removed its pidfile")
+    except (OSError, ValueError) as e:
+        ok(False, "detached daemon", repr(e))
+
 
 def refused_conn(d, cert):
     """True when a new connection from cert is closed without being served."""

@@ -176,6 +176,16 @@ static void exit_hook(int status)
 	sh_exit(status);
 }
 
+/* The prompt of an interactive shell reading a terminal: PS1 or PS2, expanded, on stderr. */
+static void prompt_cb(int level)
+{
+	if (level == 0)
+		jobs_notify();
+	const char *p = prompt_expand(level ? "PS2" : "PS1", level ? "> " : "$ ");
+	fputs(p, stderr);
+	fflush(stderr);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: %s [-abCefhimnuvx] [-o option] [-c command [name [arg ...]] | -s [arg ...] | file [arg ...]]\n", sh_name);
@@ -251,6 +261,8 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 	trap_init();
 	if (opt[OPT_INTERACTIVE] && !opt[OPT_MONITOR])
 		opt_set(OPT_MONITOR, true);
+	if (opt[OPT_INTERACTIVE])
+		input_prompt_hook = prompt_cb;
 
 	volatile int status = 0;
 	struct sh_jmp j;

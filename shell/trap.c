@@ -20,6 +20,7 @@ static volatile sig_atomic_t sig_got[SH_NSIG];
 static char *trap_action[SH_NSIG]; /* NULL default, "" ignore, else a command */
 /* What the signal was when the shell started: signals ignored on entry stay ignored (POSIX). */
 static bool ignored_on_entry[SH_NSIG];
+static bool entry_known[SH_NSIG];  /* ignored_on_entry[s] was looked up (lazily: start-up stays cheap) */
 static bool caught[SH_NSIG];       /* our handler is installed */
 static bool in_trap;
 /* A subshell lists its parent's traps until it sets one itself (POSIX 2024: $(trap) works). */
@@ -117,16 +118,23 @@ static void set_disp(int sig, void (*h)(int))
 	caught[sig] = false;
 }
 
-void trap_init(void)
+/* Was the signal ignored when the shell started? Asked before the shell first changes it. */
+static bool was_ignored(int s)
 {
-	for (int s = 1; s < SH_NSIG; s++) {
-		if (s == SIGKILL || s == SIGSTOP)
-			continue;
+	if (!entry_known[s]) {
 		struct sigaction old;
-		if (sigaction(s, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		entry_known[s] = true;
+		if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
 			ignored_on_entry[s] = true;
 	}
+	return ignored_on_entry[s];
+}
+
+void trap_init(void)
+{
 	if (opt[OPT_INTERACTIVE]) {
+		was_ignored(SIGQUIT);
+		was_ignored(SIGTERM);
 		catch_sig(SIGINT);
 		set_disp(SIGQUIT, SIG_IGN);
 		set_disp(SIGTERM, SIG_IGN);
@@ -323,7 +331,7 @@ int c_trap(int argc, char **argv)
 			continue;
 		}
 		/* A non-interactive shell may not trap signals ignored on entry. */
-		if (s && ignored_on_entry[s] && !opt[OPT_INTERACTIVE])
+		if (s && was_ignored(s) && !opt[OPT_INTERACTIVE])
 			continue;
 		free(trap_action[s]);
 		trap_action[s] = reset ? NULL : xstrdup(action);

@@ -914,6 +914,66 @@ static int handle_admin(struct logd_conn *c, const AdminRequest *req)
 	return rc;
 }
 
+/* ---- strings with NUL ---- */
+
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * strings_clean: false when a string field anywhere in the message holds a
+ * NUL byte. protobuf-c hands strings over NUL-terminated, so "/bin/ls\0; rm"
+ * would be logged as "/bin/ls": such messages are refused instead. The walk
+ * follows the descriptors; malformed wire data is left to the unpacker.
+ */
+static bool strings_clean(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t len, int depth)
+{
+	const uint8_t *end = p + len;
+	if (depth > 16)
+		return true;
+	while (p < end) {
+		uint64_t key, v;
+		if (!wire_varint(&p, end, &key))
+			return true;
+		switch (key & 7) {
+		case 0:
+			if (!wire_varint(&p, end, &v))
+				return true;
+			break;
+		case 1:
+			p += (end - p < 8) ? end - p : 8;
+			break;
+		case 5:
+			p += (end - p < 4) ? end - p : 4;
+			break;
+		case 2: {
+			if (!wire_varint(&p, end, &v) || v > (uint64_t)(end - p))
+				return true;
+			const ProtobufCFieldDescriptor *f =
+				protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && memchr(p, 0, (size_t)v) != NULL)
+				return false;
+			if (f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+			    !strings_clean(f->descriptor, p, (size_t)v, depth + 1))
+				return false;
+			p += v;
+			break;
+		}
+		default:
+			return true;
+		}
+	}
+	return true;
+}
+
 /* Which states each message is allowed in (one bit per enum conn_state). */
 #define S(x) (1u << (x))
 static const struct {
@@ -952,6 +1012,10 @@ int logd_conn_frame(struct logd_conn *c, const uint8_t *msg, size_t len)
 		rc = fail(c, PB_ERR_PROTO, "invalid ClientMessage (cannot decode)");
 		c->in_frame = false;
 		return rc;
+	}
+	if (!strings_clean(&pblog__client_message__descriptor, msg, len, 0)) {
+		rc = fail(c, PB_ERR_PROTO, "invalid ClientMessage: NUL byte inside a string");
+		goto done;
 	}
 	size_t i;
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)

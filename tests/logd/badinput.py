@@ -139,14 +139,15 @@ def alive():
     try:
         s = connect()
         s.sendall(frame(hello()))
-        msgs, _ = read_msgs(s, 1.0)
+        s.shutdown(socket.SHUT_WR)
+        msgs, _ = read_msgs(s, 2.0)
         s.close()
         return any(k == 1 for k, _ in msgs)
     except OSError:
         return False
 
 
-def case(name, data, want_error=None, want_close=True, prefix=None):
+def case(name, data, want_error=None, want_close=True, prefix=None, half_close=False):
     """Send prefix messages (answers ignored), then data; check the answer."""
     global passed, failed
     ok = True
@@ -157,7 +158,9 @@ def case(name, data, want_error=None, want_close=True, prefix=None):
         for m in prefix or []:
             s.sendall(frame(m))
         s.sendall(data)
-        msgs, closed = read_msgs(s)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        msgs, closed = read_msgs(s, 3.0 if want_close else 0.5)
         s.close()
         errs = errors(msgs)
         if want_error is not None and not any(want_error in e for e in errs):
@@ -183,7 +186,8 @@ s.close()
 done_id = [v.decode() for k, v in msgs if k == 3][0]
 s = connect()
 s.sendall(frame(hello()) + frame(accept()) + frame(iobuf()))
-msgs, _ = read_msgs(s, 1.0)
+s.shutdown(socket.SHUT_WR)
+msgs, _ = read_msgs(s, 2.0)
 s.close()
 open_id = [v.decode() for k, v in msgs if k == 3][0]
 
@@ -191,8 +195,8 @@ open_id = [v.decode() for k, v in msgs if k == 3][0]
 case("zero length", struct.pack(">I", 0), "length zero")
 case("oversized length", struct.pack(">I", 0x7FFFFFFF) + b"x" * 16, "too large")
 case("just over 2 MiB", struct.pack(">I", 2 * 1024 * 1024 + 1) + b"x" * 1024, "too large")
-case("truncated frame then close", struct.pack(">I", 100) + b"\x0a\x03abc", None, want_close=False)
-case("truncated header", b"\x00\x00", None, want_close=False)
+case("truncated frame then close", struct.pack(">I", 100) + b"\x0a\x03abc", None, half_close=True)
+case("truncated header then close", b"\x00\x00", None, half_close=True)
 # Decoding
 case("garbage payload", frame(bytes(range(256)) * 4), "ClientMessage")
 case("all 0xff", frame(b"\xff" * 64), "ClientMessage")

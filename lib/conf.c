@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Configuration: libyaml documents as positioned node trees, and pbsh.yaml read against one schema table. */
+/* Configuration: YAML as positioned node trees, and pbsh.yaml read against one schema table. */
 #include "conf.h"
 
 #include <arpa/inet.h>
@@ -111,7 +111,7 @@ static void arena_free(struct arena *a)
  * ======================================================================== */
 
 static int verr(struct pb_conf_err *err, int rc, const char *file, unsigned line, unsigned col,
-		const char *fmt, va_list ap)
+                const char *fmt, va_list ap)
 {
 	if (err == NULL)
 		return rc;
@@ -127,8 +127,8 @@ static int verr(struct pb_conf_err *err, int rc, const char *file, unsigned line
 }
 
 __attribute__((format(printf, 6, 7))) static int errat(struct pb_conf_err *err, int rc,
-						       const char *file, unsigned line,
-						       unsigned col, const char *fmt, ...)
+                                                       const char *file, unsigned line,
+                                                       unsigned col, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -137,9 +137,8 @@ __attribute__((format(printf, 6, 7))) static int errat(struct pb_conf_err *err, 
 	return rc;
 }
 
-__attribute__((format(printf, 4, 5))) static int errnode(struct pb_conf_err *err, int rc,
-							 const struct pb_yaml_node *n,
-							 const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int
+errnode(struct pb_conf_err *err, int rc, const struct pb_yaml_node *n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -210,7 +209,7 @@ const char *pb_yaml_describe(const struct pb_yaml_node *n)
 		break;
 	}
 	quote_text(buf, sizeof(buf), n->str, n->len, 60,
-		   n->style == PB_YAML_DOUBLE_QUOTED ? '"' : '\'');
+	           n->style == PB_YAML_DOUBLE_QUOTED ? '"' : '\'');
 	return buf;
 }
 
@@ -239,7 +238,7 @@ struct pb_yaml_doc {
 
 struct bframe {
 	struct pb_yaml_node *node; /* the sequence or mapping being built */
-	void *vec;		   /* malloc'd: node pointers or pairs */
+	void *vec;                 /* malloc'd: node pointers or pairs */
 	size_t n, cap;
 	const struct pb_yaml_node *key; /* mapping: key waiting for its value */
 };
@@ -255,14 +254,14 @@ struct builder {
 };
 
 static struct pb_yaml_node *new_node(struct builder *b, enum pb_yaml_type t, yaml_mark_t m,
-				     struct pb_conf_err *err, int *rc)
+                                     struct pb_conf_err *err, int *rc)
 {
 	struct pb_yaml_node *n;
 
 	if (++b->nodes > PB_YAML_MAX_NODES) {
 		*rc = errat(err, PB_ERR_LIMIT, b->doc->file, (unsigned)m.line + 1,
-			    (unsigned)m.column + 1, "more than %u YAML nodes in one document",
-			    PB_YAML_MAX_NODES);
+		            (unsigned)m.column + 1, "more than %u YAML nodes in one document",
+		            PB_YAML_MAX_NODES);
 		return NULL;
 	}
 	n = arena_zalloc(&b->doc->arena, sizeof(*n));
@@ -320,28 +319,30 @@ static int add_child(struct builder *b, const struct pb_yaml_node *n, struct pb_
 }
 
 static int anchor_or_tag(struct builder *b, const yaml_event_t *ev, const yaml_char_t *anchor,
-			 const yaml_char_t *tag, struct pb_conf_err *err)
+                         const yaml_char_t *tag, struct pb_conf_err *err)
 {
-	unsigned line = (unsigned)ev->start_mark.line + 1, col = (unsigned)ev->start_mark.column + 1;
+	unsigned line = (unsigned)ev->start_mark.line + 1,
+	         col = (unsigned)ev->start_mark.column + 1;
 	char q[96];
 
 	if (anchor != NULL) {
-		quote_text(q, sizeof(q), (const char *)anchor, strlen((const char *)anchor), 40, '\'');
-		return errat(err, PB_ERR_CONF, b->doc->file, line, col,
-			     "anchors and aliases are not supported (anchor %s): write the value out",
-			     q);
+		quote_text(q, sizeof(q), (const char *)anchor, strlen((const char *)anchor), 40,
+		           '\'');
+		return errat(
+		    err, PB_ERR_CONF, b->doc->file, line, col,
+		    "anchors and aliases are not supported (anchor %s): write the value out", q);
 	}
 	if (tag != NULL) {
 		quote_text(q, sizeof(q), (const char *)tag, strlen((const char *)tag), 40, '\'');
-		return errat(err, PB_ERR_CONF, b->doc->file, line, col,
-			     "YAML tags are not supported (tag %s): quote a value to make it a string",
-			     q);
+		return errat(
+		    err, PB_ERR_CONF, b->doc->file, line, col,
+		    "YAML tags are not supported (tag %s): quote a value to make it a string", q);
 	}
 	return 0;
 }
 
 static int push_container(struct builder *b, const yaml_event_t *ev, enum pb_yaml_type t,
-			  struct pb_conf_err *err)
+                          struct pb_conf_err *err)
 {
 	struct pb_yaml_node *n;
 	int rc = 0;
@@ -350,14 +351,14 @@ static int push_container(struct builder *b, const yaml_event_t *ev, enum pb_yam
 		struct bframe *f = &b->stack[b->depth - 1];
 		if (f->node->type == PB_YAML_MAPPING && f->key == NULL)
 			return errat(err, PB_ERR_CONF, b->doc->file,
-				     (unsigned)ev->start_mark.line + 1,
-				     (unsigned)ev->start_mark.column + 1,
-				     "a mapping key must be a single value, not %s", type_name(t));
+			             (unsigned)ev->start_mark.line + 1,
+			             (unsigned)ev->start_mark.column + 1,
+			             "a mapping key must be a single value, not %s", type_name(t));
 	}
 	if (b->depth >= PB_YAML_MAX_DEPTH)
 		return errat(err, PB_ERR_LIMIT, b->doc->file, (unsigned)ev->start_mark.line + 1,
-			     (unsigned)ev->start_mark.column + 1,
-			     "lists and mappings nested deeper than %u levels", PB_YAML_MAX_DEPTH);
+		             (unsigned)ev->start_mark.column + 1,
+		             "lists and mappings nested deeper than %u levels", PB_YAML_MAX_DEPTH);
 	n = new_node(b, t, ev->start_mark, err, &rc);
 	if (n == NULL)
 		return rc;
@@ -381,7 +382,7 @@ static int keyref_cmp(const void *a, const void *b)
 
 /* Duplicate keys, found by sorting (a hostile mapping of many keys stays O(n log n)). */
 static int check_duplicates(struct builder *b, const struct pb_yaml_pair *pairs, size_t n,
-			    struct pb_conf_err *err)
+                            struct pb_conf_err *err)
 {
 	struct keyref *refs;
 	size_t best = SIZE_MAX, first = 0;
@@ -401,7 +402,7 @@ static int check_duplicates(struct builder *b, const struct pb_yaml_pair *pairs,
 			first = refs[i - 1].index;
 			/* The earliest occurrence of this key is the first of its run. */
 			for (size_t j = i - 1; j > 0 && strcmp(refs[j - 1].pair->key->str,
-								refs[i].pair->key->str) == 0;
+			                                       refs[i].pair->key->str) == 0;
 			     j--)
 				first = refs[j - 1].index;
 		}
@@ -413,7 +414,7 @@ static int check_duplicates(struct builder *b, const struct pb_yaml_pair *pairs,
 	char q[96];
 	quote_text(q, sizeof(q), k->str, k->len, 60, '\'');
 	return errnode(err, PB_ERR_CONF, k, "duplicate key %s (first at line %u, column %u)", q,
-		       k0->line, k0->col);
+	               k0->line, k0->col);
 }
 
 static int pop_container(struct builder *b, struct pb_conf_err *err)
@@ -424,7 +425,7 @@ static int pop_container(struct builder *b, struct pb_conf_err *err)
 
 	if (f->n > 0) {
 		size_t size = n->type == PB_YAML_SEQUENCE ? sizeof(struct pb_yaml_node *)
-							  : sizeof(struct pb_yaml_pair);
+		                                          : sizeof(struct pb_yaml_pair);
 		void *v = arena_alloc(&b->doc->arena, f->n * size);
 		if (v == NULL) {
 			rc = errat(err, PB_ERR_NOMEM, b->doc->file, 0, 0, "out of memory");
@@ -459,8 +460,8 @@ static int add_scalar(struct builder *b, const yaml_event_t *ev, struct pb_conf_
 
 	if (memchr(val, '\0', len) != NULL)
 		return errat(err, PB_ERR_CONF, b->doc->file, (unsigned)ev->start_mark.line + 1,
-			     (unsigned)ev->start_mark.column + 1,
-			     "a NUL character (\\0) is not allowed in a value");
+		             (unsigned)ev->start_mark.column + 1,
+		             "a NUL character (\\0) is not allowed in a value");
 	n = new_node(b, PB_YAML_SCALAR, ev->start_mark, err, &rc);
 	if (n == NULL)
 		return rc;
@@ -527,8 +528,8 @@ static int syntax_error(struct builder *b, const yaml_parser_t *p, struct pb_con
 		}
 		if (p->problem_value != -1)
 			return errat(err, PB_ERR_CONF, file, line, col,
-				     "not valid text: %s (byte 0x%02x); the file must be UTF-8",
-				     problem, (unsigned)p->problem_value & 0xffu);
+			             "not valid text: %s (byte 0x%02x); the file must be UTF-8",
+			             problem, (unsigned)p->problem_value & 0xffu);
 		return errat(err, PB_ERR_CONF, file, line, col, "not valid text: %s", problem);
 	}
 
@@ -547,10 +548,10 @@ static int syntax_error(struct builder *b, const yaml_parser_t *p, struct pb_con
 		unsigned cc = (unsigned)p->context_mark.column + 1;
 		if (cl != line || cc != col)
 			return errat(err, PB_ERR_CONF, file, line, col,
-				     "YAML syntax error: %s %s that starts at line %u, column %u%s",
-				     problem, p->context, cl, cc, hint);
+			             "YAML syntax error: %s %s that starts at line %u, column %u%s",
+			             problem, p->context, cl, cc, hint);
 		return errat(err, PB_ERR_CONF, file, line, col, "YAML syntax error: %s %s%s",
-			     problem, p->context, hint);
+		             problem, p->context, hint);
 	}
 	return errat(err, PB_ERR_CONF, file, line, col, "YAML syntax error: %s%s", problem, hint);
 }
@@ -572,19 +573,21 @@ static int parse_events(struct builder *b, struct pb_conf_err *err)
 		switch (ev.type) {
 		case YAML_DOCUMENT_START_EVENT:
 			if (++b->docs > 1)
-				rc = errat(err, PB_ERR_CONF, b->doc->file,
-					   (unsigned)ev.start_mark.line + 1,
-					   (unsigned)ev.start_mark.column + 1,
-					   "a second YAML document starts here; the file must hold one");
+				rc = errat(
+				    err, PB_ERR_CONF, b->doc->file,
+				    (unsigned)ev.start_mark.line + 1,
+				    (unsigned)ev.start_mark.column + 1,
+				    "a second YAML document starts here; the file must hold one");
 			break;
 		case YAML_ALIAS_EVENT: {
 			char q[96];
 			const char *a = (const char *)ev.data.alias.anchor;
 			quote_text(q, sizeof(q), a, strlen(a), 40, '\'');
-			rc = errat(err, PB_ERR_CONF, b->doc->file, (unsigned)ev.start_mark.line + 1,
-				   (unsigned)ev.start_mark.column + 1,
-				   "anchors and aliases are not supported (alias %s): write the value out",
-				   q);
+			rc = errat(
+			    err, PB_ERR_CONF, b->doc->file, (unsigned)ev.start_mark.line + 1,
+			    (unsigned)ev.start_mark.column + 1,
+			    "anchors and aliases are not supported (alias %s): write the value out",
+			    q);
 			break;
 		}
 		case YAML_SCALAR_EVENT:
@@ -594,13 +597,13 @@ static int parse_events(struct builder *b, struct pb_conf_err *err)
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 			rc = anchor_or_tag(b, &ev, ev.data.sequence_start.anchor,
-					   ev.data.sequence_start.tag, err);
+			                   ev.data.sequence_start.tag, err);
 			if (rc == 0)
 				rc = push_container(b, &ev, PB_YAML_SEQUENCE, err);
 			break;
 		case YAML_MAPPING_START_EVENT:
 			rc = anchor_or_tag(b, &ev, ev.data.mapping_start.anchor,
-					   ev.data.mapping_start.tag, err);
+			                   ev.data.mapping_start.tag, err);
 			if (rc == 0)
 				rc = push_container(b, &ev, PB_YAML_MAPPING, err);
 			break;
@@ -626,7 +629,7 @@ static int parse_events(struct builder *b, struct pb_conf_err *err)
 }
 
 int pb_yaml_load_buf(const char *name, const void *buf, size_t len, struct pb_yaml_doc **docp,
-		     struct pb_conf_err *err)
+                     struct pb_conf_err *err)
 {
 	struct pb_yaml_doc *doc;
 	struct builder *b = NULL;
@@ -637,8 +640,8 @@ int pb_yaml_load_buf(const char *name, const void *buf, size_t len, struct pb_ya
 		name = "(buffer)";
 	if (len > PB_YAML_MAX_BYTES)
 		return errat(err, PB_ERR_LIMIT, name, 0, 0,
-			     "%zu bytes is more than the %u MiB a YAML document may hold", len,
-			     PB_YAML_MAX_BYTES >> 20);
+		             "%zu bytes is more than the %u MiB a YAML document may hold", len,
+		             PB_YAML_MAX_BYTES >> 20);
 	doc = calloc(1, sizeof(*doc));
 	if (doc == NULL)
 		return errat(err, PB_ERR_NOMEM, name, 0, 0, "out of memory");
@@ -674,7 +677,7 @@ static int read_file(const char *path, char **bufp, size_t *lenp, struct pb_conf
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return errat(err, errno == ENOENT ? PB_ERR_NOTFOUND : PB_ERR_IO, path, 0, 0, "%s",
-			     strerror(errno));
+		             strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		rc = errat(err, PB_ERR_IO, path, 0, 0, "%s", strerror(errno));
 		goto done;
@@ -685,8 +688,8 @@ static int read_file(const char *path, char **bufp, size_t *lenp, struct pb_conf
 	}
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > PB_YAML_MAX_BYTES) {
 		rc = errat(err, PB_ERR_LIMIT, path, 0, 0,
-			   "%jd bytes is more than the %u MiB a YAML document may hold",
-			   (intmax_t)st.st_size, PB_YAML_MAX_BYTES >> 20);
+		           "%jd bytes is more than the %u MiB a YAML document may hold",
+		           (intmax_t)st.st_size, PB_YAML_MAX_BYTES >> 20);
 		goto done;
 	}
 	cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
@@ -699,8 +702,8 @@ static int read_file(const char *path, char **bufp, size_t *lenp, struct pb_conf
 		if (len == cap) {
 			if (cap > PB_YAML_MAX_BYTES) {
 				rc = errat(err, PB_ERR_LIMIT, path, 0, 0,
-					   "more than the %u MiB a YAML document may hold",
-					   PB_YAML_MAX_BYTES >> 20);
+				           "more than the %u MiB a YAML document may hold",
+				           PB_YAML_MAX_BYTES >> 20);
 				goto done;
 			}
 			char *nb = realloc(buf, cap * 2);
@@ -723,8 +726,9 @@ static int read_file(const char *path, char **bufp, size_t *lenp, struct pb_conf
 		len += (size_t)got;
 	}
 	if (len > PB_YAML_MAX_BYTES) {
-		rc = errat(err, PB_ERR_LIMIT, path, 0, 0,
-			   "more than the %u MiB a YAML document may hold", PB_YAML_MAX_BYTES >> 20);
+		rc =
+		    errat(err, PB_ERR_LIMIT, path, 0, 0,
+		          "more than the %u MiB a YAML document may hold", PB_YAML_MAX_BYTES >> 20);
 		goto done;
 	}
 	*bufp = buf;
@@ -829,7 +833,7 @@ static bool close_enough(const char *typed, const char *known)
 }
 
 int pb_yaml_map_check_keys(const struct pb_yaml_node *map, const char *what,
-			   const char *const *allowed, struct pb_conf_err *err)
+                           const char *const *allowed, struct pb_conf_err *err)
 {
 	if (map == NULL || map->type != PB_YAML_MAPPING)
 		return 0;
@@ -857,43 +861,43 @@ int pb_yaml_map_check_keys(const struct pb_yaml_node *map, const char *what,
 		list[0] = '\0';
 		for (size_t j = 0; allowed[j] != NULL && o < sizeof(list); j++)
 			o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", j ? ", " : "",
-					      allowed[j]);
+			                      allowed[j]);
 		char q[96];
 		quote_text(q, sizeof(q), k->str, k->len, 60, '\'');
 		if (best != NULL)
 			return errnode(err, PB_ERR_CONF, k,
-				       "unknown key %s in %s (did you mean '%s'?); known keys: %s", q,
-				       what ? what : "this mapping", best, list);
+			               "unknown key %s in %s (did you mean '%s'?); known keys: %s",
+			               q, what ? what : "this mapping", best, list);
 		return errnode(err, PB_ERR_CONF, k, "unknown key %s in %s; known keys: %s", q,
-			       what ? what : "this mapping", list);
+		               what ? what : "this mapping", list);
 	}
 	return 0;
 }
 
 int pb_yaml_expect(const struct pb_yaml_node *n, enum pb_yaml_type t, const char *what,
-		   struct pb_conf_err *err)
+                   struct pb_conf_err *err)
 {
 	if (n != NULL && n->type == t && !(t == PB_YAML_SCALAR && pb_yaml_is_null(n)))
 		return 0;
 	if (n != NULL && n->type == t)
 		return errnode(err, PB_ERR_CONF, n, "%s%shas no value", what ? what : "",
-			       what ? " " : "");
+		               what ? " " : "");
 	return errnode(err, PB_ERR_CONF, n, "%s%sexpected %s, got %s", what ? what : "",
-		       what ? ": " : "", type_name(t), pb_yaml_describe(n));
+	               what ? ": " : "", type_name(t), pb_yaml_describe(n));
 }
 
 /* Common start of every scalar conversion: a non-null scalar. */
 static int want_scalar(const struct pb_yaml_node *n, const char *what, const char *expected,
-		       struct pb_conf_err *err)
+                       struct pb_conf_err *err)
 {
 	if (n != NULL && n->type == PB_YAML_SCALAR && !pb_yaml_is_null(n))
 		return 0;
 	return errnode(err, PB_ERR_CONF, n, "%s%sexpected %s, got %s", what ? what : "",
-		       what ? ": " : "", expected, pb_yaml_describe(n));
+	               what ? ": " : "", expected, pb_yaml_describe(n));
 }
 
 int pb_yaml_str(const struct pb_yaml_node *n, const char *what, const char **out,
-		struct pb_conf_err *err)
+                struct pb_conf_err *err)
 {
 	int rc = want_scalar(n, what, "a string", err);
 	if (rc == 0)
@@ -918,8 +922,7 @@ static int text_bool(const char *s, bool *out)
 	return PB_ERR_INVAL;
 }
 
-int pb_yaml_bool(const struct pb_yaml_node *n, const char *what, bool *out,
-		 struct pb_conf_err *err)
+int pb_yaml_bool(const struct pb_yaml_node *n, const char *what, bool *out, struct pb_conf_err *err)
 {
 	static const char expected[] = "true or false";
 	bool b;
@@ -929,12 +932,12 @@ int pb_yaml_bool(const struct pb_yaml_node *n, const char *what, bool *out,
 	if (n->style != PB_YAML_PLAIN) {
 		bool looks = text_bool(n->str, &b) == 0;
 		return errnode(err, PB_ERR_CONF, n, "%s%sexpected %s, got the quoted string %s%s",
-			       what ? what : "", what ? ": " : "", expected, pb_yaml_describe(n),
-			       looks ? " (remove the quotes)" : "");
+		               what ? what : "", what ? ": " : "", expected, pb_yaml_describe(n),
+		               looks ? " (remove the quotes)" : "");
 	}
 	if (text_bool(n->str, &b) != 0)
 		return errnode(err, PB_ERR_CONF, n, "%s%sexpected %s, got %s", what ? what : "",
-			       what ? ": " : "", expected, pb_yaml_describe(n));
+		               what ? ": " : "", expected, pb_yaml_describe(n));
 	*out = b;
 	return 0;
 }
@@ -959,7 +962,7 @@ static int text_int(const char *s, long long *out)
 }
 
 int pb_yaml_int(const struct pb_yaml_node *n, const char *what, long long min, long long max,
-		long long *out, struct pb_conf_err *err)
+                long long *out, struct pb_conf_err *err)
 {
 	long long v;
 	int rc = want_scalar(n, what, "a whole number", err);
@@ -968,10 +971,10 @@ int pb_yaml_int(const struct pb_yaml_node *n, const char *what, long long min, l
 	rc = text_int(n->str, &v);
 	if (rc == PB_ERR_INVAL)
 		return errnode(err, PB_ERR_CONF, n, "%s%sexpected a whole number, got %s",
-			       what ? what : "", what ? ": " : "", pb_yaml_describe(n));
+		               what ? what : "", what ? ": " : "", pb_yaml_describe(n));
 	if (rc != 0 || v < min || v > max)
 		return errnode(err, PB_ERR_CONF, n, "%s%s%s is out of range (%lld to %lld)",
-			       what ? what : "", what ? ": " : "", pb_yaml_describe(n), min, max);
+		               what ? what : "", what ? ": " : "", pb_yaml_describe(n), min, max);
 	*out = v;
 	return 0;
 }
@@ -982,7 +985,7 @@ int pb_conf_parse_duration(const char *s, int64_t *ms, const char **errstr)
 		const char *unit;
 		int64_t ms;
 	} units[] = {
-		{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
+	    {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000},
 	};
 	const char *p = s;
 	int64_t total = 0;
@@ -992,7 +995,8 @@ int pb_conf_parse_duration(const char *s, int64_t *ms, const char **errstr)
 	if (s == NULL || *s == '\0')
 		return PB_ERR_INVAL;
 	if (strchr(s, ' ') != NULL && isdigit((unsigned char)*s)) {
-		*errstr = "expected a duration such as 30s, 500ms, 2m or 1h30m (no space before the unit)";
+		*errstr = "expected a duration such as 30s, 500ms, 2m or 1h30m (no space before "
+		          "the unit)";
 		return PB_ERR_INVAL;
 	}
 	while (*p != '\0') {
@@ -1019,7 +1023,8 @@ int pb_conf_parse_duration(const char *s, int64_t *ms, const char **errstr)
 			mult = 1000;
 		} else {
 			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-				if (strlen(units[i].unit) == ul && strncmp(p, units[i].unit, ul) == 0)
+				if (strlen(units[i].unit) == ul &&
+				    strncmp(p, units[i].unit, ul) == 0)
 					mult = units[i].ms;
 			if (mult < 0) {
 				*errstr = "unknown unit in duration (use ms, s, m, h or d)";
@@ -1045,9 +1050,8 @@ int pb_conf_parse_size(const char *s, uint64_t *bytes, const char **errstr)
 		const char *unit;
 		unsigned shift;
 	} units[] = {
-		{"", 0},     {"b", 0},	   {"k", 10},	{"kb", 10}, {"kib", 10}, {"m", 20},
-		{"mb", 20},  {"mib", 20},  {"g", 30},	{"gb", 30}, {"gib", 30}, {"t", 40},
-		{"tb", 40},  {"tib", 40},
+	    {"", 0},     {"b", 0},  {"k", 10},  {"kb", 10},  {"kib", 10}, {"m", 20},  {"mb", 20},
+	    {"mib", 20}, {"g", 30}, {"gb", 30}, {"gib", 30}, {"t", 40},   {"tb", 40}, {"tib", 40},
 	};
 	const char *p = s;
 	uint64_t v = 0;
@@ -1082,7 +1086,7 @@ int pb_conf_parse_size(const char *s, uint64_t *bytes, const char **errstr)
 }
 
 int pb_yaml_duration(const struct pb_yaml_node *n, const char *what, int64_t *ms,
-		     struct pb_conf_err *err)
+                     struct pb_conf_err *err)
 {
 	const char *es;
 	int64_t v;
@@ -1091,13 +1095,13 @@ int pb_yaml_duration(const struct pb_yaml_node *n, const char *what, int64_t *ms
 		return rc;
 	if (pb_conf_parse_duration(n->str, &v, &es) != 0)
 		return errnode(err, PB_ERR_CONF, n, "%s%s%s, got %s", what ? what : "",
-			       what ? ": " : "", es, pb_yaml_describe(n));
+		               what ? ": " : "", es, pb_yaml_describe(n));
 	*ms = v;
 	return 0;
 }
 
 int pb_yaml_size(const struct pb_yaml_node *n, const char *what, uint64_t *bytes,
-		 struct pb_conf_err *err)
+                 struct pb_conf_err *err)
 {
 	const char *es;
 	uint64_t v;
@@ -1106,13 +1110,13 @@ int pb_yaml_size(const struct pb_yaml_node *n, const char *what, uint64_t *bytes
 		return rc;
 	if (pb_conf_parse_size(n->str, &v, &es) != 0)
 		return errnode(err, PB_ERR_CONF, n, "%s%s%s, got %s", what ? what : "",
-			       what ? ": " : "", es, pb_yaml_describe(n));
+		               what ? ": " : "", es, pb_yaml_describe(n));
 	*bytes = v;
 	return 0;
 }
 
 int pb_yaml_mode(const struct pb_yaml_node *n, const char *what, mode_t *out,
-		 struct pb_conf_err *err)
+                 struct pb_conf_err *err)
 {
 	unsigned long v = 0;
 	int rc = want_scalar(n, what, "an octal mode such as 0640", err);
@@ -1123,8 +1127,8 @@ int pb_yaml_mode(const struct pb_yaml_node *n, const char *what, mode_t *out,
 		v = v * 8 + (unsigned long)(*p - '0');
 	if (*p != '\0' || p == n->str || v > 07777)
 		return errnode(err, PB_ERR_CONF, n,
-			       "%s%sexpected an octal mode from 0000 to 07777 such as 0640, got %s",
-			       what ? what : "", what ? ": " : "", pb_yaml_describe(n));
+		               "%s%sexpected an octal mode from 0000 to 07777 such as 0640, got %s",
+		               what ? what : "", what ? ": " : "", pb_yaml_describe(n));
 	*out = (mode_t)v;
 	return 0;
 }
@@ -1135,7 +1139,7 @@ static bool host_char(unsigned char ch)
 }
 
 int pb_conf_parse_hostport(const char *s, bool allow_port0, char *host, size_t hostlen,
-			   unsigned *port, const char **errstr)
+                           unsigned *port, const char **errstr)
 {
 	const char *h, *colon;
 	size_t hl;
@@ -1200,7 +1204,7 @@ int pb_conf_parse_hostport(const char *s, bool allow_port0, char *host, size_t h
 	}
 	if (p > 65535 || (p == 0 && !allow_port0)) {
 		*errstr = allow_port0 ? "the port must be a number from 0 to 65535"
-				      : "the port must be a number from 1 to 65535";
+		                      : "the port must be a number from 1 to 65535";
 		return PB_ERR_INVAL;
 	}
 	memcpy(host, h, hl);
@@ -1216,17 +1220,17 @@ int pb_conf_parse_hostport(const char *s, bool allow_port0, char *host, size_t h
 
 enum ktype {
 	T_STR,
-	T_PATH,	     /* absolute path */
+	T_PATH, /* absolute path */
 	T_BOOL,
-	T_INT,	     /* min..max */
+	T_INT,       /* min..max */
 	T_DURATION,  /* milliseconds, min..max */
-	T_SIZE,	     /* bytes, min..max */
+	T_SIZE,      /* bytes, min..max */
 	T_HOSTPORTS, /* list of host:port, port 1-65535 (servers to connect to) */
 	T_LISTEN,    /* list of host:port, port 0 allowed (0: the kernel picks, for tests) */
 	T_STRLIST,
-	T_MODE,	     /* octal */
-	T_LOGDEST,   /* syslog | stderr | file:/PATH | /PATH */
-	T_ENUM,	     /* one word of a fixed set, named by its validator (ENUM_CHECK below) */
+	T_MODE,    /* octal */
+	T_LOGDEST, /* syslog | stderr | file:/PATH | /PATH */
+	T_ENUM,    /* one word of a fixed set, named by its validator (ENUM_CHECK below) */
 };
 
 /* How each type is named in listings and the manual. */
@@ -1243,7 +1247,8 @@ enum ktype {
 #define TN_T_LOGDEST "log destination"
 #define TN_T_ENUM "enum"
 
-/* Validators of single strings (a string value, or each item of a list): NULL when fine, else why not. */
+/* Validators of single strings (a string value, or each item of a list): NULL when fine, else why
+ * not. */
 typedef const char *(*check_fn)(const char *s);
 static const char *v_debug(const char *s);
 static const char *v_account(const char *s);
@@ -1253,11 +1258,11 @@ static const char *v_template(const char *s);
 static const char *check_enum(const char *s, const char *const *choices);
 
 /* ENUM_CHECK(v_name, "a", "b"): the validator of a T_ENUM setting, naming its words. */
-#define ENUM_CHECK(fn, ...)                                               \
-	static const char *fn(const char *s)                              \
-	{                                                                 \
-		static const char *const choices[] = {__VA_ARGS__, NULL}; \
-		return check_enum(s, choices);                            \
+#define ENUM_CHECK(fn, ...)                                                                        \
+	static const char *fn(const char *s)                                                       \
+	{                                                                                          \
+		static const char *const choices[] = {__VA_ARGS__, NULL};                          \
+		return check_enum(s, choices);                                                     \
 	}
 
 ENUM_CHECK(v_hostcheck, "strict", "record")
@@ -1287,6 +1292,7 @@ ENUM_CHECK(v_hostcheck, "strict", "record")
  *            ENUM_CHECK that lists its words
  *   desc     one line for listings
  */
+/* clang-format off */
 #define PB_CONF_SCHEMA(K)                                                                        \
 	K("policyservers", T_HOSTPORTS, NULL, 0, 0, NULL,                                         \
 	  "policy servers (host:port), tried in order; none: no policy server")                  \
@@ -1376,6 +1382,7 @@ ENUM_CHECK(v_hostcheck, "strict", "record")
 	  "submithost not covered by the client certificate: strict (refuse) or record")         \
 	K("logd.server_id", T_STR, NULL, 0, 0, v_ident,                                           \
 	  "name logd gives itself in events (unset: the host name)")
+/* clang-format on */
 
 struct keydef {
 	const char *key;
@@ -1425,7 +1432,7 @@ static const char *v_debug(const char *s)
 		size_t lvn = at ? n - (size_t)(at - p) - 1 : n;
 		if (lvn != 1 || lv[0] < '0' || lv[0] > '9')
 			return at ? "the level after '@' must be one digit 0-9"
-				  : "expected a level 0-9 or subsystem@level, as in policy@5,tls@2";
+			          : "expected a level 0-9 or subsystem@level, as in policy@5,tls@2";
 		if (at != NULL) {
 			size_t nl = (size_t)(at - p);
 			bool found = nl == 3 && strncmp(p, "all", 3) == 0;
@@ -1436,10 +1443,10 @@ static const char *v_debug(const char *s)
 			if (!found) {
 				static _Thread_local char why[512];
 				size_t o = (size_t)snprintf(why, sizeof(why),
-							    "unknown debug subsystem; known: all");
+				                            "unknown debug subsystem; known: all");
 				for (int i = 0; i < PB_SS_COUNT && o < sizeof(why); i++)
 					o += (size_t)snprintf(why + o, sizeof(why) - o, ", %s",
-							      pb_debug_name((enum pb_subsys)i));
+					                      pb_debug_name((enum pb_subsys)i));
 				return why;
 			}
 		}
@@ -1460,8 +1467,11 @@ static const char *check_enum(const char *s, const char *const *choices)
 			return NULL;
 	o = (size_t)snprintf(why, sizeof(why), "expected ");
 	for (size_t i = 0; choices[i] != NULL && o < sizeof(why); i++)
-		o += (size_t)snprintf(why + o, sizeof(why) - o, "%s%s", i == 0 ? "" :
-				      choices[i + 1] == NULL ? " or " : ", ", choices[i]);
+		o += (size_t)snprintf(why + o, sizeof(why) - o, "%s%s",
+		                      i == 0                   ? ""
+		                      : choices[i + 1] == NULL ? " or "
+		                                               : ", ",
+		                      choices[i]);
 	return why;
 }
 
@@ -1485,7 +1495,8 @@ static const char *v_hostname(const char *s)
 		return "a host name has at most 253 characters";
 	for (const char *p = s; *p; p++)
 		if (!host_char((unsigned char)*p) && *p != ':')
-			return "a host name has only letters, digits, '-', '.', '_' (or an IP address)";
+			return "a host name has only letters, digits, '-', '.', '_' (or an IP "
+			       "address)";
 	return NULL;
 }
 
@@ -1513,7 +1524,8 @@ static const char *v_template(const char *s)
 		if (*p == '/') {
 			p++;
 			if (*p == '\0')
-				return "must not contain an empty component ('//' or a trailing '/')";
+				return "must not contain an empty component ('//' or a trailing "
+				       "'/')";
 		}
 	}
 	for (const char *p = s; *p; p++)
@@ -1527,8 +1539,8 @@ static const char *v_template(const char *s)
  * ======================================================================== */
 
 struct val {
-	bool set;	    /* written in the file */
-	bool have;	    /* has a value, from the file or the default */
+	bool set;           /* written in the file */
+	bool have;          /* has a value, from the file or the default */
 	unsigned line, col; /* where the file set it, for cross-setting messages */
 	const char *text;   /* T_LOGDEST: "syslog", "stderr" or the path */
 	union {
@@ -1574,7 +1586,7 @@ static void fmt_duration(char *buf, size_t len, int64_t ms)
 	for (size_t i = 0; i < 5 && o < len; i++) {
 		if (ms >= units[i].ms) {
 			o += (size_t)snprintf(buf + o, len - o, "%" PRId64 "%s", ms / units[i].ms,
-					      units[i].u);
+			                      units[i].u);
 			ms %= units[i].ms;
 		}
 	}
@@ -1608,35 +1620,37 @@ static bool is_loopback(const char *host)
 	return false;
 }
 
-/* One string of a setting (a value or a list item): non-empty, absolute for paths, then the validator. */
+/* One string of a setting (a value or a list item): non-empty, absolute for paths, then the
+ * validator. */
 static int check_string(const struct keydef *k, const struct pb_yaml_node *n, bool path,
-			struct pb_conf_err *err)
+                        struct pb_conf_err *err)
 {
 	const char *why;
 	if (n->len == 0)
 		return errnode(err, PB_ERR_CONF, n, "%s: must not be empty", k->key);
 	if (path && n->str[0] != '/')
-		return errnode(err, PB_ERR_CONF, n, "%s: %s is not an absolute path (start it with /)",
-			       k->key, pb_yaml_describe(n));
+		return errnode(err, PB_ERR_CONF, n,
+		               "%s: %s is not an absolute path (start it with /)", k->key,
+		               pb_yaml_describe(n));
 	if (k->check != NULL && (why = k->check(n->str)) != NULL)
 		return errnode(err, PB_ERR_CONF, n, "%s: %s: %s", k->key, pb_yaml_describe(n), why);
 	return 0;
 }
 
 static int parse_hostports(struct pb_conf *c, const struct keydef *k, const struct pb_yaml_node *n,
-			   struct val *v, struct pb_conf_err *err)
+                           struct val *v, struct pb_conf_err *err)
 {
 	bool port0 = k->type == T_LISTEN;
 
 	if (n->type != PB_YAML_SEQUENCE)
 		return errnode(err, PB_ERR_CONF, n,
-			       "%s: expected a list of host:port, as in [%s] or one '- host:port' "
-			       "line per entry, got %s",
-			       k->key, port0 ? "127.0.0.1:7714" : "pbsh1.example.org:7714",
-			       pb_yaml_describe(n));
+		               "%s: expected a list of host:port, as in [%s] or one '- host:port' "
+		               "line per entry, got %s",
+		               k->key, port0 ? "127.0.0.1:7714" : "pbsh1.example.org:7714",
+		               pb_yaml_describe(n));
 	if (n->n > LIST_MAX)
-		return errnode(err, PB_ERR_CONF, n, "%s: %zu entries; at most %u are allowed", k->key,
-			       n->n, LIST_MAX);
+		return errnode(err, PB_ERR_CONF, n, "%s: %zu entries; at most %u are allowed",
+		               k->key, n->n, LIST_MAX);
 	v->u.hp.n = n->n;
 	v->u.hp.v = n->n ? arena_zalloc(&c->arena, n->n * sizeof(struct pb_hostport)) : NULL;
 	if (n->n && v->u.hp.v == NULL)
@@ -1651,13 +1665,13 @@ static int parse_hostports(struct pb_conf *c, const struct keydef *k, const stru
 		if (rc != 0)
 			return rc;
 		if (pb_conf_parse_hostport(it->str, port0, host, sizeof(host), &pn, &es) != 0)
-			return errnode(err, PB_ERR_CONF, it, "%s: %s: %s", k->key, pb_yaml_describe(it),
-				       es);
+			return errnode(err, PB_ERR_CONF, it, "%s: %s: %s", k->key,
+			               pb_yaml_describe(it), es);
 		for (size_t j = 0; j < i; j++)
 			if (v->u.hp.v[j].portnum == pn && strcmp(v->u.hp.v[j].host, host) == 0 &&
 			    pn != 0)
-				return errnode(err, PB_ERR_CONF, it, "%s: %s is listed twice", k->key,
-					       pb_yaml_describe(it));
+				return errnode(err, PB_ERR_CONF, it, "%s: %s is listed twice",
+				               k->key, pb_yaml_describe(it));
 		snprintf(port, sizeof(port), "%u", pn);
 		hp->host = arena_strdup(&c->arena, host);
 		hp->port = arena_strdup(&c->arena, port);
@@ -1670,16 +1684,16 @@ static int parse_hostports(struct pb_conf *c, const struct keydef *k, const stru
 }
 
 static int parse_strlist(struct pb_conf *c, const struct keydef *k, const struct pb_yaml_node *n,
-			 struct val *v, struct pb_conf_err *err)
+                         struct val *v, struct pb_conf_err *err)
 {
 	if (n->type != PB_YAML_SEQUENCE)
 		return errnode(err, PB_ERR_CONF, n,
-			       "%s: expected a list, as in [a, b] or one '- item' line per entry, "
-			       "got %s",
-			       k->key, pb_yaml_describe(n));
+		               "%s: expected a list, as in [a, b] or one '- item' line per entry, "
+		               "got %s",
+		               k->key, pb_yaml_describe(n));
 	if (n->n > LIST_MAX)
-		return errnode(err, PB_ERR_CONF, n, "%s: %zu entries; at most %u are allowed", k->key,
-			       n->n, LIST_MAX);
+		return errnode(err, PB_ERR_CONF, n, "%s: %zu entries; at most %u are allowed",
+		               k->key, n->n, LIST_MAX);
 	v->u.list.n = n->n;
 	v->u.list.v = arena_zalloc(&c->arena, (n->n + 1) * sizeof(char *));
 	if (v->u.list.v == NULL)
@@ -1700,15 +1714,15 @@ static int parse_strlist(struct pb_conf *c, const struct keydef *k, const struct
 
 /* Parse one setting's value node (from the file, or a default dressed as a node). */
 static int parse_value(struct pb_conf *c, const struct keydef *k, const struct pb_yaml_node *n,
-		       struct val *v, struct pb_conf_err *err)
+                       struct val *v, struct pb_conf_err *err)
 {
 	char lo[32], hi[32], got[32];
 	int rc;
 
 	if (pb_yaml_is_null(n))
 		return errnode(err, PB_ERR_CONF, n,
-			       "%s has no value: give one, or delete the line to %s", k->key,
-			       k->def ? "use the default" : "leave it unset");
+		               "%s has no value: give one, or delete the line to %s", k->key,
+		               k->def ? "use the default" : "leave it unset");
 	switch (k->type) {
 	case T_STR:
 	case T_ENUM:
@@ -1742,8 +1756,8 @@ static int parse_value(struct pb_conf *c, const struct keydef *k, const struct p
 			fmt_duration(lo, sizeof(lo), k->min);
 			fmt_duration(hi, sizeof(hi), k->max);
 			fmt_duration(got, sizeof(got), v->u.ms);
-			return errnode(err, PB_ERR_CONF, n, "%s: %s is out of range (%s to %s)", k->key,
-				       got, lo, hi);
+			return errnode(err, PB_ERR_CONF, n, "%s: %s is out of range (%s to %s)",
+			               k->key, got, lo, hi);
 		}
 		break;
 	case T_SIZE:
@@ -1754,8 +1768,8 @@ static int parse_value(struct pb_conf *c, const struct keydef *k, const struct p
 			fmt_size(lo, sizeof(lo), (uint64_t)k->min);
 			fmt_size(hi, sizeof(hi), (uint64_t)k->max);
 			fmt_size(got, sizeof(got), v->u.size);
-			return errnode(err, PB_ERR_CONF, n, "%s: %s is out of range (%s to %s)", k->key,
-				       got, lo, hi);
+			return errnode(err, PB_ERR_CONF, n, "%s: %s is out of range (%s to %s)",
+			               k->key, got, lo, hi);
 		}
 		break;
 	case T_MODE:
@@ -1763,8 +1777,9 @@ static int parse_value(struct pb_conf *c, const struct keydef *k, const struct p
 		if (rc != 0)
 			return rc;
 		if ((long long)v->u.mode < k->min || (long long)v->u.mode > k->max)
-			return errnode(err, PB_ERR_CONF, n, "%s: 0%o is out of range (%04llo to %04llo)",
-				       k->key, (unsigned)v->u.mode, k->min, k->max);
+			return errnode(err, PB_ERR_CONF, n,
+			               "%s: 0%o is out of range (%04llo to %04llo)", k->key,
+			               (unsigned)v->u.mode, k->min, k->max);
 		break;
 	case T_HOSTPORTS:
 	case T_LISTEN:
@@ -1790,14 +1805,14 @@ static int parse_value(struct pb_conf *c, const struct keydef *k, const struct p
 			path = s[0] == '/' ? s : s + 5;
 			if (path[0] != '/')
 				return errnode(err, PB_ERR_CONF, n,
-					       "%s: %s: the file must be an absolute path, as in "
-					       "file:/var/log/pbsh.log",
-					       k->key, pb_yaml_describe(n));
+				               "%s: %s: the file must be an absolute path, as in "
+				               "file:/var/log/pbsh.log",
+				               k->key, pb_yaml_describe(n));
 			v->u.log.dest = PB_LOG_FILE;
 		} else {
 			return errnode(err, PB_ERR_CONF, n,
-				       "%s: expected syslog, stderr or file:/PATH, got %s", k->key,
-				       pb_yaml_describe(n));
+			               "%s: expected syslog, stderr or file:/PATH, got %s", k->key,
+			               pb_yaml_describe(n));
 		}
 		v->text = arena_strdup(&c->arena, path ? path : s);
 		if (v->text == NULL)
@@ -1812,7 +1827,7 @@ static int parse_value(struct pb_conf *c, const struct keydef *k, const struct p
 
 /* A default, dressed as the nodes the file would have held, so it goes through the same checks. */
 static int apply_default(struct pb_conf *c, const struct keydef *k, struct val *v,
-			 struct pb_conf_err *err)
+                         struct pb_conf_err *err)
 {
 	enum { MAXITEMS = 8 };
 	struct pb_yaml_node items[MAXITEMS], seq, one;
@@ -1847,11 +1862,12 @@ static int apply_default(struct pb_conf *c, const struct keydef *k, struct val *
 	}
 	rc = parse_value(c, k, n, v, err);
 	if (rc != 0 && rc != PB_ERR_NOMEM) {
-		/* A bad built-in default is a bug in the table above; the unit tests load an empty file. */
+		/* A bad built-in default is a bug in the table above; the unit tests load an empty
+		 * file. */
 		char why[PB_CONF_ERRLEN];
 		snprintf(why, sizeof(why), "%s", err ? err->msg : "");
 		return errat(err, PB_ERR_CONF, NULL, 0, 0, "internal error: bad default for %s: %s",
-			     k->key, why);
+		             k->key, why);
 	}
 	return rc;
 }
@@ -1885,7 +1901,8 @@ static void suggest(const char *path, char *out, size_t len)
 	if (dot == NULL)
 		for (size_t i = 0; i < 4; i++)
 			if (close_enough(path, sections[i]))
-				c[nc++] = (struct cand){sections[i], edit_distance(path, sections[i])};
+				c[nc++] =
+				    (struct cand){sections[i], edit_distance(path, sections[i])};
 	if (nc == 0)
 		return;
 	unsigned best = UINT_MAX;
@@ -1902,11 +1919,12 @@ static void suggest(const char *path, char *out, size_t len)
 	else if (np == 2)
 		snprintf(out, len, " (did you mean '%s' or '%s'?)", pick[0], pick[1]);
 	else
-		snprintf(out, len, " (did you mean '%s', '%s' or '%s'?)", pick[0], pick[1], pick[2]);
+		snprintf(out, len, " (did you mean '%s', '%s' or '%s'?)", pick[0], pick[1],
+		         pick[2]);
 }
 
 static int set_from_file(struct pb_conf *c, const char *path, const struct pb_yaml_node *key,
-			 const struct pb_yaml_node *value, struct pb_conf_err *err)
+                         const struct pb_yaml_node *value, struct pb_conf_err *err)
 {
 	int i = find_key(path);
 	char hint[160], q[160];
@@ -1915,7 +1933,8 @@ static int set_from_file(struct pb_conf *c, const char *path, const struct pb_ya
 		suggest(path, hint, sizeof(hint));
 		quote_text(q, sizeof(q), path, strlen(path), 120, '\'');
 		if (hint[0] == '\0' && strchr(path, ':') != NULL)
-			snprintf(hint, sizeof(hint), " (a space must follow the ':' of 'key: value')");
+			snprintf(hint, sizeof(hint),
+			         " (a space must follow the ':' of 'key: value')");
 		return errnode(err, PB_ERR_CONF, key, "unknown setting %s%s", q, hint);
 	}
 	c->v[i].set = true;
@@ -1925,7 +1944,7 @@ static int set_from_file(struct pb_conf *c, const char *path, const struct pb_ya
 }
 
 static int read_section(struct pb_conf *c, const struct pb_yaml_node *key,
-			const struct pb_yaml_node *sec, struct pb_conf_err *err)
+                        const struct pb_yaml_node *sec, struct pb_conf_err *err)
 {
 	char path[160];
 
@@ -1939,10 +1958,10 @@ static int read_section(struct pb_conf *c, const struct pb_yaml_node *key,
 			if (strncmp(schema[i].key, key->str, key->len) == 0 &&
 			    schema[i].key[key->len] == '.')
 				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
-						      o ? ", " : "", schema[i].key + key->len + 1);
+				                      o ? ", " : "", schema[i].key + key->len + 1);
 		return errnode(err, PB_ERR_CONF, sec,
-			       "%s is a section: expected a mapping of its settings (%s), got %s",
-			       key->str, names, pb_yaml_describe(sec));
+		               "%s is a section: expected a mapping of its settings (%s), got %s",
+		               key->str, names, pb_yaml_describe(sec));
 	}
 	for (size_t i = 0; i < sec->n; i++) {
 		const struct pb_yaml_pair *p = &sec->pairs[i];
@@ -1960,7 +1979,7 @@ static int read_section(struct pb_conf *c, const struct pb_yaml_node *key,
  * sockets at run time too; this says so at -t time).
  */
 static int check_loopback(const struct pb_conf *c, const char *file, const char *key,
-			  struct pb_conf_err *err)
+                          struct pb_conf_err *err)
 {
 	const struct val *v = &c->v[find_key(key)];
 	const struct val *pt = &c->v[find_key("tls.plaintext_for_tests")];
@@ -1969,14 +1988,16 @@ static int check_loopback(const struct pb_conf *c, const char *file, const char 
 		if (is_loopback(v->u.hp.v[j].host))
 			continue;
 		if (v->set)
-			return errat(err, PB_ERR_CONF, file, v->line, v->col,
-				     "%s: %s is not a loopback address, and tls.plaintext_for_tests "
-				     "is true (plain TCP is for tests on 127.0.0.1, ::1 or localhost only)",
-				     key, v->u.hp.v[j].text);
-		return errat(err, PB_ERR_CONF, file, pt->line, pt->col,
-			     "tls.plaintext_for_tests is true, but %s is %s by default, which is not "
-			     "loopback: set %s to an address such as 127.0.0.1:0",
-			     key, v->u.hp.v[j].text, key);
+			return errat(
+			    err, PB_ERR_CONF, file, v->line, v->col,
+			    "%s: %s is not a loopback address, and tls.plaintext_for_tests "
+			    "is true (plain TCP is for tests on 127.0.0.1, ::1 or localhost only)",
+			    key, v->u.hp.v[j].text);
+		return errat(
+		    err, PB_ERR_CONF, file, pt->line, pt->col,
+		    "tls.plaintext_for_tests is true, but %s is %s by default, which is not "
+		    "loopback: set %s to an address such as 127.0.0.1:0",
+		    key, v->u.hp.v[j].text, key);
 	}
 	return 0;
 }
@@ -1991,12 +2012,13 @@ static int cross_check(const struct pb_conf *c, const char *file, struct pb_conf
 	if (cert->have != key->have) {
 		const struct val *s = cert->have ? cert : key;
 		return errat(err, PB_ERR_CONF, file, s->line, s->col,
-			     "%s is set but %s is not: a certificate needs its private key",
-			     cert->have ? "tls.cert" : "tls.key", cert->have ? "tls.key" : "tls.cert");
+		             "%s is set but %s is not: a certificate needs its private key",
+		             cert->have ? "tls.cert" : "tls.key",
+		             cert->have ? "tls.key" : "tls.cert");
 	}
 	if (c->v[find_key("tls.plaintext_for_tests")].u.b) {
 		static const char *const lists[] = {"policyservers", "logservers", "policyd.listen",
-						    "logd.listen"};
+		                                    "logd.listen"};
 		for (size_t i = 0; i < 4; i++)
 			if ((rc = check_loopback(c, file, lists[i], err)) != 0)
 				return rc;
@@ -2009,22 +2031,24 @@ static int cross_check(const struct pb_conf *c, const char *file, struct pb_conf
 		if (per->u.i > all->u.i) {
 			const struct val *s = per->set ? per : all;
 			return errat(err, PB_ERR_CONF, file, s->line, s->col,
-				     "%s (%lld) is more than %s (%lld)", k1, per->u.i, k2, all->u.i);
+			             "%s (%lld) is more than %s (%lld)", k1, per->u.i, k2,
+			             all->u.i);
 		}
 		snprintf(k1, sizeof(k1), "%s.group", daemons[d]);
 		snprintf(k2, sizeof(k2), "%s.user", daemons[d]);
 		const struct val *grp = &c->v[find_key(k1)], *usr = &c->v[find_key(k2)];
 		if (grp->have && !usr->have)
-			return errat(err, PB_ERR_CONF, file, grp->line, grp->col,
-				     "%s is set but %s is not: the group is only taken with the user",
-				     k1, k2);
+			return errat(
+			    err, PB_ERR_CONF, file, grp->line, grp->col,
+			    "%s is set but %s is not: the group is only taken with the user", k1,
+			    k2);
 	}
 	return 0;
 }
 
 /* Fields unset, then the file, then defaults in one place, then the rules between settings. */
 static int conf_build(const char *file, const struct pb_yaml_node *root, struct pb_conf **confp,
-		      struct pb_conf_err *err)
+                      struct pb_conf_err *err)
 {
 	struct pb_conf *c;
 	int rc = 0;
@@ -2040,9 +2064,10 @@ static int conf_build(const char *file, const struct pb_yaml_node *root, struct 
 	}
 	if (root != NULL && !pb_yaml_is_null(root)) {
 		if (root->type != PB_YAML_MAPPING) {
-			rc = errnode(err, PB_ERR_CONF, root,
-				     "expected the settings as a mapping (key: value lines), got %s",
-				     pb_yaml_describe(root));
+			rc =
+			    errnode(err, PB_ERR_CONF, root,
+			            "expected the settings as a mapping (key: value lines), got %s",
+			            pb_yaml_describe(root));
 			goto done;
 		}
 		for (size_t i = 0; i < root->n; i++) {
@@ -2051,9 +2076,10 @@ static int conf_build(const char *file, const struct pb_yaml_node *root, struct 
 				rc = read_section(c, p->key, p->value, err);
 			else if (strchr(p->key->str, '.') != NULL && find_key(p->key->str) >= 0)
 				rc = errnode(err, PB_ERR_CONF, p->key,
-					     "write %s inside its section (%.*s:, then the key "
-					     "indented on the next line)",
-					     p->key->str, (int)strcspn(p->key->str, "."), p->key->str);
+				             "write %s inside its section (%.*s:, then the key "
+				             "indented on the next line)",
+				             p->key->str, (int)strcspn(p->key->str, "."),
+				             p->key->str);
 			else
 				rc = set_from_file(c, p->key->str, p->key, p->value, err);
 			if (rc != 0)
@@ -2077,7 +2103,7 @@ done:
 }
 
 int pb_conf_load_buf(const char *name, const void *buf, size_t len, struct pb_conf **confp,
-		     struct pb_conf_err *err)
+                     struct pb_conf_err *err)
 {
 	struct pb_yaml_doc *doc;
 	int rc;
@@ -2141,19 +2167,19 @@ bool pb_conf_path_allowed(const char *override, const char **errstr)
 		return true;
 	if (getuid() != geteuid() || getgid() != getegid()) {
 		*errstr = "a settings file other than the default is refused in a set-user-ID or "
-			  "set-group-ID process";
+		          "set-group-ID process";
 		return false;
 	}
 #if defined(__linux__) && defined(AT_SECURE)
 	if (getauxval(AT_SECURE) != 0) {
 		*errstr = "a settings file other than the default is refused in a process started "
-			  "with privilege (AT_SECURE)";
+		          "with privilege (AT_SECURE)";
 		return false;
 	}
 #elif defined(__OpenBSD__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__APPLE__)
 	if (issetugid()) {
 		*errstr = "a settings file other than the default is refused in a process started "
-			  "with privilege (issetugid)";
+		          "with privilege (issetugid)";
 		return false;
 	}
 #endif
@@ -2165,17 +2191,17 @@ bool pb_conf_path_allowed(const char *override, const char **errstr)
  * ======================================================================== */
 
 static const struct val *get(const struct pb_conf *c, const char *key, unsigned types,
-			     const char *getter)
+                             const char *getter)
 {
 	int i = find_key(key);
 	if (i < 0) {
-		fprintf(stderr, "pbsh: %s(\"%s\"): no such setting in lib/conf.c's schema\n", getter,
-			key);
+		fprintf(stderr, "pbsh: %s(\"%s\"): no such setting in lib/conf.c's schema\n",
+		        getter, key);
 		abort();
 	}
 	if (!(types & (1u << schema[i].type))) {
 		fprintf(stderr, "pbsh: %s(\"%s\"): the setting is of type %s\n", getter, key,
-			schema_info[i].type);
+		        schema_info[i].type);
 		abort();
 	}
 	return &c->v[i];
@@ -2185,7 +2211,8 @@ static const struct val *get(const struct pb_conf *c, const char *key, unsigned 
 
 const char *pb_conf_str(const struct pb_conf *c, const char *key)
 {
-	const struct val *v = get(c, key, TB(T_STR) | TB(T_PATH) | TB(T_ENUM) | TB(T_LOGDEST), __func__);
+	const struct val *v =
+	    get(c, key, TB(T_STR) | TB(T_PATH) | TB(T_ENUM) | TB(T_LOGDEST), __func__);
 	if (!v->have)
 		return NULL;
 	return schema[find_key(key)].type == T_LOGDEST ? v->text : v->u.s;
@@ -2234,7 +2261,7 @@ const struct pb_hostport *pb_conf_hostports(const struct pb_conf *c, const char 
 }
 
 void pb_conf_log(const struct pb_conf *c, const char *key, enum pb_log_dest *dest,
-		 const char **path)
+                 const char **path)
 {
 	const struct val *v = get(c, key, TB(T_LOGDEST), __func__);
 	*dest = v->have ? v->u.log.dest : PB_LOG_STDERR;
@@ -2256,7 +2283,7 @@ void pb_conf_print_schema(FILE *f)
 {
 	for (size_t i = 0; i < NKEYS; i++)
 		fprintf(f, "%-32s %-16s %-16s %s\n", schema_info[i].key, schema_info[i].type,
-			schema_info[i].def ? schema_info[i].def : "-", schema_info[i].description);
+		        schema_info[i].def ? schema_info[i].def : "-", schema_info[i].description);
 }
 
 /* A YAML double-quoted string that reads back as s. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Configuration: the pbsh.yaml settings file (schema table, getters) and the YAML document layer policyd builds on. */
+/* Configuration: the pbsh.yaml settings (schema table, getters) and the YAML layer under them. */
 #ifndef PB_CONF_H
 #define PB_CONF_H
 
@@ -31,8 +31,8 @@
 
 /* Limits that keep hostile or broken input cheap (the loaders are fuzzed). */
 #define PB_YAML_MAX_BYTES (16u * 1024u * 1024u) /* largest document accepted */
-#define PB_YAML_MAX_DEPTH 64u			 /* deepest nesting of sequences/mappings */
-#define PB_YAML_MAX_NODES 1000000u		 /* most nodes in one document */
+#define PB_YAML_MAX_DEPTH 64u                   /* deepest nesting of sequences/mappings */
+#define PB_YAML_MAX_NODES 1000000u              /* most nodes in one document */
 
 /* One error message, already prefixed with "file:line:col: " when a position is known. */
 #define PB_CONF_ERRLEN 1024
@@ -56,7 +56,7 @@ enum pb_yaml_style {
 	PB_YAML_SINGLE_QUOTED,
 	PB_YAML_DOUBLE_QUOTED,
 	PB_YAML_LITERAL, /* | block */
-	PB_YAML_FOLDED,	 /* > block */
+	PB_YAML_FOLDED,  /* > block */
 };
 
 struct pb_yaml_node;
@@ -76,8 +76,8 @@ struct pb_yaml_pair {
 struct pb_yaml_node {
 	enum pb_yaml_type type;
 	const char *file; /* the name the document was loaded under */
-	unsigned line;	  /* 1-based */
-	unsigned col;	  /* 1-based */
+	unsigned line;    /* 1-based */
+	unsigned col;     /* 1-based */
 	/* PB_YAML_SCALAR: NUL-terminated text (never contains a NUL; refused at load). */
 	const char *str;
 	size_t len;
@@ -106,7 +106,7 @@ int pb_yaml_load_file(const char *path, struct pb_yaml_doc **docp, struct pb_con
  * node->file show (copied). buf need not be NUL-terminated.
  */
 int pb_yaml_load_buf(const char *name, const void *buf, size_t len, struct pb_yaml_doc **docp,
-		     struct pb_conf_err *err);
+                     struct pb_conf_err *err);
 
 /* pb_yaml_doc_free: release a document and every node in it. Accepts NULL. */
 void pb_yaml_doc_free(struct pb_yaml_doc *doc);
@@ -123,7 +123,7 @@ const char *pb_yaml_doc_file(const struct pb_yaml_doc *doc);
  * loader can `return pb_yaml_errf(err, n, "...")`.
  */
 int pb_yaml_errf(struct pb_conf_err *err, const struct pb_yaml_node *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * pb_yaml_describe: n for a message: "a mapping", "a list", "nothing" (NULL
@@ -133,7 +133,8 @@ int pb_yaml_errf(struct pb_conf_err *err, const struct pb_yaml_node *n, const ch
  */
 const char *pb_yaml_describe(const struct pb_yaml_node *n);
 
-/* pb_yaml_is_null: true for a PLAIN scalar that is empty, "~" or null/Null/NULL (`key:` with no value). */
+/* pb_yaml_is_null: true for a PLAIN scalar that is empty, "~" or null/Null/NULL (`key:` with no
+ * value). */
 bool pb_yaml_is_null(const struct pb_yaml_node *n);
 
 /* pb_yaml_map_get: the value under key in a mapping, or NULL (absent, or n is not a mapping). */
@@ -145,14 +146,14 @@ const struct pb_yaml_node *pb_yaml_map_get(const struct pb_yaml_node *map, const
  * 'y'?)", at the key). Returns 0 or PB_ERR_CONF.
  */
 int pb_yaml_map_check_keys(const struct pb_yaml_node *map, const char *what,
-			   const char *const *allowed, struct pb_conf_err *err);
+                           const char *const *allowed, struct pb_conf_err *err);
 
 /*
  * pb_yaml_expect: 0 when n has type t, else PB_ERR_CONF with "file:l:c:
  * <what>: expected a mapping, got a sequence". n NULL is an error without position.
  */
 int pb_yaml_expect(const struct pb_yaml_node *n, enum pb_yaml_type t, const char *what,
-		   struct pb_conf_err *err);
+                   struct pb_conf_err *err);
 
 /*
  * Typed conversions of a scalar node. what names the setting in the error
@@ -160,26 +161,25 @@ int pb_yaml_expect(const struct pb_yaml_node *n, enum pb_yaml_type t, const char
  * positioned message; *out is untouched on failure.
  *
  * pb_yaml_str:      any non-null scalar (plain or quoted); *out is owned by the document.
- * pb_yaml_bool:     PLAIN true/false/yes/no/on/off (any case); "no" quoted is a string, an error here.
- * pb_yaml_int:      decimal integer (optional sign) within [min, max].
- * pb_yaml_duration: non-negative duration in milliseconds: 30s, 500ms, 2m, 1h, 1d,
- *                   combinations such as 1m30s; a bare number means seconds.
- * pb_yaml_size:     byte count: 4096, 64k, 2MiB, 1G (k/M/G/T and their KiB/KB forms
- *                   are all powers of 1024; case-insensitive).
- * pb_yaml_mode:     octal file mode such as 0640 or 750 (at most 07777).
+ * pb_yaml_bool:     PLAIN true/false/yes/no/on/off (any case); "no" quoted is a string, an error
+ * here. pb_yaml_int:      decimal integer (optional sign) within [min, max]. pb_yaml_duration:
+ * non-negative duration in milliseconds: 30s, 500ms, 2m, 1h, 1d, combinations such as 1m30s; a bare
+ * number means seconds. pb_yaml_size:     byte count: 4096, 64k, 2MiB, 1G (k/M/G/T and their KiB/KB
+ * forms are all powers of 1024; case-insensitive). pb_yaml_mode:     octal file mode such as 0640
+ * or 750 (at most 07777).
  */
 int pb_yaml_str(const struct pb_yaml_node *n, const char *what, const char **out,
-		struct pb_conf_err *err);
+                struct pb_conf_err *err);
 int pb_yaml_bool(const struct pb_yaml_node *n, const char *what, bool *out,
-		 struct pb_conf_err *err);
+                 struct pb_conf_err *err);
 int pb_yaml_int(const struct pb_yaml_node *n, const char *what, long long min, long long max,
-		long long *out, struct pb_conf_err *err);
+                long long *out, struct pb_conf_err *err);
 int pb_yaml_duration(const struct pb_yaml_node *n, const char *what, int64_t *ms,
-		     struct pb_conf_err *err);
+                     struct pb_conf_err *err);
 int pb_yaml_size(const struct pb_yaml_node *n, const char *what, uint64_t *bytes,
-		 struct pb_conf_err *err);
+                 struct pb_conf_err *err);
 int pb_yaml_mode(const struct pb_yaml_node *n, const char *what, mode_t *out,
-		 struct pb_conf_err *err);
+                 struct pb_conf_err *err);
 
 /*
  * String parsers behind the conversions, for command-line options. Each
@@ -195,7 +195,7 @@ int pb_conf_parse_size(const char *s, uint64_t *bytes, const char **errstr);
  * (1-65535, or 0 too when allow_port0). Returns 0 or PB_ERR_INVAL.
  */
 int pb_conf_parse_hostport(const char *s, bool allow_port0, char *host, size_t hostlen,
-			   unsigned *port, const char **errstr);
+                           unsigned *port, const char **errstr);
 
 /* ---------------------------------------------------------------------------
  * The settings file pbsh.yaml
@@ -220,8 +220,8 @@ const char *pb_conf_default_path(void);
  * the default (a test's --config)? Refuses when the process has privilege
  * beyond its real user's: getuid() != geteuid(), getgid() != getegid(), or
  * the kernel's AT_SECURE flag (setuid/setgid/file capabilities). override
- * NULL, or the default path itself, is always allowed. Returns true, or false with *errstr (static text).
- * Configuration paths are never taken from the environment.
+ * NULL, or the default path itself, is always allowed. Returns true, or false with *errstr (static
+ * text). Configuration paths are never taken from the environment.
  */
 bool pb_conf_path_allowed(const char *override, const char **errstr);
 
@@ -239,9 +239,10 @@ int pb_conf_load(const char *path, struct pb_conf **confp, struct pb_conf_err *e
 
 /* pb_conf_load_buf: the same from memory (tests, fuzzing); name is used in messages. */
 int pb_conf_load_buf(const char *name, const void *buf, size_t len, struct pb_conf **confp,
-		     struct pb_conf_err *err);
+                     struct pb_conf_err *err);
 
-/* pb_conf_defaults: a configuration of defaults only (as from an empty file); NULL on ENOMEM. Free with pb_conf_free(). */
+/* pb_conf_defaults: a configuration of defaults only (as from an empty file); NULL on ENOMEM. Free
+ * with pb_conf_free(). */
 struct pb_conf *pb_conf_defaults(void);
 
 /* pb_conf_free: release a configuration. Accepts NULL. */
@@ -278,14 +279,14 @@ mode_t pb_conf_mode(const struct pb_conf *c, const char *key);
 const char *const *pb_conf_list(const struct pb_conf *c, const char *key, size_t *n);
 const struct pb_hostport *pb_conf_hostports(const struct pb_conf *c, const char *key, size_t *n);
 void pb_conf_log(const struct pb_conf *c, const char *key, enum pb_log_dest *dest,
-		 const char **path);
+                 const char **path);
 bool pb_conf_is_set(const struct pb_conf *c, const char *key);
 
 /* One row of the schema, for --help style listings and the documentation tests. */
 struct pb_conf_keyinfo {
-	const char *key;	  /* "policyd.listen" */
-	const char *type;	  /* "duration", "path", "host:port list", ... */
-	const char *def;	  /* default as written in the file, or NULL */
+	const char *key;         /* "policyd.listen" */
+	const char *type;        /* "duration", "path", "host:port list", ... */
+	const char *def;         /* default as written in the file, or NULL */
 	const char *description; /* one line */
 };
 

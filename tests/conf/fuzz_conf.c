@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Fuzz harness: arbitrary bytes through the YAML node layer, every typed conversion, and the pbsh.yaml loader. */
+/* Fuzz harness: arbitrary bytes through the YAML layer, all conversions, the pbsh.yaml loader. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* Unit tests for lib/conf: the YAML node layer, the pbsh.yaml schema, getters, errors and the documentation of every key. */
+/* Unit tests for lib/conf: YAML layer, pbsh.yaml schema, getters, errors, docs of every key. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,8 @@ static void yfail(const char *text, int want_rc, const char *want_msg)
 	int rc = pb_yaml_load_buf("t.yaml", text, strlen(text), &d, &err);
 	cr_expect_eq(rc, want_rc, "rc %d, want %d (%s) for:\n%s", rc, want_rc, err.msg, text);
 	cr_expect_null(d);
-	cr_expect(strstr(err.msg, want_msg) != NULL, "message\n  %s\nlacks\n  %s", err.msg, want_msg);
+	cr_expect(strstr(err.msg, want_msg) != NULL, "message\n  %s\nlacks\n  %s", err.msg,
+	          want_msg);
 	cr_expect(strchr(err.msg, '\n') == NULL, "one line only: %s", err.msg);
 	pb_yaml_doc_free(d);
 }
@@ -57,7 +58,7 @@ static void conf_fail(const char *text, const char *want)
 	cr_expect_eq(rc, PB_ERR_CONF, "rc %d (%s) for:\n%s", rc, err.msg, text);
 	cr_expect_null(c, "no partial configuration on failure");
 	cr_expect(strstr(err.msg, want) != NULL, "message\n  %s\nlacks\n  %s\n--- input ---\n%s",
-		  err.msg, want, text);
+	          err.msg, want, text);
 	cr_expect(strchr(err.msg, '\n') == NULL, "one line only: %s", err.msg);
 	pb_conf_free(c);
 }
@@ -107,17 +108,17 @@ static char *slurp(const char *path)
 Test(yaml, positions_and_styles)
 {
 	struct pb_yaml_doc *d = ydoc("# comment\n"
-				     "name: plain\n"
-				     "list:\n"
-				     "  - 'single'\n"
-				     "  - \"double\"\n"
-				     "  - no\n"
-				     "block: |\n"
-				     "  line1\n"
-				     "  line2\n"
-				     "folded: >\n"
-				     "  a\n"
-				     "  b\n");
+	                             "name: plain\n"
+	                             "list:\n"
+	                             "  - 'single'\n"
+	                             "  - \"double\"\n"
+	                             "  - no\n"
+	                             "block: |\n"
+	                             "  line1\n"
+	                             "  line2\n"
+	                             "folded: >\n"
+	                             "  a\n"
+	                             "  b\n");
 	const struct pb_yaml_node *r = pb_yaml_doc_root(d);
 	cr_assert_eq(r->type, PB_YAML_MAPPING);
 	cr_expect_eq(r->n, 4);
@@ -194,7 +195,7 @@ Test(yaml, null_and_describe)
 	cr_expect_str_eq(pb_yaml_describe(pb_yaml_map_get(r, "a")), "nothing");
 	cr_expect_str_eq(pb_yaml_describe(pb_yaml_map_get(r, "e")), "'null'");
 	cr_expect_str_eq(pb_yaml_describe(pb_yaml_map_get(r, "f")), "\"x\\x09y\"",
-			 "control characters are escaped in messages");
+	                 "control characters are escaped in messages");
 	cr_expect_str_eq(pb_yaml_describe(r), "a mapping");
 	cr_expect_str_eq(pb_yaml_describe(NULL), "nothing");
 	pb_yaml_doc_free(d);
@@ -242,20 +243,28 @@ Test(yaml, aliases_tags_documents_keys)
 	yfail("a: !custom {b: 1}\n", PB_ERR_CONF, "YAML tags are not supported");
 	yfail("a: 1\n---\nb: 2\n", PB_ERR_CONF,
 	      "t.yaml:2:1: a second YAML document starts here; the file must hold one");
-	yfail("? [a, b]\n: 1\n", PB_ERR_CONF, "t.yaml:1:3: a mapping key must be a single value, not a list");
+	yfail("? [a, b]\n: 1\n", PB_ERR_CONF,
+	      "t.yaml:1:3: a mapping key must be a single value, not a list");
 	yfail("{{a: 1}: 2}\n", PB_ERR_CONF, "a mapping key must be a single value, not a mapping");
 	yfail("a: \"x\\0y\"\n", PB_ERR_CONF, "t.yaml:1:4: a NUL character (\\0) is not allowed");
 }
 
 Test(yaml, syntax_errors)
 {
-	yfail("a: [1, 2\n", PB_ERR_CONF, "t.yaml:2:1: YAML syntax error: did not find expected ',' or ']' while parsing a flow sequence that starts at line 1, column 4");
+	yfail("a: [1, 2\n", PB_ERR_CONF,
+	      "t.yaml:2:1: YAML syntax error: did not find expected ',' or ']' while parsing a "
+	      "flow sequence that starts at line 1, column 4");
 	yfail("a:\n\tb: 1\n", PB_ERR_CONF, "tabs cannot indent YAML, use spaces");
-	yfail("a: b: c\n", PB_ERR_CONF, "t.yaml:1:5: YAML syntax error: mapping values are not allowed in this context; quote a value");
-	yfail("a: 'unclosed\n", PB_ERR_CONF, "while scanning a quoted scalar that starts at line 1, column 4");
+	yfail("a: b: c\n", PB_ERR_CONF,
+	      "t.yaml:1:5: YAML syntax error: mapping values are not allowed in this context; "
+	      "quote a value");
+	yfail("a: 'unclosed\n", PB_ERR_CONF,
+	      "while scanning a quoted scalar that starts at line 1, column 4");
 	yfail("a:\n  b: 1\n c: 2\n", PB_ERR_CONF, "t.yaml:3:2: YAML syntax error");
-	yfail("a: \xff\n", PB_ERR_CONF, "t.yaml:1:4: not valid text: invalid leading UTF-8 octet (byte 0xff)");
-	yfail("a: 1\nb: \x01\n", PB_ERR_CONF, "t.yaml:2:4: not valid text: control characters are not allowed");
+	yfail("a: \xff\n", PB_ERR_CONF,
+	      "t.yaml:1:4: not valid text: invalid leading UTF-8 octet (byte 0xff)");
+	yfail("a: 1\nb: \x01\n", PB_ERR_CONF,
+	      "t.yaml:2:4: not valid text: control characters are not allowed");
 }
 
 Test(yaml, limits)
@@ -284,7 +293,7 @@ Test(yaml, limits)
 	struct pb_conf_err err;
 	cr_expect_eq(pb_yaml_load_buf("big.yaml", buf, big, &d, &err), PB_ERR_LIMIT);
 	cr_expect(strstr(err.msg, "big.yaml: 16777217 bytes is more than the 16 MiB") != NULL, "%s",
-		  err.msg);
+	          err.msg);
 	free(buf);
 }
 
@@ -304,7 +313,8 @@ Test(yaml, files, .init = mk_tmpdir, .fini = rm_tmpdir)
 	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
 	cr_expect_eq(pb_yaml_load_file(path, &d, &err), PB_ERR_NOTFOUND);
 	cr_expect_null(d);
-	cr_expect(strstr(err.msg, "missing.yaml: No such file or directory") != NULL, "%s", err.msg);
+	cr_expect(strstr(err.msg, "missing.yaml: No such file or directory") != NULL, "%s",
+	          err.msg);
 
 	cr_expect_eq(pb_yaml_load_file(tmpdir, &d, &err), PB_ERR_IO);
 	cr_expect(strstr(err.msg, "is a directory") != NULL, "%s", err.msg);
@@ -325,12 +335,13 @@ Test(yaml, files, .init = mk_tmpdir, .fini = rm_tmpdir)
 
 Test(yaml, conversions)
 {
-	struct pb_yaml_doc *d = ydoc("t: yes\nf: Off\nq: 'no'\nx: maybe\n"
-				     "i: -42\nbig: 99999999999999999999\nni: 4x\n"
-				     "d1: 30s\nd2: 500ms\nd3: 2m\nd4: 1h30m\nd5: 5\nd6: 1m30\nd7: 3w\nd8: 1d\n"
-				     "s1: 2MiB\ns2: 64k\ns3: 4096\ns4: 1G\ns5: 1.5M\ns6: 3 MB\ns7: 9zb\n"
-				     "m1: 0640\nm2: 750\nm3: 8\nm4: 017777\n"
-				     "str: hello\nlist: [a]\nnul:\n");
+	struct pb_yaml_doc *d =
+	    ydoc("t: yes\nf: Off\nq: 'no'\nx: maybe\n"
+	         "i: -42\nbig: 99999999999999999999\nni: 4x\n"
+	         "d1: 30s\nd2: 500ms\nd3: 2m\nd4: 1h30m\nd5: 5\nd6: 1m30\nd7: 3w\nd8: 1d\n"
+	         "s1: 2MiB\ns2: 64k\ns3: 4096\ns4: 1G\ns5: 1.5M\ns6: 3 MB\ns7: 9zb\n"
+	         "m1: 0640\nm2: 750\nm3: 8\nm4: 017777\n"
+	         "str: hello\nlist: [a]\nnul:\n");
 	const struct pb_yaml_node *r = pb_yaml_doc_root(d);
 	struct pb_conf_err err;
 	bool b;
@@ -346,7 +357,8 @@ Test(yaml, conversions)
 	cr_expect_eq(pb_yaml_bool(N("f"), "f", &b, &err), 0);
 	cr_expect(!b);
 	cr_expect_eq(pb_yaml_bool(N("q"), "q", &b, &err), PB_ERR_CONF);
-	cr_expect_str_eq(err.msg, "t.yaml:3:4: q: expected true or false, got the quoted string 'no' (remove the quotes)");
+	cr_expect_str_eq(err.msg, "t.yaml:3:4: q: expected true or false, got the quoted string "
+	                          "'no' (remove the quotes)");
 	cr_expect_eq(pb_yaml_bool(N("x"), "x", &b, &err), PB_ERR_CONF);
 	cr_expect_str_eq(err.msg, "t.yaml:4:4: x: expected true or false, got 'maybe'");
 	cr_expect_eq(pb_yaml_bool(N("list"), "list", &b, &err), PB_ERR_CONF);
@@ -366,16 +378,20 @@ Test(yaml, conversions)
 	static const struct {
 		const char *k;
 		int64_t ms;
-	} durs[] = {{"d1", 30000}, {"d2", 500}, {"d3", 120000}, {"d4", 5400000}, {"d5", 5000},
-		    {"d8", 86400000}};
+	} durs[] = {{"d1", 30000},   {"d2", 500},  {"d3", 120000},
+	            {"d4", 5400000}, {"d5", 5000}, {"d8", 86400000}};
 	for (size_t j = 0; j < sizeof(durs) / sizeof(durs[0]); j++) {
-		cr_expect_eq(pb_yaml_duration(N(durs[j].k), durs[j].k, &ms, &err), 0, "%s", err.msg);
+		cr_expect_eq(pb_yaml_duration(N(durs[j].k), durs[j].k, &ms, &err), 0, "%s",
+		             err.msg);
 		cr_expect_eq(ms, durs[j].ms, "%s: %lld", durs[j].k, (long long)ms);
 	}
 	cr_expect_eq(pb_yaml_duration(N("d6"), "d6", &ms, &err), PB_ERR_CONF);
-	cr_expect_str_eq(err.msg, "t.yaml:13:5: d6: expected a duration such as 30s, 500ms, 2m or 1h30m, got '1m30'");
+	cr_expect_str_eq(
+	    err.msg,
+	    "t.yaml:13:5: d6: expected a duration such as 30s, 500ms, 2m or 1h30m, got '1m30'");
 	cr_expect_eq(pb_yaml_duration(N("d7"), "d7", &ms, &err), PB_ERR_CONF);
-	cr_expect_str_eq(err.msg, "t.yaml:14:5: d7: unknown unit in duration (use ms, s, m, h or d), got '3w'");
+	cr_expect_str_eq(
+	    err.msg, "t.yaml:14:5: d7: unknown unit in duration (use ms, s, m, h or d), got '3w'");
 
 	static const struct {
 		const char *k;
@@ -396,7 +412,8 @@ Test(yaml, conversions)
 	cr_expect_eq(m, 0750);
 	cr_expect_eq(pb_yaml_mode(N("m3"), "m3", &m, &err), PB_ERR_CONF);
 	cr_expect_eq(pb_yaml_mode(N("m4"), "m4", &m, &err), PB_ERR_CONF);
-	cr_expect(strstr(err.msg, "expected an octal mode from 0000 to 07777") != NULL, "%s", err.msg);
+	cr_expect(strstr(err.msg, "expected an octal mode from 0000 to 07777") != NULL, "%s",
+	          err.msg);
 
 	cr_expect_eq(pb_yaml_str(N("str"), "str", &s, &err), 0);
 	cr_expect_str_eq(s, "hello");
@@ -424,10 +441,12 @@ Test(yaml, expect_check_keys_errf)
 	cr_expect_str_eq(err.msg, "policy: expected a mapping, got nothing");
 
 	cr_expect_eq(pb_yaml_map_check_keys(rules->items[0], "a rule", allowed, &err), PB_ERR_CONF);
-	cr_expect_str_eq(err.msg, "t.yaml:3:5: unknown key 'whn' in a rule (did you mean 'when'?); known keys: name, when, set, accept, reject");
+	cr_expect_str_eq(err.msg, "t.yaml:3:5: unknown key 'whn' in a rule (did you mean 'when'?); "
+	                          "known keys: name, when, set, accept, reject");
 	static const char *const other[] = {"alpha", "beta", NULL};
 	cr_expect_eq(pb_yaml_map_check_keys(rules->items[0], NULL, other, &err), PB_ERR_CONF);
-	cr_expect_str_eq(err.msg, "t.yaml:2:5: unknown key 'name' in this mapping; known keys: alpha, beta");
+	cr_expect_str_eq(err.msg,
+	                 "t.yaml:2:5: unknown key 'name' in this mapping; known keys: alpha, beta");
 	static const char *const all[] = {"name", "whn", NULL};
 	cr_expect_eq(pb_yaml_map_check_keys(rules->items[0], "x", all, &err), 0);
 
@@ -462,86 +481,102 @@ Test(yaml, string_parsers)
 	cr_expect_str_eq(es, "size is too large");
 	cr_expect_eq(pb_conf_parse_size("k", &sz, &es), PB_ERR_INVAL);
 
-	cr_expect_eq(pb_conf_parse_hostport("pb1.example.org:7714", false, host, sizeof(host), &port, &es), 0);
+	cr_expect_eq(
+	    pb_conf_parse_hostport("pb1.example.org:7714", false, host, sizeof(host), &port, &es),
+	    0);
 	cr_expect_str_eq(host, "pb1.example.org");
 	cr_expect_eq(port, 7714);
-	cr_expect_eq(pb_conf_parse_hostport("[::1]:30344", false, host, sizeof(host), &port, &es), 0);
+	cr_expect_eq(pb_conf_parse_hostport("[::1]:30344", false, host, sizeof(host), &port, &es),
+	             0);
 	cr_expect_str_eq(host, "::1");
 	cr_expect_eq(port, 30344);
-	cr_expect_eq(pb_conf_parse_hostport("127.0.0.1:0", true, host, sizeof(host), &port, &es), 0);
+	cr_expect_eq(pb_conf_parse_hostport("127.0.0.1:0", true, host, sizeof(host), &port, &es),
+	             0);
 	cr_expect_eq(port, 0);
-	cr_expect_eq(pb_conf_parse_hostport("127.0.0.1:0", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport("127.0.0.1:0", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
 	cr_expect_str_eq(es, "the port must be a number from 1 to 65535");
-	cr_expect_eq(pb_conf_parse_hostport("::1:7714", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport("::1:7714", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
 	cr_expect_str_eq(es, "an IPv6 address needs brackets, as in [::1]:7714");
-	cr_expect_eq(pb_conf_parse_hostport("host", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport("host", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
 	cr_expect_str_eq(es, "expected host:port (the port is missing)");
-	cr_expect_eq(pb_conf_parse_hostport(":7714", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
-	cr_expect_eq(pb_conf_parse_hostport("h:65536", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
-	cr_expect_eq(pb_conf_parse_hostport("h:99999999999999", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
-	cr_expect_eq(pb_conf_parse_hostport("h:http", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
-	cr_expect_eq(pb_conf_parse_hostport("bad host:1", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
-	cr_expect_eq(pb_conf_parse_hostport("[::1]7714", false, host, sizeof(host), &port, &es), PB_ERR_INVAL);
-	cr_expect_eq(pb_conf_parse_hostport("averyveryverylonghostname:1", false, host, 8, &port, &es), PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport(":7714", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport("h:65536", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
+	cr_expect_eq(
+	    pb_conf_parse_hostport("h:99999999999999", false, host, sizeof(host), &port, &es),
+	    PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport("h:http", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport("bad host:1", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
+	cr_expect_eq(pb_conf_parse_hostport("[::1]7714", false, host, sizeof(host), &port, &es),
+	             PB_ERR_INVAL);
+	cr_expect_eq(
+	    pb_conf_parse_hostport("averyveryverylonghostname:1", false, host, 8, &port, &es),
+	    PB_ERR_INVAL);
 }
 
 /* ---------------------------------------------------------------- pbsh.yaml */
 
 /* Every setting, each with a value different from its default. */
 static const char every_key[] =
-	"policyservers: [\"pol1.example.org:7714\", \"[2001:db8::1]:7714\"]\n"
-	"logservers:\n"
-	"  - log1.example.org:30344\n"
-	"admins: [admin, ops.example.org]\n"
-	"max_frame: 1MiB\n"
-	"spooldir: /srv/spool\n"
-	"kshlog: /var/tmp/pbksh.trace\n"
-	"shlog: /var/tmp/pbsh.trace\n"
-	"tls:\n"
-	"  ca: /etc/pbsh/ca.crt\n"
-	"  cert: /etc/pbsh/host.crt\n"
-	"  key: /etc/pbsh/host.key\n"
-	"  servername: pbsh.example.org\n"
-	"  plaintext_for_tests: false\n"
-	"timeouts:\n"
-	"  connect: 750ms\n"
-	"  request: 1m\n"
-	"policyd:\n"
-	"  listen: [\"127.0.0.1:0\", \"[::1]:7715\"]\n"
-	"  policy: /etc/pbsh/policy.yaml\n"
-	"  audit: /var/log/pbsh/decisions.jsonl\n"
-	"  pidfile: /run/policyd.pid\n"
-	"  user: pbpolicy\n"
-	"  group: pbgroup\n"
-	"  log: file:/var/log/policyd.log\n"
-	"  debug: policy@5,tls@2\n"
-	"  max_connections: 100\n"
-	"  max_connections_per_peer: 10\n"
-	"  idle_timeout: 0\n"
-	"  frame_timeout: 5s\n"
-	"  handshake_timeout: 2s\n"
-	"  stop_timeout: 1m\n"
-	"logd:\n"
-	"  listen: [\"0.0.0.0:30345\"]\n"
-	"  eventlog: /srv/events\n"
-	"  eventlog_rotate: 0\n"
-	"  iolog_dir: /srv/io\n"
-	"  iolog_path: \"%{user}/%{seq}\"\n"
-	"  iolog_mode: \"0640\"\n"
-	"  commit_interval: 2s\n"
-	"  pidfile: /run/logd.pid\n"
-	"  user: pblog\n"
-	"  group: pblog\n"
-	"  log: stderr\n"
-	"  debug: \"3\"\n"
-	"  max_connections: 200\n"
-	"  max_connections_per_peer: 20\n"
-	"  idle_timeout: 2h\n"
-	"  frame_timeout: 1m\n"
-	"  handshake_timeout: 3s\n"
-	"  stop_timeout: 0\n"
-	"  hostcheck: record\n"
-	"  server_id: logd-a\n";
+    "policyservers: [\"pol1.example.org:7714\", \"[2001:db8::1]:7714\"]\n"
+    "logservers:\n"
+    "  - log1.example.org:30344\n"
+    "admins: [admin, ops.example.org]\n"
+    "max_frame: 1MiB\n"
+    "spooldir: /srv/spool\n"
+    "kshlog: /var/tmp/pbksh.trace\n"
+    "shlog: /var/tmp/pbsh.trace\n"
+    "tls:\n"
+    "  ca: /etc/pbsh/ca.crt\n"
+    "  cert: /etc/pbsh/host.crt\n"
+    "  key: /etc/pbsh/host.key\n"
+    "  servername: pbsh.example.org\n"
+    "  plaintext_for_tests: false\n"
+    "timeouts:\n"
+    "  connect: 750ms\n"
+    "  request: 1m\n"
+    "policyd:\n"
+    "  listen: [\"127.0.0.1:0\", \"[::1]:7715\"]\n"
+    "  policy: /etc/pbsh/policy.yaml\n"
+    "  audit: /var/log/pbsh/decisions.jsonl\n"
+    "  pidfile: /run/policyd.pid\n"
+    "  user: pbpolicy\n"
+    "  group: pbgroup\n"
+    "  log: file:/var/log/policyd.log\n"
+    "  debug: policy@5,tls@2\n"
+    "  max_connections: 100\n"
+    "  max_connections_per_peer: 10\n"
+    "  idle_timeout: 0\n"
+    "  frame_timeout: 5s\n"
+    "  handshake_timeout: 2s\n"
+    "  stop_timeout: 1m\n"
+    "logd:\n"
+    "  listen: [\"0.0.0.0:30345\"]\n"
+    "  eventlog: /srv/events\n"
+    "  eventlog_rotate: 0\n"
+    "  iolog_dir: /srv/io\n"
+    "  iolog_path: \"%{user}/%{seq}\"\n"
+    "  iolog_mode: \"0640\"\n"
+    "  commit_interval: 2s\n"
+    "  pidfile: /run/logd.pid\n"
+    "  user: pblog\n"
+    "  group: pblog\n"
+    "  log: stderr\n"
+    "  debug: \"3\"\n"
+    "  max_connections: 200\n"
+    "  max_connections_per_peer: 20\n"
+    "  idle_timeout: 2h\n"
+    "  frame_timeout: 1m\n"
+    "  handshake_timeout: 3s\n"
+    "  stop_timeout: 0\n"
+    "  hostcheck: record\n"
+    "  server_id: logd-a\n";
 
 Test(conf, every_key)
 {
@@ -593,7 +628,7 @@ Test(conf, every_key)
 	cr_expect_eq(dest, PB_LOG_FILE);
 	cr_expect_str_eq(lpath, "/var/log/policyd.log");
 	cr_expect_str_eq(pb_conf_str(c, "policyd.log"), "/var/log/policyd.log",
-			 "the string form suits pb_daemon_log_setup");
+	                 "the string form suits pb_daemon_log_setup");
 	cr_expect_str_eq(pb_conf_str(c, "policyd.debug"), "policy@5,tls@2");
 	cr_expect_eq(pb_conf_int(c, "policyd.max_connections"), 100);
 	cr_expect_eq(pb_conf_int(c, "policyd.max_connections_per_peer"), 10);
@@ -663,7 +698,8 @@ Test(conf, defaults)
 	cr_expect_eq(hp[0].portnum, 7714);
 	cr_expect_str_eq(pb_conf_str(c, "policyd.policy"), PB_SYSCONFDIR "/pbsh-policy.yaml");
 	cr_expect_null(pb_conf_str(c, "policyd.audit"));
-	cr_expect_str_eq(pb_conf_str(c, "policyd.pidfile"), PB_LOCALSTATEDIR "/run/pbsh-policyd.pid");
+	cr_expect_str_eq(pb_conf_str(c, "policyd.pidfile"),
+	                 PB_LOCALSTATEDIR "/run/pbsh-policyd.pid");
 	cr_expect_null(pb_conf_str(c, "policyd.user"));
 	cr_expect_null(pb_conf_str(c, "policyd.log"));
 	enum pb_log_dest dest;
@@ -681,7 +717,8 @@ Test(conf, defaults)
 	hp = pb_conf_hostports(c, "logd.listen", &n);
 	cr_assert_eq(n, 1);
 	cr_expect_eq(hp[0].portnum, 30344);
-	cr_expect_str_eq(pb_conf_str(c, "logd.eventlog"), PB_LOCALSTATEDIR "/log/pbsh/events.jsonl");
+	cr_expect_str_eq(pb_conf_str(c, "logd.eventlog"),
+	                 PB_LOCALSTATEDIR "/log/pbsh/events.jsonl");
 	cr_expect_eq(pb_conf_size(c, "logd.eventlog_rotate"), 64u << 20);
 	cr_expect_str_eq(pb_conf_str(c, "logd.iolog_dir"), PB_LOCALSTATEDIR "/log/pbsh/io");
 	cr_expect_str_eq(pb_conf_str(c, "logd.iolog_path"), "%{seq}");
@@ -729,75 +766,115 @@ Test(conf, partial_sections_keep_other_defaults)
 Test(conf, unknown_keys)
 {
 	conf_fail("policyservers: []\npolciyservers: []\n",
-		  "pbsh.yaml:2:1: unknown setting 'polciyservers' (did you mean 'policyservers'?)");
-	conf_fail("policyd:\n  lisen: [127.0.0.1:1]\n",
-		  "pbsh.yaml:2:3: unknown setting 'policyd.lisen' (did you mean 'policyd.listen'?)");
-	conf_fail("listen: [127.0.0.1:1]\n",
-		  "pbsh.yaml:1:1: unknown setting 'listen' (did you mean 'policyd.listen' or 'logd.listen'?)");
+	          "pbsh.yaml:2:1: unknown setting 'polciyservers' (did you mean 'policyservers'?)");
+	conf_fail(
+	    "policyd:\n  lisen: [127.0.0.1:1]\n",
+	    "pbsh.yaml:2:3: unknown setting 'policyd.lisen' (did you mean 'policyd.listen'?)");
+	conf_fail("listen: [127.0.0.1:1]\n", "pbsh.yaml:1:1: unknown setting 'listen' (did you "
+	                                     "mean 'policyd.listen' or 'logd.listen'?)");
 	conf_fail("tsl:\n  ca: /x\n", "pbsh.yaml:1:1: unknown setting 'tsl' (did you mean 'tls'?)");
 	conf_fail("logd:\n  tls:\n    ca: /x\n", "pbsh.yaml:2:3: unknown setting 'logd.tls'");
 	conf_fail("frobnicate: 1\n", "pbsh.yaml:1:1: unknown setting 'frobnicate'");
-	conf_fail("tls.ca: /etc/ca.crt\n",
-		  "pbsh.yaml:1:1: write tls.ca inside its section (tls:, then the key indented on the next line)");
+	conf_fail("tls.ca: /etc/ca.crt\n", "pbsh.yaml:1:1: write tls.ca inside its section (tls:, "
+	                                   "then the key indented on the next line)");
 	/* An unknown key anywhere fails every program, daemon sections included. */
-	conf_fail("logd:\n  listen: [127.0.0.1:1]\n  bogus: 1\n", "pbsh.yaml:3:3: unknown setting 'logd.bogus'");
+	conf_fail("logd:\n  listen: [127.0.0.1:1]\n  bogus: 1\n",
+	          "pbsh.yaml:3:3: unknown setting 'logd.bogus'");
 }
 
 Test(conf, wrong_types)
 {
-	conf_fail("- a\n- b\n", "pbsh.yaml:1:1: expected the settings as a mapping (key: value lines), got a list");
+	conf_fail(
+	    "- a\n- b\n",
+	    "pbsh.yaml:1:1: expected the settings as a mapping (key: value lines), got a list");
 	conf_fail("just text\n", "expected the settings as a mapping");
 	conf_fail("policyservers: pol1:7714\n",
-		  "pbsh.yaml:1:16: policyservers: expected a list of host:port, as in [pbsh1.example.org:7714] or one '- host:port' line per entry, got 'pol1:7714'");
-	conf_fail("policyservers: [[a:1]]\n", "pbsh.yaml:1:17: policyservers: expected host:port, got a list");
+	          "pbsh.yaml:1:16: policyservers: expected a list of host:port, as in "
+	          "[pbsh1.example.org:7714] or one '- host:port' line per entry, got 'pol1:7714'");
+	conf_fail("policyservers: [[a:1]]\n",
+	          "pbsh.yaml:1:17: policyservers: expected host:port, got a list");
 	conf_fail("tls: /etc/ca\n",
-		  "pbsh.yaml:1:6: tls is a section: expected a mapping of its settings (ca, cert, key, servername, plaintext_for_tests), got '/etc/ca'");
+	          "pbsh.yaml:1:6: tls is a section: expected a mapping of its settings (ca, cert, "
+	          "key, servername, plaintext_for_tests), got '/etc/ca'");
 	conf_fail("timeouts:\n  connect: [1s]\n",
-		  "pbsh.yaml:2:12: timeouts.connect: expected a duration such as 30s, 500ms, 2m or 1h30m, got a list");
+	          "pbsh.yaml:2:12: timeouts.connect: expected a duration such as 30s, 500ms, 2m or "
+	          "1h30m, got a list");
 	conf_fail("policyd:\n  max_connections: many\n",
-		  "pbsh.yaml:2:20: policyd.max_connections: expected a whole number, got 'many'");
+	          "pbsh.yaml:2:20: policyd.max_connections: expected a whole number, got 'many'");
 	conf_fail("tls:\n  plaintext_for_tests: \"yes\"\n",
-		  "pbsh.yaml:2:24: tls.plaintext_for_tests: expected true or false, got the quoted string \"yes\" (remove the quotes)");
-	conf_fail("tls:\n  plaintext_for_tests: sometimes\n", "expected true or false, got 'sometimes'");
-	conf_fail("admins: admin\n", "pbsh.yaml:1:9: admins: expected a list, as in [a, b] or one '- item' line per entry, got 'admin'");
+	          "pbsh.yaml:2:24: tls.plaintext_for_tests: expected true or false, got the quoted "
+	          "string \"yes\" (remove the quotes)");
+	conf_fail("tls:\n  plaintext_for_tests: sometimes\n",
+	          "expected true or false, got 'sometimes'");
+	conf_fail("admins: admin\n", "pbsh.yaml:1:9: admins: expected a list, as in [a, b] or one "
+	                             "'- item' line per entry, got 'admin'");
 	conf_fail("admins: [{a: b}]\n", "pbsh.yaml:1:10: admins: expected a string, got a mapping");
 	conf_fail("spooldir: [a]\n", "pbsh.yaml:1:11: spooldir: expected a string, got a list");
-	conf_fail("max_frame: {a: 1}\n", "max_frame: expected a size such as 4096, 64k or 2MiB, got a mapping");
+	conf_fail("max_frame: {a: 1}\n",
+	          "max_frame: expected a size such as 4096, 64k or 2MiB, got a mapping");
 	conf_fail("logd:\n  iolog_mode: rw-r-----\n",
-		  "pbsh.yaml:2:15: logd.iolog_mode: expected an octal mode from 0000 to 07777 such as 0640, got 'rw-r-----'");
+	          "pbsh.yaml:2:15: logd.iolog_mode: expected an octal mode from 0000 to 07777 such "
+	          "as 0640, got 'rw-r-----'");
 	conf_fail("policyd:\n  log: [syslog]\n", "policyd.log: expected a string, got a list");
 }
 
 Test(conf, bad_values)
 {
-	conf_fail("spooldir: var/spool\n", "pbsh.yaml:1:11: spooldir: 'var/spool' is not an absolute path (start it with /)");
+	conf_fail(
+	    "spooldir: var/spool\n",
+	    "pbsh.yaml:1:11: spooldir: 'var/spool' is not an absolute path (start it with /)");
 	conf_fail("tls:\n  ca: \"\"\n", "pbsh.yaml:2:7: tls.ca: must not be empty");
-	conf_fail("timeouts:\n  connect: 0s\n", "pbsh.yaml:2:12: timeouts.connect: 0s is out of range (1ms to 10m)");
+	conf_fail("timeouts:\n  connect: 0s\n",
+	          "pbsh.yaml:2:12: timeouts.connect: 0s is out of range (1ms to 10m)");
 	conf_fail("timeouts:\n  request: 2h\n", "timeouts.request: 2h is out of range (1ms to 1h)");
-	conf_fail("max_frame: 1k\n", "pbsh.yaml:1:12: max_frame: 1KiB is out of range (4KiB to 64MiB)");
+	conf_fail("max_frame: 1k\n",
+	          "pbsh.yaml:1:12: max_frame: 1KiB is out of range (4KiB to 64MiB)");
 	conf_fail("max_frame: 1G\n", "max_frame: 1GiB is out of range (4KiB to 64MiB)");
-	conf_fail("policyd:\n  max_connections: 0\n", "pbsh.yaml:2:20: policyd.max_connections: '0' is out of range (1 to 1000000)");
-	conf_fail("policyservers: [\"pol1:0\"]\n", "pbsh.yaml:1:17: policyservers: \"pol1:0\": the port must be a number from 1 to 65535");
-	conf_fail("logservers: [\"::1:30344\"]\n", "logservers: \"::1:30344\": an IPv6 address needs brackets");
+	conf_fail("policyd:\n  max_connections: 0\n",
+	          "pbsh.yaml:2:20: policyd.max_connections: '0' is out of range (1 to 1000000)");
+	conf_fail(
+	    "policyservers: [\"pol1:0\"]\n",
+	    "pbsh.yaml:1:17: policyservers: \"pol1:0\": the port must be a number from 1 to 65535");
+	conf_fail("logservers: [\"::1:30344\"]\n",
+	          "logservers: \"::1:30344\": an IPv6 address needs brackets");
 	conf_fail("policyd:\n  listen: [\"127.0.0.1:7714\", \"127.0.0.1:7714\"]\n",
-		  "pbsh.yaml:2:30: policyd.listen: \"127.0.0.1:7714\" is listed twice");
-	conf_fail("policyd:\n  log: journal\n", "pbsh.yaml:2:8: policyd.log: expected syslog, stderr or file:/PATH, got 'journal'");
-	conf_fail("policyd:\n  log: file:relative.log\n", "policyd.log: 'file:relative.log': the file must be an absolute path, as in file:/var/log/pbsh.log");
-	conf_fail("policyd:\n  debug: policy@x\n", "pbsh.yaml:2:10: policyd.debug: 'policy@x': the level after '@' must be one digit 0-9");
-	conf_fail("logd:\n  debug: bogus@3\n", "logd.debug: 'bogus@3': unknown debug subsystem; known: all, main, conf, tls");
+	          "pbsh.yaml:2:30: policyd.listen: \"127.0.0.1:7714\" is listed twice");
+	conf_fail(
+	    "policyd:\n  log: journal\n",
+	    "pbsh.yaml:2:8: policyd.log: expected syslog, stderr or file:/PATH, got 'journal'");
+	conf_fail("policyd:\n  log: file:relative.log\n",
+	          "policyd.log: 'file:relative.log': the file must be an absolute path, as in "
+	          "file:/var/log/pbsh.log");
+	conf_fail(
+	    "policyd:\n  debug: policy@x\n",
+	    "pbsh.yaml:2:10: policyd.debug: 'policy@x': the level after '@' must be one digit 0-9");
+	conf_fail("logd:\n  debug: bogus@3\n",
+	          "logd.debug: 'bogus@3': unknown debug subsystem; known: all, main, conf, tls");
 	conf_fail("logd:\n  debug: \"12\"\n", "expected a level 0-9 or subsystem@level");
-	conf_fail("logd:\n  iolog_path: ../escape/%{seq}\n", "logd.iolog_path: '../escape/%{seq}': must not contain a '..' component");
-	conf_fail("logd:\n  iolog_path: /abs/%{seq}\n", "logd.iolog_path: '/abs/%{seq}': must be relative to logd.iolog_dir");
+	conf_fail("logd:\n  iolog_path: ../escape/%{seq}\n",
+	          "logd.iolog_path: '../escape/%{seq}': must not contain a '..' component");
+	conf_fail("logd:\n  iolog_path: /abs/%{seq}\n",
+	          "logd.iolog_path: '/abs/%{seq}': must be relative to logd.iolog_dir");
 	conf_fail("logd:\n  iolog_path: a//b\n", "must not contain an empty component");
-	conf_fail("policyd:\n  user: \"bad user\"\n", "pbsh.yaml:2:9: policyd.user: \"bad user\": a user or group name has only letters");
-	conf_fail("admins: [\"two words\"]\n", "admins: \"two words\": no spaces or control characters allowed");
+	conf_fail(
+	    "policyd:\n  user: \"bad user\"\n",
+	    "pbsh.yaml:2:9: policyd.user: \"bad user\": a user or group name has only letters");
+	conf_fail("admins: [\"two words\"]\n",
+	          "admins: \"two words\": no spaces or control characters allowed");
 	conf_fail("admins: [\"\"]\n", "pbsh.yaml:1:10: admins: must not be empty");
-	conf_fail("tls:\n  servername: \"bad/name\"\n", "tls.servername: \"bad/name\": a host name has only letters");
-	conf_fail("logd:\n  hostcheck: lax\n", "pbsh.yaml:2:14: logd.hostcheck: 'lax': expected strict or record");
-	conf_fail("logd:\n  iolog_mode: 04600\n", "pbsh.yaml:2:15: logd.iolog_mode: 04600 is out of range (0000 to 0777)");
-	conf_fail("max_frame: 2 MiB\n", "max_frame: expected a size such as 4096, 64k or 2MiB (no space before the unit), got '2 MiB'");
-	conf_fail("timeouts: {request: 3 s}\n", "timeouts.request: expected a duration such as 30s, 500ms, 2m or 1h30m (no space before the unit), got '3 s'");
-	conf_fail("policyd:listen: [a:1]\n", "pbsh.yaml:1:1: unknown setting 'policyd:listen' (a space must follow the ':' of 'key: value')");
+	conf_fail("tls:\n  servername: \"bad/name\"\n",
+	          "tls.servername: \"bad/name\": a host name has only letters");
+	conf_fail("logd:\n  hostcheck: lax\n",
+	          "pbsh.yaml:2:14: logd.hostcheck: 'lax': expected strict or record");
+	conf_fail("logd:\n  iolog_mode: 04600\n",
+	          "pbsh.yaml:2:15: logd.iolog_mode: 04600 is out of range (0000 to 0777)");
+	conf_fail("max_frame: 2 MiB\n", "max_frame: expected a size such as 4096, 64k or 2MiB (no "
+	                                "space before the unit), got '2 MiB'");
+	conf_fail("timeouts: {request: 3 s}\n",
+	          "timeouts.request: expected a duration such as 30s, 500ms, 2m or 1h30m (no space "
+	          "before the unit), got '3 s'");
+	conf_fail("policyd:listen: [a:1]\n", "pbsh.yaml:1:1: unknown setting 'policyd:listen' (a "
+	                                     "space must follow the ':' of 'key: value')");
 	{
 		char many[300 * 12 + 32] = "admins: [";
 		for (int k = 0; k < 257; k++)
@@ -805,33 +882,48 @@ Test(conf, bad_values)
 		strcat(many, "]\n");
 		conf_fail(many, "pbsh.yaml:1:9: admins: 257 entries; at most 256 are allowed");
 	}
-	conf_fail("logd:\n  eventlog_rotate: 2TiB\n", "logd.eventlog_rotate: 2TiB is out of range (0 to 1TiB)");
+	conf_fail("logd:\n  eventlog_rotate: 2TiB\n",
+	          "logd.eventlog_rotate: 2TiB is out of range (0 to 1TiB)");
 }
 
 Test(conf, null_values)
 {
-	conf_fail("tls:\n  ca:\n", "pbsh.yaml:2:6: tls.ca has no value: give one, or delete the line to leave it unset");
-	conf_fail("timeouts:\n  connect: ~\n", "timeouts.connect has no value: give one, or delete the line to use the default");
+	conf_fail(
+	    "tls:\n  ca:\n",
+	    "pbsh.yaml:2:6: tls.ca has no value: give one, or delete the line to leave it unset");
+	conf_fail("timeouts:\n  connect: ~\n",
+	          "timeouts.connect has no value: give one, or delete the line to use the default");
 	conf_fail("admins:\n", "pbsh.yaml:1:8: admins has no value");
 }
 
 Test(conf, cross_checks)
 {
-	conf_fail("tls:\n  cert: /a.crt\n", "pbsh.yaml:2:9: tls.cert is set but tls.key is not: a certificate needs its private key");
+	conf_fail("tls:\n  cert: /a.crt\n", "pbsh.yaml:2:9: tls.cert is set but tls.key is not: a "
+	                                    "certificate needs its private key");
 	conf_fail("tls:\n  key: /a.key\n", "pbsh.yaml:2:8: tls.key is set but tls.cert is not");
 	conf_fail("tls:\n  plaintext_for_tests: true\npolicyservers: [\"10.0.0.1:7714\"]\n",
-		  "pbsh.yaml:3:16: policyservers: 10.0.0.1:7714 is not a loopback address, and tls.plaintext_for_tests is true");
-	conf_fail("tls: {plaintext_for_tests: true}\npolicyd: {listen: [\"127.0.0.1:0\"]}\nlogd:\n  listen: [\"0.0.0.0:0\"]\n", "logd.listen: 0.0.0.0:0 is not a loopback address");
-	conf_fail("tls:\n  plaintext_for_tests: true\npolicyd: {listen: [\"127.0.0.1:0\"]}\n",
-		  "pbsh.yaml:2:24: tls.plaintext_for_tests is true, but logd.listen is 0.0.0.0:30344 by default, which is not loopback: set logd.listen to an address such as 127.0.0.1:0");
-	struct pb_conf *c = conf_ok("tls:\n  plaintext_for_tests: true\npolicyservers: [\"127.0.0.1:7714\", \"[::1]:7714\", \"localhost:1\"]\n"
-				    "policyd: {listen: [\"127.0.0.1:0\"]}\nlogd: {listen: [\"[::1]:0\"]}\n");
+	          "pbsh.yaml:3:16: policyservers: 10.0.0.1:7714 is not a loopback address, and "
+	          "tls.plaintext_for_tests is true");
+	conf_fail("tls: {plaintext_for_tests: true}\npolicyd: {listen: [\"127.0.0.1:0\"]}\nlogd:\n "
+	          " listen: [\"0.0.0.0:0\"]\n",
+	          "logd.listen: 0.0.0.0:0 is not a loopback address");
+	conf_fail(
+	    "tls:\n  plaintext_for_tests: true\npolicyd: {listen: [\"127.0.0.1:0\"]}\n",
+	    "pbsh.yaml:2:24: tls.plaintext_for_tests is true, but logd.listen is 0.0.0.0:30344 by "
+	    "default, which is not loopback: set logd.listen to an address such as 127.0.0.1:0");
+	struct pb_conf *c =
+	    conf_ok("tls:\n  plaintext_for_tests: true\npolicyservers: [\"127.0.0.1:7714\", "
+	            "\"[::1]:7714\", \"localhost:1\"]\n"
+	            "policyd: {listen: [\"127.0.0.1:0\"]}\nlogd: {listen: [\"[::1]:0\"]}\n");
 	cr_expect(pb_conf_bool(c, "tls.plaintext_for_tests"));
 	pb_conf_free(c);
 	conf_fail("policyd:\n  max_connections: 10\n  max_connections_per_peer: 11\n",
-		  "pbsh.yaml:3:29: policyd.max_connections_per_peer (11) is more than policyd.max_connections (10)");
-	conf_fail("logd:\n  max_connections: 10\n", "pbsh.yaml:2:20: logd.max_connections_per_peer (64) is more than logd.max_connections (10)");
-	conf_fail("logd:\n  group: adm\n", "pbsh.yaml:2:10: logd.group is set but logd.user is not");
+	          "pbsh.yaml:3:29: policyd.max_connections_per_peer (11) is more than "
+	          "policyd.max_connections (10)");
+	conf_fail("logd:\n  max_connections: 10\n", "pbsh.yaml:2:20: logd.max_connections_per_peer "
+	                                            "(64) is more than logd.max_connections (10)");
+	conf_fail("logd:\n  group: adm\n",
+	          "pbsh.yaml:2:10: logd.group is set but logd.user is not");
 }
 
 Test(conf, log_destinations)
@@ -858,7 +950,8 @@ Test(conf, files_and_check, .init = mk_tmpdir, .fini = rm_tmpdir)
 	snprintf(path, sizeof(path), "%s/missing.yaml", tmpdir);
 	cr_expect_eq(pb_conf_load(path, &c, &err), PB_ERR_NOTFOUND);
 	cr_expect_null(c);
-	cr_expect(strstr(err.msg, "missing.yaml: No such file or directory") != NULL, "%s", err.msg);
+	cr_expect(strstr(err.msg, "missing.yaml: No such file or directory") != NULL, "%s",
+	          err.msg);
 	cr_expect_eq(pb_conf_check("unit", path), 2);
 
 	snprintf(path, sizeof(path), "%s/empty.yaml", tmpdir);
@@ -877,7 +970,8 @@ Test(conf, files_and_check, .init = mk_tmpdir, .fini = rm_tmpdir)
 	cr_expect(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
 	cr_expect_eq(pb_conf_check("unit", path), 2);
 
-	/* A reload that fails leaves the caller's configuration alone: load returns a new one or nothing. */
+	/* A reload that fails leaves the caller's configuration alone: load returns a new one or
+	 * nothing. */
 	struct pb_conf *old = conf_ok("timeouts: {connect: 1s}\n");
 	struct pb_conf *next = old;
 	cr_expect_eq(pb_conf_load(path, &next, &err), PB_ERR_CONF);
@@ -924,7 +1018,7 @@ Test(conf, dump_reads_back)
 
 	/* Values YAML would misread unquoted survive the round trip. */
 	c = conf_ok("policyd: {log: \"file:/tmp/a: b #c\", audit: \"/tmp/x: y #z\"}\n"
-		    "admins: [\"a#b\", \"[c]\"]\n");
+	            "admins: [\"a#b\", \"[c]\"]\n");
 	f = open_memstream(&a, &al);
 	pb_conf_dump(c, f);
 	fclose(f);
@@ -1019,7 +1113,7 @@ Test(docs, sample_names_every_key)
 			snprintf(want, sizeof(want), "\n%s:", ki[i].key);
 			snprintf(alt, sizeof(alt), "\n# %s:", ki[i].key);
 			cr_expect(strstr(text, want) != NULL || strstr(text, alt) != NULL,
-				  "conf/pbsh.yaml does not show %s", ki[i].key);
+			          "conf/pbsh.yaml does not show %s", ki[i].key);
 			continue;
 		}
 		snprintf(want, sizeof(want), "\n%.*s:\n", (int)(dot - ki[i].key), ki[i].key);
@@ -1034,7 +1128,7 @@ Test(docs, sample_names_every_key)
 		snprintf(want, sizeof(want), " %s:", dot + 1);
 		const char *at = strstr(from, want);
 		cr_expect(at != NULL && at < end, "conf/pbsh.yaml does not show %s in its section",
-			  ki[i].key);
+		          ki[i].key);
 	}
 	free(text);
 }
@@ -1049,7 +1143,7 @@ Test(docs, manual_documents_every_key)
 		char want[160];
 		snprintf(want, sizeof(want), "\n.TP\n.B %s\n", ki[i].key);
 		cr_expect(strstr(text, want) != NULL, "man/pbsh.yaml.5 has no '.TP/.B %s' entry",
-			  ki[i].key);
+		          ki[i].key);
 	}
 	free(text);
 }
@@ -1077,16 +1171,17 @@ Test(docs, manual_types_and_defaults)
 			continue; /* reported by manual_documents_every_key */
 		at += strlen(want);
 		char *end = at;
-		while (*end != '\0' && strncmp(end, "\n.TP\n", 5) != 0 && strncmp(end, "\n.SS ", 5) != 0 &&
-		       strncmp(end, "\n.SH ", 5) != 0)
+		while (*end != '\0' && strncmp(end, "\n.TP\n", 5) != 0 &&
+		       strncmp(end, "\n.SS ", 5) != 0 && strncmp(end, "\n.SH ", 5) != 0)
 			end++;
 		char save = *end;
 		*end = '\0';
-		cr_expect(strstr(at, ki[i].type) != NULL, "man entry of %s does not say its type (%s)",
-			  ki[i].key, ki[i].type);
+		cr_expect(strstr(at, ki[i].type) != NULL,
+		          "man entry of %s does not say its type (%s)", ki[i].key, ki[i].type);
 		if (ki[i].def == NULL) {
-			cr_expect(strstr(at, "default: unset") != NULL || strstr(at, "default: none") != NULL,
-				  "man entry of %s does not say it is unset by default", ki[i].key);
+			cr_expect(strstr(at, "default: unset") != NULL ||
+			              strstr(at, "default: none") != NULL,
+			          "man entry of %s does not say it is unset by default", ki[i].key);
 		} else {
 			const char *d = ki[i].def, *dir = NULL;
 			if (strncmp(d, PB_LOCALSTATEDIR "/", strlen(PB_LOCALSTATEDIR) + 1) == 0) {
@@ -1096,11 +1191,13 @@ Test(docs, manual_types_and_defaults)
 				dir = "sysconfdir";
 				d += strlen(PB_SYSCONFDIR);
 			}
-			cr_expect(strstr(at, "default:") != NULL, "man entry of %s lacks 'default:'", ki[i].key);
+			cr_expect(strstr(at, "default:") != NULL,
+			          "man entry of %s lacks 'default:'", ki[i].key);
 			const char *dp = strstr(at, "default:");
-			cr_expect(dp != NULL && strstr(dp, d) != NULL && (dir == NULL || strstr(dp, dir) != NULL),
-				  "man entry of %s does not give its default %s%s", ki[i].key,
-				  dir ? dir : "", d);
+			cr_expect(dp != NULL && strstr(dp, d) != NULL &&
+			              (dir == NULL || strstr(dp, dir) != NULL),
+			          "man entry of %s does not give its default %s%s", ki[i].key,
+			          dir ? dir : "", d);
 		}
 		*end = save;
 	}

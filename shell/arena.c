@@ -241,6 +241,8 @@ void sb_putc(struct strbuf *sb, int c)
 
 void sb_putn(struct strbuf *sb, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	sb_grow(sb, n);
 	memcpy(sb->buf + sb->len, s, n);
 	sb->len += n;

@@ -799,7 +799,8 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 		case '\\': {
 			int d = getraw();
 			if (d == INPUT_EOF) {
-				wb_char(&w, '\\', plainq);
+				/* A backslash at the very end stands for itself. */
+				wb_char(&w, '\\', o->dq ? LIT_DQ : LIT_BSLASH);
 				continue;
 			}
 			if (o->dq && !(d == '$' || d == '`' || d == '\\' || d == '"' || d == '}')) {
@@ -826,7 +827,7 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 			continue;
 		case '$': {
 			int d = getcc();
-			if (d == '\'' && ksh && !o->dq && o->ctx == CTX_NORMAL) {
+			if (d == '\'' && ksh && !o->dq && (o->ctx == CTX_NORMAL || o->ctx == CTX_PARAM)) {
 				read_dollar_squote(&w, input_lineno());
 				continue;
 			}
@@ -869,6 +870,9 @@ void lex_heredoc_add(struct parser *p, union node *redir)
 	struct heredoc *h = stzalloc(sizeof *h);
 	int quoted = 0;
 	h->delim = parse_heredoc_delim(redir->redir.target, &quoted);
+	/* No line can ever match it (bash reads to end of file with a warning). */
+	if (strchr(h->delim, '\n') != NULL)
+		sh_syntax_error(redir->head.line, "here-document delimiter contains a newline");
 	redir->redir.quoted = quoted;
 	h->redir = redir;
 	*p->hd_tail = h;

@@ -929,10 +929,10 @@ static void delim_text(struct strbuf *sb, union node *parts, int *quoted)
 			break;
 		default: {
 			/* $x, $(...), ~ in a delimiter are taken as written. */
-			union node save = *n;
+			union node *nx = n->head.next;
 			n->head.next = NULL;
 			char *s = word_text(n);
-			*n = save;
+			n->head.next = nx;
 			sb_puts(sb, s);
 			free(s);
 			break;

@@ -59,14 +59,14 @@ static void pr_parts(struct pr *p, const union node *parts, enum wctx ctx);
 static void pr_cmd(struct pr *p, const union node *n, int ind);
 static char *sub_text(const union node *tree);
 
-/* Single-quoted text; $'...' when it holds a quote or control characters (so it
- * reads back as one literal). */
+/* Single-quoted text; $'...' when it holds a quote (only $'...' can have produced
+ * it). */
 static void pr_squote(struct pr *p, const char *t)
 {
 	bool ansi = false;
 	for (const char *s = t; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c == '\'' || (c < 32 && c != '\n' && c != '\t') || c == 127)
+		if (c == '\'')
 			ansi = true;
 	}
 	if (!ansi) {
@@ -295,8 +295,10 @@ static void flush_heredocs(struct pr *p)
 		} else if (body != NULL) {
 			pr_word(p, body, W_HEREDOC);
 		}
+		/* An unquoted body can only lack its final newline when its last line
+		 * ended in backslash-newline (a continuation): write it that way. */
 		if (p->len > start && p->buf[p->len - 1] != '\n')
-			putc_(p, '\n');
+			puts_(p, "\\\n");
 		int quoted = 0;
 		char *d = parse_heredoc_delim(r->redir.target, &quoted);
 		puts_(p, d);
@@ -477,8 +479,10 @@ static void pr_simple(struct pr *p, const union node *n)
 	bool redirs_first = false;
 	if (n->cmd.assigns == NULL && args != NULL && n->cmd.redirs != NULL) {
 		const union node *f = args->word.parts;
+		/* (and `-p`, which right after `time` would read as its option) */
 		if (f != NULL && f->head.next == NULL && f->kind == NLIT &&
-		    f->lit.quoted == LIT_PLAIN && is_reserved_word(f->lit.text))
+		    f->lit.quoted == LIT_PLAIN &&
+		    (is_reserved_word(f->lit.text) || strcmp(f->lit.text, "-p") == 0))
 			redirs_first = true;
 	}
 	if (redirs_first) {

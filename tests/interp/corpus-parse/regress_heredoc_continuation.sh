@@ -1,0 +1,4 @@
+cat <<A
+line>\
+A
+A

@@ -1,0 +1,2 @@
+time<<ad -p line
+ad

@@ -665,7 +665,13 @@ done:
 	return 0;
 }
 
-/* Read a whole file, refusing more than PB_YAML_MAX_BYTES. *bufp is malloc'd. */
+static bool started_privileged(const char **why);
+
+/*
+ * Read a whole file, refusing more than PB_YAML_MAX_BYTES, a file every user
+ * may write, and in a privileged process a file owned by anyone but root or
+ * the effective user. *bufp is malloc'd.
+ */
 static int read_file(const char *path, char **bufp, size_t *lenp, struct pb_conf_err *err)
 {
 	struct stat st;
@@ -684,6 +690,21 @@ static int read_file(const char *path, char **bufp, size_t *lenp, struct pb_conf
 	}
 	if (S_ISDIR(st.st_mode)) {
 		rc = errat(err, PB_ERR_IO, path, 0, 0, "is a directory, not a YAML file");
+		goto done;
+	}
+	/* As sudo with sudoers: a file anyone may change decides nothing. */
+	if (S_ISREG(st.st_mode) && (st.st_mode & S_IWOTH) != 0) {
+		rc = errat(err, PB_ERR_CONF, path, 0, 0,
+		           "is writable by every user (mode 0%03o), so it is not trusted; "
+		           "chmod o-w it",
+		           (unsigned)(st.st_mode & 0777));
+		goto done;
+	}
+	const char *why;
+	if (started_privileged(&why) && st.st_uid != 0 && st.st_uid != geteuid()) {
+		rc = errat(err, PB_ERR_CONF, path, 0, 0,
+		           "is owned by uid %ju, not root, so it is not trusted in %s",
+		           (uintmax_t)st.st_uid, why);
 		goto done;
 	}
 	if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > PB_YAML_MAX_BYTES) {
@@ -2161,28 +2182,40 @@ const char *pb_conf_default_path(void)
 	return PB_SYSCONFDIR "/pbsh.yaml";
 }
 
-bool pb_conf_path_allowed(const char *override, const char **errstr)
+/* A process with privilege beyond its real user's: set-ID, or marked so by the kernel. */
+static bool started_privileged(const char **why)
 {
-	if (override == NULL || strcmp(override, pb_conf_default_path()) == 0)
-		return true;
 	if (getuid() != geteuid() || getgid() != getegid()) {
-		*errstr = "a settings file other than the default is refused in a set-user-ID or "
-		          "set-group-ID process";
-		return false;
+		*why = "a set-user-ID or set-group-ID process";
+		return true;
 	}
 #if defined(__linux__) && defined(AT_SECURE)
 	if (getauxval(AT_SECURE) != 0) {
-		*errstr = "a settings file other than the default is refused in a process started "
-		          "with privilege (AT_SECURE)";
-		return false;
+		*why = "a process started with privilege (AT_SECURE)";
+		return true;
 	}
 #elif defined(__OpenBSD__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__APPLE__)
 	if (issetugid()) {
-		*errstr = "a settings file other than the default is refused in a process started "
-		          "with privilege (issetugid)";
-		return false;
+		*why = "a process started with privilege (issetugid)";
+		return true;
 	}
 #endif
+	return false;
+}
+
+bool pb_conf_path_allowed(const char *override, const char **errstr)
+{
+	static _Thread_local char msg[160];
+	const char *why;
+
+	if (override == NULL || strcmp(override, pb_conf_default_path()) == 0)
+		return true;
+	if (started_privileged(&why)) {
+		snprintf(msg, sizeof(msg), "a settings file other than %s is refused in %s",
+		         pb_conf_default_path(), why);
+		*errstr = msg;
+		return false;
+	}
 	return true;
 }
 

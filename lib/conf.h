@@ -93,7 +93,9 @@ struct pb_yaml_doc;
 
 /*
  * pb_yaml_load_file: read and parse one YAML document from path (at most
- * PB_YAML_MAX_BYTES). Anchors/aliases, tags (!!str, !foo), non-scalar
+ * PB_YAML_MAX_BYTES; a file every user may write is refused, and so is one
+ * owned by anyone but root or the effective user in a process with
+ * privilege beyond its real user's). Anchors/aliases, tags (!!str, !foo), non-scalar
  * keys, duplicate keys, NUL characters and multiple documents are refused
  * with a positioned error. On success *docp is a new document the caller
  * frees with pb_yaml_doc_free(). Returns 0, PB_ERR_NOTFOUND (no such file),

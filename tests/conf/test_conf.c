@@ -980,6 +980,48 @@ Test(conf, files_and_check, .init = mk_tmpdir, .fini = rm_tmpdir)
 	pb_conf_free(old);
 }
 
+Test(conf, untrusted_files, .init = mk_tmpdir, .fini = rm_tmpdir)
+{
+	char path[128];
+	struct pb_conf *c = NULL;
+	struct pb_conf_err err;
+
+	snprintf(path, sizeof(path), "%s/open.yaml", tmpdir);
+	write_file(path, "");
+	cr_assert_eq(chmod(path, 0666), 0);
+	cr_expect_eq(pb_conf_load(path, &c, &err), PB_ERR_CONF);
+	cr_expect_null(c);
+	cr_expect(strstr(err.msg, "open.yaml: is writable by every user (mode 0666), so it is not "
+	                          "trusted; chmod o-w it") != NULL,
+	          "%s", err.msg);
+	cr_assert_eq(chmod(path, 0664), 0);
+	cr_expect_eq(pb_conf_load(path, &c, &err), 0, "group-writable is the admin's choice: %s",
+	             err.msg);
+	pb_conf_free(c);
+
+	if (geteuid() == 0) {
+		/* Privileged (effective group differs): a file owned by a user is refused, root's
+		 * is read. */
+		gid_t g = getegid();
+		cr_assert_eq(chmod(path, 0644), 0);
+		cr_assert_eq(chown(path, 65534, 65534), 0);
+		cr_assert_eq(setegid(65534), 0);
+		int rc = pb_conf_load(path, &c, &err);
+		cr_assert_eq(setegid(g), 0);
+		cr_expect_eq(rc, PB_ERR_CONF);
+		cr_expect(strstr(err.msg,
+		                 "is owned by uid 65534, not root, so it is not trusted in a "
+		                 "set-user-ID or set-group-ID process") != NULL,
+		          "%s", err.msg);
+		cr_assert_eq(chown(path, 0, 0), 0);
+		cr_assert_eq(setegid(65534), 0);
+		rc = pb_conf_load(path, &c, &err);
+		cr_assert_eq(setegid(g), 0);
+		cr_expect_eq(rc, 0, "%s", err.msg);
+		pb_conf_free(c);
+	}
+}
+
 Test(conf, getter_unknown_key_aborts, .signal = SIGABRT)
 {
 	struct pb_conf *c = pb_conf_defaults();
@@ -1070,6 +1112,7 @@ Test(conf, paths)
 		cr_assert_eq(setegid(65534), 0);
 		cr_expect(!pb_conf_path_allowed("/tmp/test.yaml", &es));
 		cr_expect(strstr(es, "set-user-ID or set-group-ID") != NULL, "%s", es);
+		cr_expect(strstr(es, PB_SYSCONFDIR "/pbsh.yaml") != NULL, "%s", es);
 		cr_expect(pb_conf_path_allowed(NULL, &es), "the default path is always allowed");
 		cr_expect(pb_conf_path_allowed(pb_conf_default_path(), &es));
 		cr_assert_eq(setegid(g), 0);

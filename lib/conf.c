@@ -1300,8 +1300,9 @@ ENUM_CHECK(v_hostcheck, "strict", "record")
 
 /*
  * THE SCHEMA: one line per setting; add a setting with a one-line edit here
- * (keep each section's keys together, then document it in man/pbsh.yaml.5
- * and conf/pbsh.yaml: the unit tests check that both name every key).
+ * (keep each section's keys together), then document it in man/pbsh.yaml.5
+ * and conf/pbsh.yaml and give it a value in tests/conf/test_conf.c's
+ * every_key: the unit tests check all three.
  *
  *   key      "section.name" or "name" (sections: tls, timeouts, policyd, logd;
  *            a new section needs nothing else)
@@ -1899,7 +1900,7 @@ static int apply_default(struct pb_conf *c, const struct keydef *k, struct val *
  */
 static void suggest(const char *path, char *out, size_t len)
 {
-	static const char *const sections[] = {"tls", "timeouts", "policyd", "logd"};
+	static _Thread_local char secbuf[NKEYS][32];
 	const char *dot = strrchr(path, '.');
 	const char *leaf = dot ? dot + 1 : path;
 	size_t sl = dot ? (size_t)(dot - path) : 0;
@@ -1919,11 +1920,17 @@ static void suggest(const char *path, char *out, size_t len)
 		else if (ksl == sl && strncmp(k, path, sl) == 0 && close_enough(leaf, kl))
 			c[nc++] = (struct cand){k, edit_distance(leaf, kl)};
 	}
-	if (dot == NULL)
-		for (size_t i = 0; i < 4; i++)
-			if (close_enough(path, sections[i]))
-				c[nc++] =
-				    (struct cand){sections[i], edit_distance(path, sections[i])};
+	/* A misspelt section name: sections are what comes before the dots of the table. */
+	for (size_t i = 0; dot == NULL && i < NKEYS; i++) {
+		const char *kd = strchr(schema[i].key, '.');
+		size_t ksl = kd ? (size_t)(kd - schema[i].key) : 0;
+		if (ksl == 0 || ksl >= sizeof(secbuf[0]) ||
+		    (i > 0 && strncmp(schema[i - 1].key, schema[i].key, ksl + 1) == 0))
+			continue;
+		snprintf(secbuf[i], sizeof(secbuf[i]), "%.*s", (int)ksl, schema[i].key);
+		if (close_enough(path, secbuf[i]))
+			c[nc++] = (struct cand){secbuf[i], edit_distance(path, secbuf[i])};
+	}
 	if (nc == 0)
 		return;
 	unsigned best = UINT_MAX;

@@ -2,6 +2,7 @@
 /* Pure evaluation of a compiled policy: ordered rules, first decision wins, default deny. */
 #include "engine.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,32 @@ static bool pat_match(const struct pe_pat *p, const char *s, int flags)
 	}
 }
 
+bool pe_patlist_index(struct pe_patlist *l, uint64_t *bits)
+{
+	bool any_pos = false;
+	memset(bits, 0, 4 * sizeof(*bits));
+	for (uint32_t i = 0; i < l->n; i++) {
+		const struct pe_pat *p = &l->v[i];
+		if (p->neg)
+			continue;
+		/* A positive pattern starting with magic may match any first byte. */
+		if (p->plen == 0 && p->kind != PE_PAT_LITERAL)
+			return false;
+		any_pos = true;
+		unsigned char c = (unsigned char)p->s[0];
+		bits[c >> 6] |= 1ull << (c & 63);
+		if (l->flags & PB_MATCH_CASEFOLD) {
+			unsigned char lc = (unsigned char)tolower(c), uc = (unsigned char)toupper(c);
+			bits[lc >> 6] |= 1ull << (lc & 63);
+			bits[uc >> 6] |= 1ull << (uc & 63);
+		}
+	}
+	if (!any_pos)
+		return false;
+	l->first = bits;
+	return true;
+}
+
 /*
  * Does the list hold for one subject string? Any negative match refuses;
  * otherwise a positive match (or having no positive at all) accepts.
@@ -126,6 +153,12 @@ static bool pat_match(const struct pe_pat *p, const char *s, int flags)
 static bool list_match1(const struct pe_patlist *l, const char *s)
 {
 	bool pos_seen = false, pos_hit = false;
+	if (l->first != NULL) {
+		/* Holding needs a positive match, and none starts with this byte. */
+		unsigned char c = (unsigned char)s[0];
+		if (!((l->first[c >> 6] >> (c & 63)) & 1))
+			return false;
+	}
 	for (uint32_t i = 0; i < l->n; i++) {
 		const struct pe_pat *p = &l->v[i];
 		if (p->neg) {

@@ -71,7 +71,21 @@ struct pe_patlist {
 	struct pe_pat *v;
 	uint32_t n;
 	int flags; /* PB_MATCH_* */
+	/*
+	 * First bytes a subject may start with for the list to hold (256
+	 * bits), or NULL when that cannot be known: a cheap reject that makes
+	 * most non-matching rules cost one bit test. Set by pe_patlist_index.
+	 */
+	const uint64_t *first;
 };
+
+/*
+ * pe_patlist_index: compute l->first from the positive patterns (each must
+ * start with literal text, or be an empty literal); bits is 4 words of the
+ * caller's (arena) memory. Returns true when the index applies and was
+ * stored, false when the list cannot be indexed (l->first stays NULL).
+ */
+bool pe_patlist_index(struct pe_patlist *l, uint64_t *bits);
 
 /* argv position condition; pos < 0 counts from the end (-1 = last). */
 struct pe_argcond {

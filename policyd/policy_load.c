@@ -269,6 +269,12 @@ static int patlist(struct loader *L, const struct pb_yaml_node *n, const char *w
 	}
 	pl->n = v.n;
 	pl->flags = flags;
+	uint64_t *bits = pe_arena_alloc(L->a, 4 * sizeof(uint64_t));
+	if (bits == NULL) {
+		rc = oom(L);
+		goto done;
+	}
+	pe_patlist_index(pl, bits);
 done:
 	vec_free(&v);
 	return rc;

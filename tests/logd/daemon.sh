@@ -37,7 +37,7 @@ grep -q 'does not match the client certificate' "$T/h.out" || fail "no host mism
 
 echo "sessions lists a connected log session"
 : >"$T/slow.out"
-"$LOGCLIENT" -c "$T/pki/ca.crt,$T/pki/host1.crt,$T/pki/host1.key" -p "$PORT" -H host1.test -d 100 "$T/a" >>"$T/slow.out" 2>&1 &
+"$LOGCLIENT" -c "$T/pki/ca.crt,$T/pki/host1.crt,$T/pki/host1.key" -p "$PORT" -H host1.test -d 60 "$T/a" >>"$T/slow.out" 2>&1 &
 PIDS="$PIDS $!"
 wait_for "$T/slow.out"
 $ADMIN "$PORT" "$T/pki" admin sessions >"$T/se.out" || fail "sessions"

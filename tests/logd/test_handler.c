@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: ISC */
+/* Unit tests of logd's protocol handler through a recording transport: state order, acknowledgements, host checks. */
+#include <criterion/criterion.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "handler.h"
+#include "log.pb-c.h"
+
+#define MAXMSG 64
+static Pblog__ServerMessage *sent[MAXMSG];
+static int nsent;
+static bool closed;
+static bool matches;
+static char tmpdir[PATH_MAX];
+static struct logd_ctx ctx;
+
+static int rec_send(void *io, const ProtobufCMessage *m)
+{
+	(void)io;
+	uint8_t buf[65536];
+	size_t n = protobuf_c_message_pack(m, buf);
+	cr_assert_lt(nsent, MAXMSG);
+	sent[nsent++] = pblog__server_message__unpack(NULL, n, buf);
+	return 0;
+}
+
+static void rec_close(void *io)
+{
+	(void)io;
+	closed = true;
+}
+
+static bool rec_matches(void *io, const char *name)
+{
+	(void)io;
+	(void)name;
+	return matches;
+}
+
+static const struct logd_transport tr = {rec_send, rec_close, rec_matches};
+
+static void setup(void)
+{
+	const char *errstr;
+	char path[PATH_MAX + 16];
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/logd-handler.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.store = &iolog_sudo_ops;
+	ctx.iolog_rootfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+	ctx.seqfd = -1;
+	ctx.path_template = strdup("%{user}/%{seq}");
+	ctx.iolog_mode = 0600;
+	ctx.server_id = strdup("test");
+	ctx.enabled = true;
+	snprintf(path, sizeof(path), "%s/events/", tmpdir);
+	mkdir(path, 0700);
+	cr_assert_eq(evlog_open(path, 0, &ctx.ev, &errstr), 0);
+	nsent = 0;
+	closed = false;
+	matches = false;
+}
+
+static void teardown(void)
+{
+	char cmd[PATH_MAX + 16];
+	for (int i = 0; i < nsent; i++)
+		pblog__server_message__free_unpacked(sent[i], NULL);
+	evlog_close(ctx.ev);
+	close(ctx.iolog_rootfd);
+	free(ctx.path_template);
+	free(ctx.server_id);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static int feed(struct logd_conn *c, Pblog__ClientMessage *m)
+{
+	uint8_t buf[65536];
+	size_t n = pblog__client_message__pack(m, buf);
+	return logd_conn_frame(c, buf, n);
+}
+
+static Pblog__InfoMessage im[4];
+static Pblog__InfoMessage *imp[4];
+
+static Pblog__AcceptMessage make_accept(const char *host, bool io)
+{
+	static Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
+	static const char *kv[4][2] = {{"command", "/bin/sh"}, {"runuser", "root"}, {"submituser", "eve"},
+				       {"submithost", NULL}};
+	kv[3][1] = host;
+	for (int i = 0; i < 4; i++) {
+		pblog__info_message__init(&im[i]);
+		im[i].key = (char *)kv[i][0];
+		im[i].value_case = PBLOG__INFO_MESSAGE__VALUE_STRVAL;
+		im[i].strval = (char *)kv[i][1];
+		imp[i] = &im[i];
+	}
+	Pblog__AcceptMessage am = PBLOG__ACCEPT_MESSAGE__INIT;
+	ts.tv_sec = 1700000000;
+	am.submit_time = &ts;
+	am.n_info_msgs = 4;
+	am.info_msgs = imp;
+	am.expect_iobufs = io;
+	return am;
+}
+
+static int send_accept(struct logd_conn *c, const char *host, bool io)
+{
+	Pblog__AcceptMessage am = make_accept(host, io);
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG;
+	m.accept_msg = &am;
+	return feed(c, &m);
+}
+
+static int send_ttyout(struct logd_conn *c, const char *data)
+{
+	Pblog__TimeSpec d = PBLOG__TIME_SPEC__INIT;
+	Pblog__IoBuffer ib = PBLOG__IO_BUFFER__INIT;
+	d.tv_nsec = 1000;
+	ib.delay = &d;
+	ib.data.data = (uint8_t *)data;
+	ib.data.len = strlen(data);
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_TTYOUT_BUF;
+	m.ttyout_buf = &ib;
+	return feed(c, &m);
+}
+
+Test(handler, hello_first, .init = setup, .fini = teardown)
+{
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_not_null(c);
+	cr_assert_eq(nsent, 1);
+	cr_assert_eq(sent[0]->type_case, PBLOG__SERVER_MESSAGE__TYPE_HELLO);
+	cr_assert(sent[0]->hello->subcommands);
+	cr_assert_eq(sent[0]->hello->n_extensions, 2);
+	cr_assert_str_eq(sent[0]->hello->extensions[0], "subcommand-exit");
+	logd_conn_free(c);
+}
+
+Test(handler, iobuf_before_accept, .init = setup, .fini = teardown)
+{
+	ctx.plain = true;
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_lt(send_ttyout(c, "x"), 0);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_ERROR);
+	cr_assert_not_null(strstr(sent[nsent - 1]->error, "not allowed in state init"));
+	/* Nothing more is taken after an error. */
+	cr_assert_lt(send_accept(c, "h", true), 0);
+	logd_conn_free(c);
+}
+
+Test(handler, session_and_commit, .init = setup, .fini = teardown)
+{
+	ctx.plain = true;
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_eq(send_accept(c, "hostA", true), 0);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_LOG_ID);
+	cr_assert_eq(strncmp(sent[nsent - 1]->log_id, "eve/00/00/01-", 13), 0);
+	cr_assert_eq(send_ttyout(c, "hello"), 0);
+	cr_assert_eq(send_ttyout(c, "world"), 0);
+	int before = nsent;
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(nsent, before + 1);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT);
+	cr_assert_eq(sent[nsent - 1]->commit_point->tv_nsec, 2000);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(nsent, before + 1, "a commit point without new records");
+	cr_assert_eq(send_ttyout(c, "!"), 0);
+	Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG;
+	m.exit_msg = &em;
+	cr_assert_eq(feed(c, &m), PB_ERR_EOF);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT);
+	cr_assert_eq(sent[nsent - 1]->commit_point->tv_nsec, 3000);
+	cr_assert_eq(ctx.n_accept, 1);
+	cr_assert_eq(ctx.n_exit, 1);
+	logd_conn_free(c);
+}
+
+Test(handler, host_check, .init = setup, .fini = teardown)
+{
+	ctx.plain = false;
+	ctx.hostcheck = LOGD_HOSTCHECK_STRICT;
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "host1.test", "test");
+	cr_assert_lt(send_accept(c, "host2.test", false), 0);
+	cr_assert_not_null(strstr(sent[nsent - 1]->error, "does not match"));
+	logd_conn_free(c);
+	c = logd_conn_new(&ctx, &tr, NULL, "host1.test", "test");
+	cr_assert_eq(send_accept(c, "host1", false), 0, "short name refused");
+	logd_conn_free(c);
+	ctx.hostcheck = LOGD_HOSTCHECK_RECORD;
+	c = logd_conn_new(&ctx, &tr, NULL, "host1.test", "test");
+	cr_assert_eq(send_accept(c, "elsewhere", false), 0);
+	logd_conn_free(c);
+	cr_assert_eq(evlog_sync(ctx.ev), 0);
+	char cmd[PATH_MAX + 128];
+	snprintf(cmd, sizeof(cmd),
+		 "grep -q '\"claimedhost\":\"elsewhere\".*\"submithost\":\"host1.test\"' %s/events/*.jsonl", tmpdir);
+	cr_assert_eq(system(cmd), 0, "recorded claim missing");
+}
+
+Test(handler, disabled, .init = setup, .fini = teardown)
+{
+	ctx.plain = true;
+	ctx.enabled = false;
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_lt(send_accept(c, "h", true), 0);
+	cr_assert_not_null(strstr(sent[nsent - 1]->error, "disabled"));
+	logd_conn_free(c);
+}

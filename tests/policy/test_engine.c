@@ -377,3 +377,33 @@ Test(perf, two_hundred_rules)
 	pe_policy_free(p);
 	free(text);
 }
+
+Test(engine, first_byte_index_never_changes_a_result)
+{
+	struct pe_policy *p = load("rules:\n"
+				   "  - name: host\n    when: {host: [HOST1.test], command: /a}\n    accept: true\n"
+				   "  - name: neg\n    when: {user: ['!bob'], command: /b}\n    accept: true\n"
+				   "  - name: magic\n    when: {user: ['*ce', '[a]x'], command: /c}\n    accept: true\n"
+				   "  - name: empty\n    when: {tty: ['', '/dev/pts/*'], command: /d}\n    accept: true\n");
+	cr_assert_not_null(p->rules[0].when.host.first);
+	cr_assert_null(p->rules[1].when.user.first);
+	cr_assert_null(p->rules[2].when.user.first);
+	cr_assert_not_null(p->rules[3].when.tty.first);
+	struct pe_request rq = req(PE_MODE_COMMAND, "alice", "/a", NULL, 0);
+	struct pe_result res;
+	memset(&res, 0, sizeof(res));
+	cr_assert(pe_eval(p, &rq, &res), "host matched regardless of case");
+	rq.command = "/b";
+	cr_assert(pe_eval(p, &rq, &res));
+	rq.user = "bob";
+	cr_assert_not(pe_eval(p, &rq, &res));
+	rq.command = "/c";
+	rq.user = "alice";
+	cr_assert(pe_eval(p, &rq, &res));
+	rq.command = "/d";
+	rq.tty = "";
+	cr_assert(pe_eval(p, &rq, &res));
+	rq.tty = "/dev/tty1";
+	cr_assert_not(pe_eval(p, &rq, &res));
+	pe_policy_free(p);
+}

@@ -1960,6 +1960,12 @@ static int set_from_file(struct pb_conf *c, const char *path, const struct pb_ya
 	if (i < 0) {
 		suggest(path, hint, sizeof(hint));
 		quote_text(q, sizeof(q), path, strlen(path), 120, '\'');
+		const char *leaf = strrchr(path, '.');
+		if (hint[0] == '\0' && leaf != NULL && is_section(leaf + 1, strlen(leaf + 1)))
+			snprintf(hint, sizeof(hint),
+			         " (%s is a section of its own: write it at the top level, not "
+			         "indented)",
+			         leaf + 1);
 		if (hint[0] == '\0' && strchr(path, ':') != NULL)
 			snprintf(hint, sizeof(hint),
 			         " (a space must follow the ':' of 'key: value')");

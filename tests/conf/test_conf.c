@@ -773,7 +773,9 @@ Test(conf, unknown_keys)
 	conf_fail("listen: [127.0.0.1:1]\n", "pbsh.yaml:1:1: unknown setting 'listen' (did you "
 	                                     "mean 'policyd.listen' or 'logd.listen'?)");
 	conf_fail("tsl:\n  ca: /x\n", "pbsh.yaml:1:1: unknown setting 'tsl' (did you mean 'tls'?)");
-	conf_fail("logd:\n  tls:\n    ca: /x\n", "pbsh.yaml:2:3: unknown setting 'logd.tls'");
+	conf_fail("logd:\n  tls:\n    ca: /x\n",
+	          "pbsh.yaml:2:3: unknown setting 'logd.tls' (tls is a section of its own: write "
+	          "it at the top level, not indented)");
 	conf_fail("frobnicate: 1\n", "pbsh.yaml:1:1: unknown setting 'frobnicate'");
 	conf_fail("tls.ca: /etc/ca.crt\n", "pbsh.yaml:1:1: write tls.ca inside its section (tls:, "
 	                                   "then the key indented on the next line)");

@@ -269,7 +269,9 @@ const char *pb_conf_file(const struct pb_conf *c);
  * pb_conf_mode:      octal mode keys.
  * pb_conf_list:      string-list keys: a NULL-terminated array, *n its length (n may be NULL).
  * pb_conf_hostports: host:port list keys: an array of *n entries (NULL when empty; n may be NULL).
- * pb_conf_log:       log destination keys: *dest, and *path for PB_LOG_FILE (else NULL).
+ * pb_conf_log:       log destination keys: *dest, and *path for PB_LOG_FILE (else NULL);
+ *                    an unset key gives PB_LOG_STDERR (pb_conf_str() is NULL then, so a
+ *                    daemon can pick syslog when detached).
  * pb_conf_is_set:    true when the file itself set the key (any type).
  */
 const char *pb_conf_str(const struct pb_conf *c, const char *key);

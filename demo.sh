@@ -22,8 +22,9 @@ meson compile -C "$build" >/dev/null
 find_prog() { # name: path of a built program, or empty
   local p
   for p in "$build/shell/$1" "$build/$1/$1" "$build/tools/$1"; do
-    [ -x "$p" ] && { printf '%s\n' "$src/$p"; return; }
+    if [ -x "$p" ]; then printf '%s\n' "$src/$p"; return 0; fi
   done
+  return 0
 }
 policyd=$(find_prog policyd)
 logd=$(find_prog logd)

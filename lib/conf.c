@@ -2327,9 +2327,19 @@ const struct pb_conf_keyinfo *pb_conf_schema(size_t *n)
 
 void pb_conf_print_schema(FILE *f)
 {
+	int wk = 0, wt = 0, wd = 0;
+	for (size_t i = 0; i < NKEYS; i++) {
+		const struct pb_conf_keyinfo *k = &schema_info[i];
+		int lk = (int)strlen(k->key), lt = (int)strlen(k->type);
+		int ld = k->def ? (int)strlen(k->def) : 1;
+		wk = lk > wk ? lk : wk;
+		wt = lt > wt ? lt : wt;
+		wd = ld > wd ? ld : wd;
+	}
 	for (size_t i = 0; i < NKEYS; i++)
-		fprintf(f, "%-32s %-16s %-16s %s\n", schema_info[i].key, schema_info[i].type,
-		        schema_info[i].def ? schema_info[i].def : "-", schema_info[i].description);
+		fprintf(f, "%-*s  %-*s  %-*s  %s\n", wk, schema_info[i].key, wt,
+		        schema_info[i].type, wd, schema_info[i].def ? schema_info[i].def : "-",
+		        schema_info[i].description);
 }
 
 /* A YAML double-quoted string that reads back as s. */

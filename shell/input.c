@@ -30,6 +30,7 @@ struct source {
 	bool eof;
 	bool eoa_done;    /* alias: INPUT_EOA already returned */
 	bool seekable;    /* INPUT_SYNC fd that can be repositioned */
+	bool midline;     /* the last character consumed was not a newline */
 	input_reader_cb cb;
 	void *ctx;
 	struct alias *alias;
@@ -255,9 +256,12 @@ static bool refill(struct source *s)
 		s->own = xmalloc(s->cap);
 		s->buf = s->own;
 	}
-	if ((s->flags & INPUT_INTERACTIVE) && input_prompt_hook != NULL)
-		input_prompt_hook(prompt_level);
-	prompt_level = 1;
+	/* Prompt once per line, even when a shared fd is read a byte at a time. */
+	if (!s->midline) {
+		if ((s->flags & INPUT_INTERACTIVE) && input_prompt_hook != NULL)
+			input_prompt_hook(prompt_level);
+		prompt_level = 1;
+	}
 	size_t want = s->cap;
 	/* A shared, unseekable fd: never read past what the parser consumes. */
 	if ((s->flags & INPUT_SYNC) && !s->seekable)
@@ -304,6 +308,7 @@ int input_getc(void)
 			int c = (unsigned char)s->buf[s->pos++];
 			if (s->type == SRC_STRING && c == '\0')
 				continue;
+			s->midline = c != '\n';
 			if (c == '\n')
 				s->lineno++;
 			if (input_verbose && (s->type == SRC_FD || s->type == SRC_READER))
@@ -366,9 +371,27 @@ void input_flush(void)
 	struct source *s = top;
 	if (s == NULL)
 		return;
+	bool had_newline = false;
+	for (size_t i = 0; i < s->nunget; i++)
+		had_newline |= s->unget[i] == '\n';
 	s->nunget = 0;
-	if (s->flags & INPUT_INTERACTIVE)
+	if (s->flags & INPUT_INTERACTIVE) {
+		/* Drop the rest of the line, also the part not read yet from an fd
+		 * that is read a byte at a time. */
+		bool nl = had_newline || !s->midline;
+		if (had_newline)
+			s->lineno++; /* it was counted back when given back */
+		while (!nl) {
+			while (s->pos < s->len && !nl)
+				nl = s->buf[s->pos++] == '\n';
+			if (nl)
+				s->lineno++;
+			else if (s->type != SRC_FD || !refill(s))
+				break;
+		}
 		s->pos = s->len;
+		s->midline = false;
+	}
 	if (vline.len)
 		verbose_flush();
 	prompt_level = 0;

@@ -667,10 +667,9 @@ static int handle_reject(struct logd_conn *c, const Pblog__RejectMessage *rm)
 		/*
 		 * A rejected command never runs: the session ends here, and sudo
 		 * clients wait for the server to close. (A reject of a sub-command
-		 * inside a session leaves it open.)
+		 * inside a session leaves it open.) The event is synced at the
+		 * next commit tick, as for an Exit without I/O log.
 		 */
-		if ((rc = evlog_sync(c->ctx->ev)) < 0)
-			return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
 		c->state = ST_EXITED;
 		return PB_ERR_EOF;
 	}
@@ -783,10 +782,12 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 		c->ctx->store->close(c->w);
 		c->w = NULL;
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
-	} else if ((rc = evlog_sync(c->ctx->ev)) < 0) {
-		rc = fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
-		goto done;
 	}
+	/*
+	 * Without an I/O log nothing is acknowledged (no commit point): the
+	 * event log is synced at the next commit tick, together with every
+	 * other connection's events, instead of once per session.
+	 */
 	c->state = ST_EXITED;
 	/* The session is over: the caller closes once the final commit point is written. */
 	rc = PB_ERR_EOF;

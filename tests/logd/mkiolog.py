@@ -30,12 +30,14 @@ files = {k: open(os.path.join(a.dir, v), "wb") for k, v in streams.items()}
 target = int(a.mb * 1024 * 1024)
 nrec = a.records or max(40, target // 8192)
 ttyout_total = 0
+total_ns = 0
 with open(os.path.join(a.dir, "timing"), "w") as t:
     for i in range(nrec):
         if a.zero_delays and i % 3 == 1:
             sec, nsec = 0, 0
         else:
             sec, nsec = 0, rng.randrange(1, 20_000_000)
+        total_ns += sec * 1_000_000_000 + nsec
         r = rng.random()
         if i % 17 == 5:
             t.write("5 %d.%09d %d %d\n" % (sec, nsec, rng.randrange(20, 60), rng.randrange(60, 200)))
@@ -66,7 +68,7 @@ ts = 1700000000
 with open(os.path.join(a.dir, "log"), "w") as f:
     f.write("%d:%s:root::/dev/pts/3:24:80\n/home/%s\n%s -c test\n" % (ts, a.user, a.user, a.command))
 info = {
-    "exit_value": 0, "run_time": {"seconds": 0, "nanoseconds": 0},
+    "exit_value": 0, "run_time": {"seconds": total_ns // 1_000_000_000, "nanoseconds": total_ns % 1_000_000_000},
     "timestamp": {"seconds": ts, "nanoseconds": 0},
     "columns": 80, "lines": 24,
     "command": a.command, "runargv": [os.path.basename(a.command), "-c", "test"],

@@ -729,7 +729,9 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 {
 	struct wb w;
 	wb_init(&w, input_lineno());
-	int plainq = o->dq ? LIT_DQ : LIT_PLAIN;
+	/* Inside "${x#pattern}" the pattern characters stay active (POSIX 2.6.2):
+	 * only escaped or quoted characters of a pattern are quoted. */
+	int plainq = o->dq && !o->pattern ? LIT_DQ : LIT_PLAIN;
 	int depth = 0;  /* parentheses (arith), brackets (index), extglob groups (normal) */
 	bool ksh = !(p->flags & PARSE_NOKSH);
 	for (;;) {

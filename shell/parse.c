@@ -384,6 +384,48 @@ static union node *func_body(struct parser *p, const char *name, int line, bool 
 	return f;
 }
 
+/*
+ * Declaration utilities (export, readonly, typeset, local): their NAME=word
+ * operands get tilde expansion like assignments (POSIX 2024, dash, mksh). The
+ * parser splits the word after "NAME=" only when a tilde prefix follows, so the
+ * back end expands them as ordinary words.
+ */
+static void declaration_tilde(union node *cmd)
+{
+	const char *name = plain_text(cmd->cmd.args);
+	if (name == NULL || (strcmp(name, "export") != 0 && strcmp(name, "readonly") != 0 &&
+			     strcmp(name, "typeset") != 0 && strcmp(name, "local") != 0))
+		return;
+	for (union node *w = cmd->cmd.args->head.next; w != NULL; w = w->head.next) {
+		union node *f = w->word.parts;
+		if (f == NULL || f->kind != NLIT || f->lit.quoted != LIT_PLAIN)
+			continue;
+		const char *t = f->lit.text;
+		const char *eq = strchr(t, '=');
+		if (eq == NULL || eq == t)
+			continue;
+		char *nm = ststrndup(t, (size_t)(eq - t));
+		if (!is_name(nm) || (eq[1] != '~' && strstr(eq + 1, ":~") == NULL))
+			continue;
+		union node *value = node_new(NWORD, w->head.line);
+		union node *rest = node_new(NLIT, f->head.line);
+		rest->lit.text = ststrdup(eq + 1);
+		rest->lit.quoted = LIT_PLAIN;
+		rest->head.next = f->head.next;
+		value->word.parts = rest;
+		lex_assign_tilde(value);
+		union node *v = value->word.parts;
+		if (v != NULL && v->kind == NLIT && v->lit.quoted == LIT_PLAIN) {
+			/* no tilde at the start: keep "NAME=text" as one literal */
+			f->lit.text = stprintf("%s=%s", nm, v->lit.text);
+			f->head.next = v->head.next;
+		} else {
+			f->lit.text = stprintf("%s=", nm);
+			f->head.next = v;
+		}
+	}
+}
+
 static union node *simple_command(struct parser *p)
 {
 	union node *n = node_new(NCMD, p->tokline);
@@ -430,6 +472,7 @@ static union node *simple_command(struct parser *p)
 		next(p, 0);
 		unexpected(p, NULL);
 	}
+	declaration_tilde(n);
 	return n;
 }
 

@@ -743,3 +743,33 @@ Test(input, prompt_word)
 	cr_assert_eq(p->head.next->kind, NPARAM);
 	cr_assert(p->head.next->param.flags & PF_DQUOTED);
 }
+
+Test(structure, patterns_inside_double_quotes_stay_patterns)
+{
+	union node *t = must_parse("echo \"${v%\\\\b*}\" \"${v-a*}\"");
+	union node *p = t->cmd.args->head.next->word.parts->dq.parts;
+	union node *a = p->param.arg->word.parts;
+	cr_assert_str_eq(lit_text(a), "\\");
+	cr_assert_eq(a->lit.quoted, LIT_DQ);
+	cr_assert_str_eq(lit_text(a->head.next), "b*");
+	cr_assert_eq(a->head.next->lit.quoted, LIT_PLAIN);
+	p = t->cmd.args->head.next->head.next->word.parts->dq.parts;
+	cr_assert_eq(p->param.arg->word.parts->lit.quoted, LIT_DQ);
+}
+
+Test(structure, declaration_utilities_get_assignment_tilde)
+{
+	union node *t = must_parse("export P=~/bin:~/x Q=a R=b:~ ~=x");
+	union node *w = t->cmd.args->head.next;
+	cr_assert_str_eq(lit_text(w->word.parts), "P=");
+	cr_assert_eq(w->word.parts->head.next->kind, NTILDE);
+	w = w->head.next;
+	cr_assert_str_eq(lit_text(w->word.parts), "Q=a");
+	cr_assert_null(w->word.parts->head.next);
+	w = w->head.next;
+	cr_assert_str_eq(lit_text(w->word.parts), "R=b:");
+	cr_assert_eq(w->word.parts->head.next->kind, NTILDE);
+	t = must_parse("echo P=~/bin");
+	cr_assert_str_eq(lit_text(t->cmd.args->head.next->word.parts), "P=~/bin");
+	roundtrip("export P=~/bin:~/x Q=a R=b:~; readonly S=~; local T=~u");
+}

@@ -312,7 +312,7 @@ int iolog_expand_path(const char *tmpl, const struct iolog_vars *v, char *out, s
 				val = v->runuser;
 			else if (KEY("runas_group"))
 				val = v->rungroup;
-			else if (KEY("hostname"))
+			else if (KEY("hostname") || KEY("host"))
 				val = v->host;
 			else if (KEY("command"))
 				val = v->command;

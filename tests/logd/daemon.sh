@@ -80,5 +80,27 @@ kill -0 "$LOGD_PID" 2>/dev/null && fail "logd did not stop"
 [ -e "$T/logd.pid" ] && fail "pidfile left behind"
 LOGD_PID=""
 [ "$n_old" -gt 0 ] || fail "old event file empty"
+
+echo "privilege drop: as root, logd runs as logd.user after binding"
+if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
+	echo "  user: nobody" >>"$T/pbsh.yaml"
+	mkdir -p "$T/io" "$T/events"
+	chown -R nobody "$T/io" "$T/events"
+	chmod 755 "$T"
+	rm -f "$T/port"
+	"$LOGD" -f "$T/pbsh.yaml" --port-file "$T/port" || fail "logd with logd.user did not start"
+	LOGD_PID=$(cat "$T/logd.pid")
+	PORT=$(cat "$T/port")
+	[ "$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$LOGD_PID/status")" = "$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] ||
+		fail "logd did not drop to nobody"
+	"$LOGCLIENT" -c "$T/pki/ca.crt,$T/pki/host1.crt,$T/pki/host1.key" -p "$PORT" -H host1.test "$T/a" >"$T/p.out" 2>&1 ||
+		fail "no session after the privilege drop: $(cat "$T/p.out")"
+	kill -TERM "$LOGD_PID"
+	n=50
+	while kill -0 "$LOGD_PID" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	LOGD_PID=""
+else
+	echo "  (skipped: not root)"
+fi
 grep -q '^done' "$T/slow.out" || fail "the session running at the stop did not get its final commit point"
 echo PASS

@@ -773,3 +773,32 @@ Test(structure, declaration_utilities_get_assignment_tilde)
 	cr_assert_str_eq(lit_text(t->cmd.args->head.next->word.parts), "P=~/bin");
 	roundtrip("export P=~/bin:~/x Q=a R=b:~; readonly S=~; local T=~u");
 }
+
+Test(printer, function_listing_layout)
+{
+	union node *t = must_parse("f() { if a; then b; else c & fi; case $x in a|b) d;; esac; }");
+	char *s = tree_text(t, 0);
+	cr_assert_str_eq(s, "f() {\n"
+			    "\tif a; then\n"
+			    "\t\tb\n"
+			    "\telse\n"
+			    "\t\tc &\n"
+			    "\tfi\n"
+			    "\tcase $x in\n"
+			    "\t\t(a | b)\n"
+			    "\t\t\td\n"
+			    "\t\t\t;;\n"
+			    "\tesac\n"
+			    "}");
+	free(s);
+	s = tree_text(t, TREE_ONELINE);
+	cr_assert_str_eq(s, "f() { if a; then b; else c & fi; case $x in (a | b) d ;; esac; }");
+	free(s);
+	t = must_parse("cat <<E >out; echo done\n$x\nE");
+	s = tree_text(t, TREE_ONELINE);
+	cr_assert_str_eq(s, "cat <<E >out; echo done\n$x\nE\n");
+	free(s);
+	s = word_text(t->list.items->cmd.redirs->redir.target);
+	cr_assert_str_eq(s, "E");
+	free(s);
+}

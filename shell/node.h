@@ -132,7 +132,7 @@ enum param_op {
 	PO_NONE,      /* $x ${x} */
 	PO_MINUS,     /* ${x-w}  ${x:-w} (PF_COLON) */
 	PO_ASSIGN,    /* ${x=w}  ${x:=w} */
-	PO_QUESTION,  /* ${x?w}  ${x:?w}  (arg may be NULL: default message) */
+	PO_QUESTION,  /* ${x?w}  ${x:?w}  (${x?}: arg is a word with no parts: default message) */
 	PO_PLUS,      /* ${x+w}  ${x:+w} */
 	PO_LENGTH,    /* ${#x} */
 	PO_TRIM_SS,   /* ${x#p}  remove smallest prefix */

@@ -48,6 +48,7 @@ logd:
   max_connections_per_peer: 10000
 EOC
 "$LOGD" -D -f "$T/pbsh.yaml" --port-file "$T/logd.port" 2>"$T/logd.err" &
+LOGD_PID=$!
 PIDS="$PIDS $!"
 # sudo_logsrvd, with its own configuration in the temp folder (never /etc)
 SPORT=$(free_port)
@@ -67,6 +68,7 @@ log_format = json
 path = $T/slr/events.log
 EOC
 sudo_logsrvd -n -f "$T/slr/sudo_logsrvd.conf" 2>"$T/slr.err" &
+SLR_PID=$!
 PIDS="$PIDS $!"
 for i in $(seq 50); do [ -s "$T/logd.port" ] && break; sleep 0.1; done
 sleep 0.3
@@ -90,11 +92,16 @@ per=20
 conns=$((EVENTS / per))
 printf 'session: %s MB in %d records, %d transfers at once; events: %d accepts (%d connections x %d runs)\n' \
 	"$(python3 -c "print(round($bytes / 1e6, 2))")" "$records" "$PAR" "$EVENTS" "$conns" "$per"
-printf '%-14s %10s %12s %12s\n' server 'I/O MB/s' 'records/s' 'events/s'
+# cpu PID: the server's user+system CPU seconds so far (less sensitive to a busy machine than wall time).
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+printf '%-14s %10s %12s %12s %14s\n' server 'I/O MB/s' 'records/s' 'events/s' 'CPU s per GB'
 for srv in logd sudo_logsrvd; do
 	port=$LPORT
-	[ $srv = sudo_logsrvd ] && port=$SPORT
+	pid=$LOGD_PID
+	[ $srv = sudo_logsrvd ] && port=$SPORT && pid=$SLR_PID
+	c0=$(cpu "$pid")
 	t_io=$(run "$port" -t "$PAR" "$T/session")
+	c1=$(cpu "$pid")
 	# events: -A sends only the accept; -t opens that many connections at once
 	t_ev=0
 	for k in $(seq $per); do
@@ -103,9 +110,10 @@ for srv in logd sudo_logsrvd; do
 		e=$(now)
 		t_ev=$(python3 -c "print($t_ev + $e - $s)")
 	done
-	python3 -c "print('%-14s %10.1f %12.0f %12.0f' % ('$srv', $bytes * $PAR / 1e6 / $t_io, $records * $PAR / $t_io, $EVENTS / $t_ev))"
+	python3 -c "print('%-14s %10.1f %12.0f %12.0f %14.2f' % ('$srv', $bytes * $PAR / 1e6 / $t_io, $records * $PAR / $t_io, $EVENTS / $t_ev, ($c1 - $c0) / ($bytes * $PAR * 3 / 1e9)))"
 done
 # What each stored: the same number of complete logs.
 n_logd=$(find "$T/logd/io" -name timing | wc -l)
 n_slr=$(find "$T/slr/io" -name timing | wc -l)
-echo "stored I/O logs: logd $n_logd, sudo_logsrvd $n_slr; logd commit points: $(grep -c . "$T/logd.err" >/dev/null; echo fsync at each)"
+echo "stored I/O logs: logd $n_logd, sudo_logsrvd $n_slr (logd fsyncs at every commit point, sudo_logsrvd never)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

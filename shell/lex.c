@@ -872,9 +872,11 @@ void lex_heredoc_add(struct parser *p, union node *redir)
 	struct heredoc *h = stzalloc(sizeof *h);
 	int quoted = 0;
 	h->delim = parse_heredoc_delim(redir->redir.target, &quoted);
-	/* No line can ever match it (bash reads to end of file with a warning). */
+	/* No line could ever match it (bash reads to end of file with a warning). */
 	if (strchr(h->delim, '\n') != NULL)
 		sh_syntax_error(redir->head.line, "here-document delimiter contains a newline");
+	if (redir->redir.op == R_HEREDOC_STRIP && h->delim[0] == '\t')
+		sh_syntax_error(redir->head.line, "<<- here-document delimiter starts with a tab");
 	redir->redir.quoted = quoted;
 	h->redir = redir;
 	*p->hd_tail = h;

@@ -124,6 +124,9 @@ int c_dot(int argc, char **argv)
 		i++;
 	if (i >= argc)
 		sh_errorf(2, ".: filename argument required");
+	static int dot_depth;
+	if (dot_depth >= 500)
+		sh_errorf(2, ".: %s: nesting too deep", argv[i]);
 	char *path = find_dot(argv[i]);
 	if (path == NULL)
 		sh_errorf(2, ".: %s: not found", argv[i]);
@@ -140,6 +143,7 @@ int c_dot(int argc, char **argv)
 	volatile int status = 0, kind = 0, st = 0;
 	int evflags = sh_builtin_flags & EV_TESTED;
 	struct sh_jmp j;
+	dot_depth++;
 	sh_push(&j);
 	if (setjmp(j.jb) == 0) {
 		status = eval_input(0, false, evflags);
@@ -150,6 +154,7 @@ int c_dot(int argc, char **argv)
 		kind = j.kind;
 		st = j.status;
 	}
+	dot_depth--;
 	input_pop_to(depth);
 	close(fd);
 	if (args)
@@ -204,8 +209,10 @@ int c_readonly(int argc, char **argv)
 
 int c_local(int argc, char **argv)
 {
-	if (!var_in_function())
-		sh_errorf(2, "local: not in a function");
+	if (!var_in_function()) {
+		sh_warnf("local: not in a function");
+		return 1;
+	}
 	for (int i = 1; i < argc; i++) {
 		const char *eq = strchr(argv[i], '=');
 		size_t nl = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
@@ -305,8 +312,10 @@ int c_shift(int argc, char **argv)
 
 int c_let(int argc, char **argv)
 {
-	if (argc < 2)
-		sh_errorf(2, "let: expression expected");
+	if (argc < 2) {
+		sh_warnf("let: expression expected");
+		return 1;
+	}
 	long long v = 0;
 	for (int i = 1; i < argc; i++)
 		v = arith_eval(argv[i]);

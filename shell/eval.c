@@ -62,6 +62,7 @@ static int eval_pipe(struct n_pipe *p, int flags)
 			sh_errorf(2, "cannot create pipe: %s", strerror(e));
 		}
 		out_flush();
+		hash_prefetch(c);
 		pid_t pid = job_fork(j, false);
 		if (pid == 0) {
 			if (prev >= 0) {
@@ -103,6 +104,7 @@ static int eval_subshell(union node *body, int flags)
 static int eval_async(union node *body)
 {
 	out_flush();
+	hash_prefetch(body);
 	struct job *j = job_new(job_text(body, true));
 	if (job_fork(j, true) == 0) {
 		if (!opt[OPT_MONITOR] && !jobs_control()) {

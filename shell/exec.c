@@ -204,6 +204,19 @@ int hash_add(const char *name)
 	return hash_lookup(name) ? 0 : -1;
 }
 
+void hash_prefetch(union node *cmd)
+{
+	if (cmd == NULL || cmd->kind != NCMD || cmd->cmd.args == NULL)
+		return;
+	union node *p = cmd->cmd.args->word.parts;
+	if (p == NULL || p->head.next || p->kind != NLIT)
+		return;
+	const char *name = p->lit.text;
+	if (strchr(name, '/') || builtin_lookup(name) || func_lookup(name))
+		return;
+	(void)hash_lookup(name);
+}
+
 void find_command(const char *name, struct cmdentry *ce, int flags)
 {
 	memset(ce, 0, sizeof *ce);
@@ -503,6 +516,19 @@ static void set_lastarg(const char *s)
 
 int sh_builtin_flags;
 
+/* Is the command word a plain `export`, `readonly` or `local` (declaration utilities, POSIX 2024)? */
+static bool is_decl_utility(union node *w)
+{
+	union node *p = w->word.parts;
+	if (p == NULL || p->head.next || p->kind != NLIT)
+		return false;
+	const char *t = p->lit.text;
+	if (strcmp(t, "export") != 0 && strcmp(t, "readonly") != 0 && strcmp(t, "local") != 0)
+		return false;
+	const struct builtin *bi = builtin_lookup(t);
+	return bi && (bi->flags & BI_ASSIGN) && !func_lookup(t);
+}
+
 int exec_simple(union node *n, int flags)
 {
 	struct n_cmd *c = &n->cmd;
@@ -512,8 +538,14 @@ int exec_simple(union node *n, int flags)
 	sh_lineno = sh_errline = c->line;
 	sh_cmdsub_status = -1;
 	struct arglist args = {0};
-	if (c->args)
-		expand_args(c->args, &args);
+	if (c->args) {
+		if (is_decl_utility(c->args)) {
+			arglist_add(&args, c->args->word.parts->lit.text);
+			expand_decl_args(c->args->head.next, &args);
+		} else {
+			expand_args(c->args, &args);
+		}
+	}
 	int argc = args.n;
 	char **argv = args.v;
 	struct arglist trace = {0};

@@ -59,6 +59,13 @@ void hash_print(void);
 /* hash_add: look name up in PATH now and remember it; -1 if not found. */
 int hash_add(const char *name);
 
+/*
+ * hash_prefetch: if cmd is a simple command naming a program by a plain
+ * word, look it up in PATH now, so children forked for a pipeline or a
+ * background job find it in the table they inherit.
+ */
+void hash_prefetch(union node *cmd);
+
 /* The path of the running shell binary (for scripts without #!). */
 extern const char *sh_self_path;
 

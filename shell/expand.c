@@ -631,6 +631,73 @@ static bool simple_param(union node *p, struct arglist *out)
 	return true;
 }
 
+/* Is w a NAME=... word (its first part an unquoted literal starting with a valid name and '=')? */
+static bool is_assign_word(union node *w)
+{
+	union node *p = w->kind == NWORD ? w->word.parts : NULL;
+	if (p == NULL || p->kind != NLIT || p->lit.quoted != LIT_PLAIN)
+		return false;
+	const char *eq = strchr(p->lit.text, '=');
+	return eq && var_valid_name(p->lit.text, (size_t)(eq - p->lit.text));
+}
+
+/* Expand NAME=value like an assignment: tilde after = and unquoted :, no splitting or globbing. */
+static char *expand_assign_word(union node *w)
+{
+	struct strbuf sb;
+	sb_init(&sb);
+	bool tilde_ok = false, seen_eq = false;
+	for (union node *p = w->word.parts; p; p = p->head.next) {
+		if (p->kind != NLIT || p->lit.quoted != LIT_PLAIN) {
+			sb_puts(&sb, expand_str(p));
+			tilde_ok = false;
+			continue;
+		}
+		for (const char *t = p->lit.text; *t;) {
+			if (*t == '~' && tilde_ok) {
+				size_t n = strcspn(t + 1, "/:");
+				const char *end = t + 1 + n;
+				/* Only a prefix wholly inside this literal (ended by / : or the word's end). */
+				if (*end || p->head.next == NULL) {
+					char *user = ststrndup(t + 1, n);
+					const char *d = tilde_dir(user);
+					if (d) {
+						sb_puts(&sb, d);
+						t = end;
+						tilde_ok = false;
+						continue;
+					}
+				}
+			}
+			char c = *t++;
+			sb_putc(&sb, c);
+			if (c == '=' && !seen_eq) {
+				seen_eq = true;
+				tilde_ok = true;
+			} else {
+				tilde_ok = seen_eq && c == ':';
+			}
+		}
+	}
+	return sb_str(&sb);
+}
+
+void expand_decl_args(union node *words, struct arglist *out)
+{
+	for (union node *w = words; w; w = w->head.next) {
+		if (is_assign_word(w)) {
+			arglist_add(out, expand_assign_word(w));
+			continue;
+		}
+		union node *next = w->head.next;
+		w->head.next = NULL;
+		expand_args(w, out);
+		w->head.next = next;
+	}
+	if (out->v == NULL)
+		arglist_add(out, NULL), out->n = 0;
+}
+
 void expand_args(union node *words, struct arglist *out)
 {
 	for (union node *w = words; w; w = w->head.next) {

@@ -24,6 +24,13 @@ void arglist_add(struct arglist *al, char *s);
 void expand_args(union node *words, struct arglist *out);
 
 /*
+ * expand_decl_args: as expand_args, for the operands of a declaration
+ * utility (export, readonly, local): NAME=value operands expand like
+ * assignments (tilde after = and :, no splitting or globbing).
+ */
+void expand_decl_args(union node *words, struct arglist *out);
+
+/*
  * expand_str: expand one NWORD without field splitting or pathname
  * expansion (assignment values, redirection targets, here-document bodies,
  * case subjects); "$@" is joined with spaces. NULL word gives "". The

@@ -127,7 +127,7 @@ void sh_forked_child(void)
 	sh_subshell++;
 	/* Unwinds in the child must end the child, never resume the parent's loops. */
 	sh_handler = NULL;
-	sh_funcdepth = 0;
+	/* sh_funcdepth stays: the child still runs inside those calls, and the bound must hold across $(f). */
 	sh_loopdepth = 0;
 	stdout_buf.len = 0;
 	sh_out = &stdout_buf;

@@ -181,11 +181,13 @@ void trap_run_pending(void)
 			if (trap_action[s] == NULL || trap_action[s][0] == '\0')
 				continue;
 			int saved = sh_exitstatus;
-			char *cmd = xstrdup(trap_action[s]);
+			/* A copy, since the action may reset its own trap; static so an exit in it leaks nothing. */
+			static char *cmd;
+			free(cmd);
+			cmd = xstrdup(trap_action[s]);
 			in_trap = true;
 			eval_string_trap(cmd);
 			in_trap = false;
-			free(cmd);
 			sh_exitstatus = saved;
 		}
 	}
@@ -196,7 +198,9 @@ void trap_run_exit(void)
 	if (exit_trap_done || trap_action[0] == NULL)
 		return;
 	exit_trap_done = true;
-	char *cmd = trap_action[0];
+	/* Kept reachable while it runs: an `exit` inside the EXIT trap unwinds past us. */
+	static char *cmd;
+	cmd = trap_action[0];
 	trap_action[0] = NULL;
 	if (cmd[0] != '\0') {
 		int saved = sh_exitstatus;
@@ -204,6 +208,7 @@ void trap_run_exit(void)
 		sh_exitstatus = saved;
 	}
 	free(cmd);
+	cmd = NULL;
 }
 
 void trap_subshell(void)

@@ -569,6 +569,11 @@ int c_getopts(int argc, char **argv)
 	char **args = argc > 3 ? argv + 3 : sh_pos.v;
 	int nargs = argc > 3 ? argc - 3 : sh_pos.n;
 	bool silent = optstr[0] == ':';
+	struct var *rv = var_lookup(name);
+	if (rv && (rv->flags & V_READONLY)) {
+		sh_warnf("getopts: %s: is read only", name);
+		return 2;
+	}
 	const char *oi = var_get("OPTIND");
 	long optind = oi ? strtol(oi, NULL, 10) : 1;
 	if (optind < 1) {

@@ -563,7 +563,8 @@ int exec_simple(union node *n, int flags)
 	bool scoped = false;
 	if (c->assigns) {
 		if (special) {
-			do_assignments(c->assigns, 0, tr);
+			/* x=1 exec prog: the program sees x. */
+			do_assignments(c->assigns, ce.bi->fn == c_exec ? V_EXPORT : 0, tr);
 		} else {
 			var_push_scope();
 			scoped = true;

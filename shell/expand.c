@@ -409,10 +409,9 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		return;
 	}
 	/* $@ and $*: one value per positional parameter. */
-	char sep = ' ';
 	bool star = name[0] == '*';
-	if (star && dq)
-		sep = sh_ifs[0];
+	/* "$*" and $* outside field splitting (x=$*) join with the first IFS character; $@ with a space. */
+	char sep = star ? sh_ifs[0] : ' ';
 	for (int i = 0; i < sh_pos.n; i++) {
 		const char *v = sh_pos.v[i];
 		if (transform)

@@ -211,15 +211,15 @@ static void send_accept(const char *dir, const char *host, bool iobufs, const ch
 	static const char *const keys[] = {"command", "runuser", "submituser", "submitcwd", "ttyname"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_str(v, keys[i]) != NULL)
-			info[ni++] = info_str(keys[i], strdup(json_str(v, keys[i])));
-	info[ni++] = info_str("submithost", host != NULL ? host : strdup(json_str(v, "submithost")));
+			info[ni++] = info_str(keys[i], json_str(v, keys[i]));
+	info[ni++] = info_str("submithost", host != NULL ? host : json_str(v, "submithost"));
 	static Pblog__InfoMessage__StringList argl = PBLOG__INFO_MESSAGE__STRING_LIST__INIT;
 	const struct jval *av = json_get(v, "runargv");
 	if (av != NULL && av->type == J_ARR && av->n > 0) {
 		argl.n_strings = av->n;
 		argl.strings = calloc(av->n, sizeof(char *));
 		for (size_t i = 0; i < av->n; i++)
-			argl.strings[i] = strdup(av->items[i].type == J_STR ? av->items[i].str : "");
+			argl.strings[i] = av->items[i].type == J_STR ? av->items[i].str : "";
 		Pblog__InfoMessage *a = info_str("runargv", NULL);
 		a->value_case = PBLOG__INFO_MESSAGE__VALUE_STRLISTVAL;
 		a->strlistval = &argl;
@@ -243,6 +243,9 @@ static void send_accept(const char *dir, const char *host, bool iobufs, const ch
 		die("send accept");
 	for (size_t i = 0; i < ni; i++)
 		free(info[i]);
+	free(argl.strings);
+	argl.strings = NULL;
+	argl.n_strings = 0;
 	json_free(v);
 	if (iobufs) {
 		int t;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "c_test.h"
+#include "gate.h"
 #include "jobs.h"
 #include "shell.h"
 #include "trap.h"
@@ -70,6 +71,9 @@ const struct builtin *builtin_lookup(const char *name)
 
 int builtin_run(const struct builtin *b, int argc, char **argv)
 {
+	/* Every builtin runs through here: the policy gate for builtins (never inside a builtin). */
+	if (gate_check(GATE_BUILTIN, b->name, argv) != GATE_ALLOW)
+		return 1;
 	int st = b->fn(argc, argv);
 	if (out_flush() < 0) {
 		sh_warnf("%s: write error: %s", argv[0], strerror(errno));

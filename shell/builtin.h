@@ -22,7 +22,11 @@ struct builtin {
 /* builtin_lookup: the builtin called name, or NULL. */
 const struct builtin *builtin_lookup(const char *name);
 
-/* builtin_run: run b with argv, flushing its output; returns its exit status. */
+/*
+ * builtin_run: run b with argv, flushing its output; returns its exit
+ * status. The policy gate (GATE_BUILTIN) is asked first; a denied builtin
+ * does not run and gives 1.
+ */
 int builtin_run(const struct builtin *b, int argc, char **argv);
 
 /* The builtins, by file. */

@@ -308,19 +308,41 @@ static int wait_pid(pid_t pid)
 	return 1;
 }
 
-/* Run a program: exec in place when the shell ends anyway, else vfork + execve + wait. */
+/* run_program flag: `exec prog`: replace the shell whatever traps or jobs there are. */
+#define RUN_REPLACE 0x100
+
+/*
+ * Run a program: exec in place when the shell ends anyway, else vfork +
+ * execve + wait. This is the one place a program is executed, so the
+ * policy gate for commands is here, after every lookup and just before
+ * the exec.
+ */
 static int run_program(const char *path, char **argv, int flags)
 {
+	if (gate_check(GATE_COMMAND, path, argv) != GATE_ALLOW)
+		return 126;
 	char **envp = var_environ();
 	out_flush();
-	if ((flags & EV_EXIT) && !trap_any() && !jobs_control()) {
+	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && !trap_any() && !jobs_control())) {
 		trap_child(false);
 		do_execve(path, argv, envp);
 		int e = errno;
 		report_exec_error(argv[0], e);
+		if ((flags & RUN_REPLACE) && opt[OPT_INTERACTIVE])
+			return exec_failure_status(e);
 		sh_unwind(SH_EXIT, exec_failure_status(e));
 	}
-	struct job *j = jobs_control() ? job_new(argv[0]) : NULL;
+	struct job *j = NULL;
+	if (jobs_control()) {
+		struct strbuf sb;
+		sb_init(&sb);
+		for (char **a = argv; *a; a++) {
+			if (a != argv)
+				sb_putc(&sb, ' ');
+			sb_puts(&sb, *a);
+		}
+		j = job_new(sb_str(&sb));
+	}
 	sigset_t all, old;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
@@ -457,14 +479,10 @@ int exec_argv(int argc, char **argv, int fcflags, bool replace)
 	find_command(argv[0], &ce, fcflags);
 	switch (ce.kind) {
 	case CMD_BUILTIN:
-		if (gate_check(GATE_BUILTIN, argv[0], argv) != GATE_ALLOW)
-			return 1;
 		return builtin_run(ce.bi, argc, argv);
 	case CMD_FUNCTION:
 		return call_function(ce.fn, argc, argv, 0);
 	case CMD_EXTERNAL:
-		if (gate_check(GATE_COMMAND, ce.path, argv) != GATE_ALLOW)
-			return 126;
 		return run_program(ce.path, argv, replace ? EV_EXIT : 0);
 	default:
 		sh_warnf("%s: not found", argv[0]);
@@ -591,9 +609,7 @@ int exec_simple(union node *n, int flags)
 			return 2;
 		}
 		sh_builtin_flags = flags;
-		if (gate_check(GATE_BUILTIN, argv[0], argv) != GATE_ALLOW) {
-			status = 1;
-		} else if (save == NULL && !scoped) {
+		if (save == NULL && !scoped) {
 			status = builtin_run(ce.bi, argc, argv);
 		} else {
 			struct sh_jmp j;
@@ -635,10 +651,6 @@ int exec_simple(union node *n, int flags)
 	case CMD_EXTERNAL:
 		if (redir_apply(c->redirs, &save) < 0) {
 			status = 2;
-			break;
-		}
-		if (gate_check(GATE_COMMAND, ce.path, argv) != GATE_ALLOW) {
-			status = 126;
 			break;
 		}
 		status = run_program(ce.path, argv, flags);
@@ -715,14 +727,10 @@ static bool cmdsub_fast(union node *tree, struct outbuf *mem, int *status)
 	expand_args(tree->cmd.args, &args);
 	if (args.n == 0)
 		return false;
-	if (gate_check(GATE_BUILTIN, args.v[0], args.v) != GATE_ALLOW) {
-		*status = 1;
-		return true;
-	}
 	struct outbuf *saved = sh_out;
 	out_flush();
 	sh_out = mem;
-	*status = bi->fn(args.n, args.v);
+	*status = builtin_run(bi, args.n, args.v);
 	sh_out = saved;
 	return true;
 }
@@ -889,16 +897,7 @@ int c_exec(int argc, char **argv)
 			sh_warnf("exec: %s: not found", argv[i]);
 			sh_unwind(SH_EXIT, 127);
 		}
-		if (gate_check(GATE_COMMAND, ce.path, argv + i) != GATE_ALLOW)
-			return 126;
-		out_flush();
-		trap_child(false);
-		do_execve(ce.path, argv + i, var_environ());
-		int e = errno;
-		report_exec_error(argv[i], e);
-		if (!opt[OPT_INTERACTIVE])
-			sh_unwind(SH_EXIT, exec_failure_status(e));
-		return exec_failure_status(e);
+		return run_program(ce.path, argv + i, RUN_REPLACE);
 	}
 	/* exec of a builtin or function: run it, then exit with its status. */
 	int st = exec_argv(argc - i, argv + i, FC_NOFUNC, true);

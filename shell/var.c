@@ -492,9 +492,12 @@ void var_init(char **env)
 	var_set("IFS", " \t\n", 0);
 	if (var_get("PATH") == NULL)
 		var_set("PATH", "/usr/local/bin:/usr/bin:/bin", 0);
-	var_set("PS1", geteuid() == 0 ? "# " : "$ ", 0);
-	var_set("PS2", "> ", 0);
-	var_set("PS4", "+ ", 0);
+	if (var_get("PS1") == NULL)
+		var_set("PS1", geteuid() == 0 ? "# " : "$ ", 0);
+	if (var_get("PS2") == NULL)
+		var_set("PS2", "> ", 0);
+	if (var_get("PS4") == NULL)
+		var_set("PS4", "+ ", 0);
 	var_set("OPTIND", "1", 0);
 	var_set_int("PPID", (long long)getppid());
 	var_set("LINENO", "", 0);

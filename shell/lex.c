@@ -833,6 +833,12 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 				read_dollar_squote(&w, input_lineno());
 				continue;
 			}
+			if (d == '"' && ksh && !o->dq && (o->ctx == CTX_NORMAL || o->ctx == CTX_PARAM)) {
+				/* $"..." (a message to translate in ksh93/bash/mksh): the
+				 * translation is the identity, so it is just "...". */
+				wb_part(&w, read_dq_group(p));
+				continue;
+			}
 			input_ungetc(d);
 			union node *n = read_dollar(p, o->dq);
 			if (n != NULL)

@@ -170,7 +170,7 @@ static const char *const grammar_cases[] = {
 	"echo a\"b$c\"'*'${d:-e f}",
 	"echo \"\" '' a\"\"b",
 	"echo \\$x \\\\ \\\" \"\\$x\" \"\\a\"",
-	"echo $ \"$\" a$ $\"x\"",
+	"echo $ \"$\" a$ $\"x\" $\"a$b\"",
 	"echo a#b #comment\necho c",
 	"echo a\\\nb",
 	"e\\\ncho c",

@@ -32,7 +32,9 @@
  *   NCMDSUB $(...) or `...`: the command is already parsed (cmdsub.tree).
  *   NARITH  $((...)): its expression is an NWORD to expand, then evaluate.
  *   NTILDE  ~ / ~user / ~+ / ~- prefix (only ever the first part, or in an
- *           assignment value right after = or an unquoted :).
+ *           assignment value right after = or an unquoted :; also in the
+ *           NAME=value operands of export, readonly, typeset and local, whose
+ *           word then starts with the literal "NAME=" part).
  * So for splitting: only the results of unquoted NPARAM/NCMDSUB/NARITH are split;
  * for globbing and patterns: LIT_PLAIN text and unquoted expansion results are
  * pattern text, every quoted character matches itself.

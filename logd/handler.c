@@ -167,6 +167,8 @@ static int commit(struct logd_conn *c, bool force_send)
 	if (rc < 0)
 		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
 	c->uncommitted = false;
+	if (ts_cmp(point, c->committed) <= 0 && !force_send)
+		return 0; /* nothing new that can be announced */
 	return send_commit(c, point);
 }
 

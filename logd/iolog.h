@@ -136,7 +136,13 @@ struct iolog_store_ops {
 		       struct iolog_w **out, const char **errstr);
 	/* write: append one record (data for data records, else NULL); buffered. */
 	int (*write)(struct iolog_w *w, const struct iolog_rec *rec, const void *data);
-	/* commit: make everything written so far durable; *point gets its elapsed time. */
+	/*
+	 * commit: make everything written so far durable; *point gets the
+	 * commit point to announce: the end of the last record with a positive
+	 * delay that a record with a positive delay follows (a resuming client
+	 * skips every record not past the point, so no zero-delay record may
+	 * end at it or follow it unseen).
+	 */
 	int (*commit)(struct iolog_w *w, struct timespec *point);
 	/* finish: commit, add exit members (JSON "key": value pairs text) to log.json, mark complete. */
 	int (*finish)(struct iolog_w *w, const char *exit_members);

@@ -38,6 +38,17 @@ struct iolog_w {
 	struct obuf timing;
 	struct timespec elapsed;	/* after the last record written */
 	struct timespec flushed_elapsed;	/* after the last record in the timing file on disk */
+	/*
+	 * safe: the end of the last record that has a positive delay and is
+	 * followed by one with a positive delay, so exactly one record ends
+	 * there. A client resuming at a commit point skips every record whose
+	 * elapsed time is not past it: a point followed by zero-delay records
+	 * the server has not seen yet would lose them, and sudo_sendlog
+	 * misplaces its data when a zero-delay record ends at the point.
+	 * Commit points therefore stop here until the session's end.
+	 */
+	struct timespec safe;
+	bool last_positive;	/* the last record written had a positive delay */
 	uint64_t bytes;
 };
 
@@ -434,7 +445,7 @@ static int sudo_restart(int rootfd, const char *id, struct timespec resume, cons
 		*errstr = "fsync failed";
 		goto done;
 	}
-	w->elapsed = w->flushed_elapsed = cum;
+	w->elapsed = w->flushed_elapsed = w->safe = cum;
 	*out = w;
 	w = NULL;
 	rc = 0;
@@ -469,6 +480,10 @@ static int sudo_write(struct iolog_w *w, const struct iolog_rec *rec, const void
 	rc = obuf_put(&w->timing, line, ll, TIMING_BUF);
 	if (rc < 0)
 		return rc;
+	bool positive = rec->delay.tv_sec > 0 || rec->delay.tv_nsec > 0;
+	if (positive && w->last_positive)
+		w->safe = w->elapsed;
+	w->last_positive = positive;
 	w->elapsed = ts_add(w->elapsed, rec->delay);
 	return 0;
 }
@@ -490,7 +505,8 @@ static int sudo_commit(struct iolog_w *w, struct timespec *point)
 			return errno_to_pb(errno);
 		w->timing.dirty = false;
 	}
-	*point = w->flushed_elapsed;
+	/* Every record is on disk now; announce only what a resume cannot misread (see safe). */
+	*point = w->safe;
 	return 0;
 }
 

@@ -447,9 +447,18 @@ int main(int argc, char **argv)
 		}
 	}
 	if (end < nrecs) {
-		/* An interrupted client: wait until what was sent is committed, then vanish. */
-		struct timespec want = end > 0 ? recs[end - 1].cum : (struct timespec){0, 0};
-		while (end > 0 && (!have_commit || ts_cmp(last_commit, want) < 0)) {
+		/*
+		 * An interrupted client: wait until what was sent is committed, then
+		 * vanish. The server announces a point only between two records
+		 * with positive delays: the last such point among those sent.
+		 */
+		struct timespec want = {0, 0};
+#define POSITIVE(x) ((x).r.delay.tv_sec > 0 || (x).r.delay.tv_nsec > 0)
+		for (size_t i = 1; i < end; i++)
+			if (POSITIVE(recs[i]) && POSITIVE(recs[i - 1]))
+				want = recs[i - 1].cum;
+#undef POSITIVE
+		while ((want.tv_sec > 0 || want.tv_nsec > 0) && (!have_commit || ts_cmp(last_commit, want) < 0)) {
 			int t = recv_one(30000);
 			if (t < 0)
 				die("no commit point for the first %zu records", end);

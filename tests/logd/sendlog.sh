@@ -37,6 +37,18 @@ sudo_sendlog -h 127.0.0.1 -p "$BPORT" -r "${cp2%.*},${cp2#*.}" -i "$id2" "$T/ori
 	{ cat "$T/s2.out"; fail "sudo_sendlog -r"; }
 replay_cmp "$T/orig" "$id2"
 
+echo "2b. the same with zero-delay records around the commit point"
+$MKIOLOG "$T/zero" --records 60 --zero-delays --seed 5 --user alice || fail "mkiolog"
+for n in 5 6 7 31; do
+	"$LOGCLIENT" -c "$TLSC" -p "$PORT" -n $n "$T/zero" >"$T/cz.out" 2>>"$T/client.err" || fail "logclient -n $n"
+	idz=$(sed -n 's/^log_id //p' "$T/cz.out")
+	cpz=$(sed -n 's/^commit //p' "$T/cz.out" | tail -1)
+	[ -n "$cpz" ] || fail "no commit point after $n records"
+	sudo_sendlog -h 127.0.0.1 -p "$BPORT" -r "${cpz%.*},${cpz#*.}" -i "$idz" "$T/zero" >"$T/sz.out" 2>&1 ||
+		{ cat "$T/sz.out"; fail "sudo_sendlog -r after $n records"; }
+	replay_cmp "$T/zero" "$idz"
+done
+
 echo "3. a client killed mid-stream, resumed by sudo_sendlog from its last commit point"
 : >"$T/c3.out"
 "$LOGCLIENT" -c "$TLSC" -p "$PORT" -d 4 "$T/orig" >>"$T/c3.out" 2>>"$T/client.err" &
@@ -75,5 +87,5 @@ sudo_sendlog -h 127.0.0.1 -p "$BPORT" -A "$T/orig" >/dev/null 2>&1 || fail "sudo
 sudo_sendlog -h 127.0.0.1 -p "$BPORT" -R "not today" "$T/orig" >/dev/null 2>&1 || fail "sudo_sendlog -R"
 sleep 0.3
 grep '"event":"reject"' "$T"/events/*.jsonl | grep -q '"reason":"not today"' || fail "reject event missing"
-[ "$(log_ids | wc -l)" -eq 4 ] || fail "expected 4 I/O logs, found $(log_ids | wc -l)"
+[ "$(log_ids | wc -l)" -eq 8 ] || fail "expected 8 I/O logs, found $(log_ids | wc -l)"
 echo "PASS"

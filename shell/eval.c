@@ -410,8 +410,17 @@ int eval_input(int pflags, bool interactive, int evflags)
 				sh_pop(&j);
 			break;
 		}
+		int f = evflags & ~EV_EXIT;
+		if ((evflags & EV_EXIT) && !interactive && !opt[OPT_VERBOSE]) {
+			/* The shell exits after its last command: it may exec it in place (sh -c 'prog'). */
+			int c = input_getc();
+			if (c == INPUT_EOF)
+				f |= EV_EXIT;
+			else
+				input_ungetc(c);
+		}
 		if (!opt[OPT_NOEXEC] || interactive)
-			status = eval_tree(n, evflags);
+			status = eval_tree(n, f);
 		arena_reset(&m);
 		if (interactive)
 			sh_pop(&j);

@@ -34,7 +34,8 @@ void eval_string_trap(const char *cmd);
  * eval_input: the read-eval loop over the current input source until EOF:
  * parse one command, run it, reset the arena. With interactive, errors
  * are reported and the loop goes on; otherwise they unwind to the caller.
- * evflags (EV_TESTED) apply to every command. Returns the status of the last command.
+ * evflags (EV_TESTED) apply to every command; EV_EXIT says the caller exits
+ * when the input ends, so the last command may replace the shell. Returns the status of the last command.
  */
 int eval_input(int parse_flags, bool interactive, int evflags);
 

@@ -280,7 +280,7 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 	int pflags = opt[OPT_INTERACTIVE] ? PARSE_INTERACTIVE : 0;
 	if (cmdstr) {
 		input_push_string(cmdstr, cflag && sh_arg0 && argv[0] != sh_arg0 && av != argv + 1 ? NULL : NULL, 1);
-		status = eval_input(pflags, false, 0);
+		status = eval_input(pflags, false, EV_EXIT);
 	} else if (script) {
 		int fd = open(script, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
@@ -290,7 +290,7 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 		}
 		fd = sh_move_fd_high(fd);
 		input_push_fd(fd, script, 1, 0);
-		status = eval_input(pflags, false, 0);
+		status = eval_input(pflags, false, EV_EXIT);
 	} else {
 		input_push_fd(0, NULL, 1, INPUT_SYNC | (opt[OPT_INTERACTIVE] ? INPUT_INTERACTIVE : 0));
 		status = eval_input(pflags, opt[OPT_INTERACTIVE], 0);

@@ -751,7 +751,7 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 				input_ungetc(c);
 				goto done;
 			}
-			if (ksh && strchr("@*+?!", c) != NULL) {
+			if (ksh && (c == '@' || c == '*' || c == '+' || c == '?' || c == '!')) {
 				int d = getcc();
 				if (d == '(') {
 					wb_char(&w, c, LIT_PLAIN);

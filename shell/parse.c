@@ -78,10 +78,11 @@ static const char *plain_text(const union node *w)
 static enum tok kwcheck(struct parser *p)
 {
 	const char *t = plain_text(p->word);
-	if (t == NULL)
+	/* Most words start with a letter no reserved word starts with. */
+	if (t == NULL || t[0] == '\0' || strchr("![]cdefistuw{}", t[0]) == NULL)
 		return T_WORD;
 	for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++) {
-		if (strcmp(t, keywords[i].text) == 0) {
+		if (t[0] == keywords[i].text[0] && strcmp(t, keywords[i].text) == 0) {
 			if (keywords[i].ksh && (p->flags & PARSE_NOKSH))
 				return T_WORD;
 			return keywords[i].tok;

@@ -802,3 +802,47 @@ Test(printer, function_listing_layout)
 	cr_assert_str_eq(s, "E");
 	free(s);
 }
+
+static int prompts[8], nprompts;
+
+static void prompt_cb(int level)
+{
+	if (nprompts < 8)
+		prompts[nprompts++] = level;
+}
+
+Test(input, verbose_echo_and_prompts_on_an_interactive_fd)
+{
+	int in[2], err[2];
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(pipe(err), 0);
+	const char *text = "echo a\nif x\nthen y; fi\n";
+	cr_assert_eq(write(in[1], text, strlen(text)), (ssize_t)strlen(text));
+	close(in[1]);
+	int saved = dup(2);
+	dup2(err[1], 2);
+	input_verbose = true;
+	input_prompt_hook = prompt_cb;
+	/* a shared, unseekable fd is read a byte at a time: still one prompt a line */
+	input_push_fd(in[0], NULL, 1, INPUT_INTERACTIVE | INPUT_SYNC);
+	union node *t = parse_command(PARSE_INTERACTIVE);
+	cr_assert_eq(t->kind, NCMD);
+	t = parse_command(PARSE_INTERACTIVE);
+	cr_assert_eq(t->kind, NIF);
+	cr_assert_null(parse_command(PARSE_INTERACTIVE));
+	input_pop();
+	input_verbose = false;
+	input_prompt_hook = NULL;
+	dup2(saved, 2);
+	close(err[1]);
+	char buf[128] = {0};
+	cr_assert_eq(read(err[0], buf, sizeof buf - 1), (ssize_t)strlen(text));
+	cr_assert_str_eq(buf, text);
+	cr_assert_eq(nprompts, 4);
+	cr_assert_eq(prompts[0], 0);
+	cr_assert_eq(prompts[1], 0);
+	cr_assert_eq(prompts[2], 1);
+	cr_assert_eq(prompts[3], 0);
+	close(in[0]);
+	close(err[0]);
+}

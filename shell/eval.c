@@ -384,6 +384,17 @@ int eval_tree(union node *n, int flags)
 	return status;
 }
 
+/* Is n a simple command naming a program (no builtin or function of that name)? */
+static bool names_program(union node *n)
+{
+	if (n->kind != NCMD || n->cmd.args == NULL)
+		return false;
+	union node *p = n->cmd.args->word.parts;
+	if (p == NULL || p->head.next || p->kind != NLIT)
+		return false;
+	return builtin_lookup(p->lit.text) == NULL && func_lookup(p->lit.text) == NULL;
+}
+
 int eval_input(int pflags, bool interactive, int evflags)
 {
 	volatile int status = 0;
@@ -411,8 +422,12 @@ int eval_input(int pflags, bool interactive, int evflags)
 			break;
 		}
 		int f = evflags & ~EV_EXIT;
-		if ((evflags & EV_EXIT) && !interactive && !opt[OPT_VERBOSE]) {
-			/* The shell exits after its last command: it may exec it in place (sh -c 'prog'). */
+		if ((evflags & EV_EXIT) && !interactive && names_program(n)) {
+			/*
+			 * The shell exits after its last command: a program may replace it
+			 * (sh -c 'prog'). Only a program is worth the look-ahead, and it
+			 * cannot turn on set -v, which must see the next line as it is read.
+			 */
 			int c = input_getc();
 			if (c == INPUT_EOF)
 				f |= EV_EXIT;

@@ -33,6 +33,7 @@ static const struct builtin table[] = {
 	{"exit", c_exit, SP},
 	{"export", c_export, SP | BI_ASSIGN},
 	{"false", c_false, RG | BI_PURE},
+	{"fc", c_fc, RG},
 	{"fg", c_fg, RG},
 	{"getopts", c_getopts, RG},
 	{"hash", c_hash, RG},

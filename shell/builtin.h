@@ -60,5 +60,9 @@ int c_read(int argc, char **argv);
 int c_printf(int argc, char **argv);
 int c_echo(int argc, char **argv);
 int c_let(int argc, char **argv);
+int c_fc(int argc, char **argv);
+
+/* hist_add (history.c): remember a command of an interactive shell for fc. */
+void hist_add(const char *cmd);
 
 #endif

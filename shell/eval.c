@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "arith.h"
+#include "builtin.h"
 #include "c_test.h"
 #include "exec.h"
 #include "expand.h"
@@ -433,6 +434,11 @@ int eval_input(int pflags, bool interactive, int evflags)
 				f |= EV_EXIT;
 			else
 				input_ungetc(c);
+		}
+		if (interactive) {
+			char *text = tree_text(n, 0);
+			hist_add(text);
+			free(text);
 		}
 		if (!opt[OPT_NOEXEC] || interactive)
 			status = eval_tree(n, f);

@@ -546,9 +546,17 @@ static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, con
 		rc = fail(c, PB_ERR_NOMEM, "out of memory");
 		goto done;
 	}
+	/*
+	 * The policy may name the log's place (decision variable "iolog", which
+	 * pbksh passes on as an InfoMessage); it is expanded like the configured
+	 * template, so it stays a relative, unguessable id under the root.
+	 */
+	const char *tmpl = info_str(m, n, "iolog");
+	if (tmpl == NULL || tmpl[0] == '\0')
+		tmpl = ctx->path_template;
 	/* Random ids collide only in theory; try a few before giving up. */
 	for (int tries = 0; tries < 4; tries++) {
-		rc = iolog_expand_path(ctx->path_template, &v, id, sizeof(id), &errstr);
+		rc = iolog_expand_path(tmpl, &v, id, sizeof(id), &errstr);
 		if (rc < 0) {
 			rc = fail(c, rc, "cannot name the I/O log: %s", errstr);
 			goto done;

@@ -213,6 +213,32 @@ Test(handler, host_check, .init = setup, .fini = teardown)
 	cr_assert_eq(system(cmd), 0, "recorded claim missing");
 }
 
+Test(handler, policy_template, .init = setup, .fini = teardown)
+{
+	ctx.plain = true;
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	Pblog__AcceptMessage am = make_accept("h", true);
+	Pblog__InfoMessage extra = PBLOG__INFO_MESSAGE__INIT;
+	Pblog__InfoMessage *all[5] = {imp[0], imp[1], imp[2], imp[3], &extra};
+	extra.key = "iolog";
+	extra.value_case = PBLOG__INFO_MESSAGE__VALUE_STRVAL;
+	extra.strval = "audit/%u/../x";
+	am.n_info_msgs = 5;
+	am.info_msgs = all;
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG;
+	m.accept_msg = &am;
+	cr_assert_lt(feed(c, &m), 0, "a template with .. was used");
+	logd_conn_free(c);
+	c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	extra.strval = "audit/%u/XXXXXXXX";
+	cr_assert_eq(feed(c, &m), 0);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_LOG_ID);
+	cr_assert_eq(strncmp(sent[nsent - 1]->log_id, "audit/eve/", 10), 0, "%s", sent[nsent - 1]->log_id);
+	cr_assert_eq(strlen(sent[nsent - 1]->log_id), 18);
+	logd_conn_free(c);
+}
+
 Test(handler, disabled, .init = setup, .fini = teardown)
 {
 	ctx.plain = true;

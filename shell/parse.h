@@ -13,7 +13,8 @@
 
 /* flags for parse_command / parse_string */
 enum {
-	PARSE_INTERACTIVE = 1, /* the source is interactive: PS2 for continuation lines */
+	PARSE_INTERACTIVE = 1, /* the caller reads a terminal (informational: prompts and
+	                          PS1/PS2 follow the source's INPUT_INTERACTIVE flag) */
 	PARSE_NOALIAS = 2,     /* no alias substitution (e.g. an option or posix scripts) */
 	PARSE_NOKSH = 4,       /* do not recognise the ksh reserved words function, select,
 	                          time, [[ ]] and (( )) (a strictly POSIX mode) */

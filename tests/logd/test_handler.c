@@ -239,6 +239,51 @@ Test(handler, policy_template, .init = setup, .fini = teardown)
 	logd_conn_free(c);
 }
 
+Test(handler, alert_subcommands_servers, .init = setup, .fini = teardown)
+{
+	char *servers[] = {"logb.example:30344", "logc.example:30344"};
+	ctx.plain = true;
+	ctx.servers = servers;
+	ctx.nservers = 2;
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_eq(sent[0]->hello->n_servers, 2);
+	cr_assert_str_eq(sent[0]->hello->servers[1], "logc.example:30344");
+	ctx.servers = NULL;
+	ctx.nservers = 0;
+	cr_assert_eq(send_accept(c, "h", true), 0);
+	/* A sub-command: accept without I/O inside the session, then its finish. */
+	cr_assert_eq(send_accept(c, "h", false), 0);
+	Pblog__SubcommandExit se = PBLOG__SUBCOMMAND_EXIT__INIT;
+	se.uniqueid = "u-1";
+	se.signal = "KILL";
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT;
+	m.subcmd_exit = &se;
+	cr_assert_eq(feed(c, &m), 0);
+	Pblog__AlertMessage al = PBLOG__ALERT_MESSAGE__INIT;
+	Pblog__TimeSpec t = PBLOG__TIME_SPEC__INIT;
+	t.tv_sec = 5;
+	al.alert_time = &t;
+	al.reason = "tampering";
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_ALERT_MSG;
+	m.alert_msg = &al;
+	cr_assert_eq(feed(c, &m), 0);
+	/* A second I/O log in one session is refused. */
+	cr_assert_lt(send_accept(c, "h", true), 0);
+	logd_conn_free(c);
+	cr_assert_eq(ctx.n_accept, 2);
+	cr_assert_eq(ctx.n_finish, 1);
+	cr_assert_eq(ctx.n_alert, 1);
+	cr_assert_eq(evlog_sync(ctx.ev), 0);
+	char cmd[3 * PATH_MAX + 512];
+	snprintf(cmd, sizeof(cmd),
+		 "grep -q '\"event\":\"finish\".*\"uniqueid\":\"u-1\".*\"signal\":\"KILL\"' %s/events/*.jsonl && "
+		 "grep -q '\"event\":\"alert\".*\"reason\":\"tampering\"' %s/events/*.jsonl && "
+		 "grep -q '\"event\":\"accept\".*\"subcommand\":true' %s/events/*.jsonl",
+		 tmpdir, tmpdir, tmpdir);
+	cr_assert_eq(system(cmd), 0, "finish/alert/subcommand events missing");
+}
+
 Test(handler, disabled, .init = setup, .fini = teardown)
 {
 	ctx.plain = true;

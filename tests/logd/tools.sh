@@ -4,7 +4,7 @@
 . "$PB_TESTS/logd/lib.sh"
 PBLOG=${PBLOG:?PBLOG not set}
 PBREPLAY=${PBREPLAY:?PBREPLAY not set}
-write_conf plain
+write_conf plain "eventlog_rotate: 2k" # several files, so pblog must read them in order
 start_logd
 $MKIOLOG "$T/a" --records 40 --seed 1 --user alice --command /bin/bash || fail mkiolog
 $MKIOLOG "$T/b" --records 30 --seed 2 --user bob --command /usr/bin/vim || fail mkiolog
@@ -38,6 +38,12 @@ for line in sys.stdin:
     n += 1
 assert n == 4, n
 ' || fail "-o json"
+[ "$(ls "$EV" | wc -l)" -gt 1 ] || fail "the size limit did not start a second event file"
+"$PBLOG" -d "$EV" -o json | python3 -c '
+import json, sys
+t = [(e["server_time"]["seconds"], e["server_time"]["nanoseconds"]) for e in map(json.loads, sys.stdin)]
+assert len(t) == 6 and t == sorted(t), t
+' || fail "events across rotated files are not in order"
 "$PBLOG" -d "$EV" -o csv | python3 -c '
 import csv, sys
 r = list(csv.reader(sys.stdin))

@@ -358,6 +358,14 @@ static union node *try_assign(struct parser *p, union node *w)
 	return NULL;
 }
 
+/* valid_fname: an unquoted word usable as a function name (dash wants a NAME; mksh
+ * and bash take more, e.g. a-b; nothing that an extglob group could have put
+ * parentheses or bars into). */
+static bool valid_fname(const char *name)
+{
+	return name != NULL && *name != '\0' && strpbrk(name, "$`()|<>;&") == NULL;
+}
+
 static bool starts_compound(enum tok t)
 {
 	switch (t) {
@@ -456,7 +464,7 @@ static union node *simple_command(struct parser *p)
 				int line = p->tokline;
 				if (next(p, 0) == T_LPAREN) {
 					const char *name = plain_text(w);
-					if (name == NULL || strchr(name, '$') != NULL)
+					if (!valid_fname(name))
 						sh_syntax_error(line, "bad function name");
 					if (next(p, 0) != T_RPAREN)
 						unexpected(p, "')'");
@@ -791,7 +799,7 @@ static union node *command(struct parser *p)
 		n->arithcmd.expr = p->word;
 		break;
 	case K_FUNCTION: {
-		if (next(p, 0) != T_WORD || plain_text(p->word) == NULL)
+		if (next(p, 0) != T_WORD || !valid_fname(plain_text(p->word)))
 			unexpected(p, "a function name");
 		const char *name = plain_text(p->word);
 		if (next(p, 0) == T_LPAREN) {

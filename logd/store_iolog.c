@@ -505,6 +505,19 @@ static int sudo_commit(struct iolog_w *w, struct timespec *point)
 			return errno_to_pb(errno);
 		w->timing.dirty = false;
 	}
+	/*
+	 * Most sessions sit idle between commit points: give the (empty)
+	 * buffers back, so a thousand quiet sessions do not hold a thousand
+	 * sets of them. A busy stream gets a new one at its next record.
+	 */
+	for (int i = 0; i < IOLOG_NSTREAMS; i++) {
+		free(w->stream[i].buf);
+		w->stream[i].buf = NULL;
+		w->stream[i].cap = 0;
+	}
+	free(w->timing.buf);
+	w->timing.buf = NULL;
+	w->timing.cap = 0;
 	/* Every record is on disk now; announce only what a resume cannot misread (see safe). */
 	*point = w->safe;
 	return 0;

@@ -846,3 +846,31 @@ Test(input, verbose_echo_and_prompts_on_an_interactive_fd)
 	close(in[0]);
 	close(err[0]);
 }
+
+Test(structure, operators_split_by_continuation_and_newlines_in_places)
+{
+	union node *t = must_parse("a |\\\n| b &\\\n& c");
+	cr_assert_eq(t->kind, NANDOR);
+	cr_assert_eq(t->andor.op, ANDOR_AND);
+	cr_assert_eq(t->andor.left->andor.op, ANDOR_OR);
+	t = must_parse("a |\n\n b && \n c ||\n d");
+	cr_assert_eq(t->kind, NANDOR);
+	t = must_parse("cat <\\\n<-E\n\tx\n\tE");
+	cr_assert_eq(t->cmd.redirs->redir.op, R_HEREDOC_STRIP);
+	t = must_parse("[[ a &&\n b ]]");
+	cr_assert_eq(t->dbracket.expr->kind, NTANDOR);
+	t = must_parse("[[ 1<2 ]]");
+	cr_assert_str_eq(t->dbracket.expr->tbinary.op, "<");
+}
+
+Test(structure, keywords_as_plain_words_where_not_reserved)
+{
+	union node *t = must_parse("for do in do done; do echo $do; done");
+	cr_assert_str_eq(t->fors.var, "do");
+	cr_assert_str_eq(lit_text(t->fors.words->word.parts), "do");
+	t = must_parse("case in in in) echo;; esac");
+	cr_assert_str_eq(lit_text(t->cases.word->word.parts), "in");
+	cr_assert_str_eq(lit_text(t->cases.items->caseitem.patterns->word.parts), "in");
+	t = must_parse("case x in if|then) ;; esac");
+	cr_assert_str_eq(lit_text(t->cases.items->caseitem.patterns->word.parts), "if");
+}

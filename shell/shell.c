@@ -30,6 +30,8 @@ struct outbuf *sh_out = &stdout_buf;
 void out_write(const char *s, size_t n)
 {
 	struct outbuf *o = sh_out;
+	if (n == 0)
+		return;
 	if (o->len + n > o->cap) {
 		if (o->fd >= 0 && o->len > 0 && n < 4096) {
 			out_flush();

@@ -496,7 +496,7 @@ static bool is_unary_test(const char *s)
 static const char *binary_test(const char *s)
 {
 	static const char *const ops[] = {"=", "==", "!=", "-eq", "-ne", "-lt", "-le", "-gt",
-					  "-ge", "-nt", "-ot", "-ef", "=~"};
+					  "-ge", "-nt", "-ot", "-ef"}; /* no =~: not ksh88 nor mksh */
 	if (s == NULL)
 		return NULL;
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {

@@ -243,8 +243,12 @@ int job_wait(struct job *j)
 	int sig = j->nproc ? j->procs[j->nproc - 1].sig : 0;
 	if (sig && sig != SIGINT && sig != SIGPIPE)
 		fprintf(stderr, "%s\n", strsignal(sig));
-	else if (sig == SIGINT && opt[OPT_INTERACTIVE])
+	else if (sig == SIGINT && opt[OPT_INTERACTIVE]) {
+		/* The job took the ^C; the shell abandons the rest of the command line as if it had too. */
 		fputc('\n', stderr);
+		sh_gotsigint = 1;
+		trap_pending = 1;
+	}
 	job_free(j);
 	return st;
 }

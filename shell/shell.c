@@ -178,6 +178,17 @@ static void exit_hook(int status)
 	sh_exit(status);
 }
 
+/* A read of interactive input was interrupted: ^C drops the line; trapped signals run their traps. */
+static void intr_cb(void)
+{
+	if (sh_gotsigint) {
+		fputc('\n', stderr);
+		trap_run_pending();
+	}
+	if (trap_pending)
+		trap_run_pending();
+}
+
 /* The prompt of an interactive shell reading a terminal: PS1 or PS2, expanded, on stderr. */
 static void prompt_cb(int level)
 {
@@ -263,8 +274,10 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 	trap_init();
 	if (opt[OPT_INTERACTIVE] && !opt[OPT_MONITOR])
 		opt_set(OPT_MONITOR, true);
-	if (opt[OPT_INTERACTIVE])
+	if (opt[OPT_INTERACTIVE]) {
 		input_prompt_hook = prompt_cb;
+		input_intr_hook = intr_cb;
+	}
 
 	volatile int status = 0;
 	struct sh_jmp j;

@@ -172,6 +172,12 @@ void trap_run_pending(void)
 {
 	if (in_trap)
 		return;
+	/* ^C in an interactive shell with no INT trap abandons the command line. */
+	if (sh_gotsigint && opt[OPT_INTERACTIVE]) {
+		sh_gotsigint = 0;
+		sig_got[SIGINT] = 0;
+		sh_unwind(SH_INTERRUPT, 130);
+	}
 	while (trap_pending) {
 		trap_pending = 0;
 		for (int s = 1; s < SH_NSIG; s++) {

@@ -56,6 +56,8 @@ static int echo_cb(struct pb_conn *c, void *state, const uint8_t *msg, size_t le
 	return pb_conn_send(c, msg, len);
 }
 
+static int echo_max_conns = 4096;
+
 static int start_echo(pid_t *pid)
 {
 	int p[2], port = 0;
@@ -66,9 +68,12 @@ static int start_echo(pid_t *pid)
 		struct pb_tls_conf conf = {.ca = pki_file("ca.crt"), .cert = pki_file("server.crt"),
 					   .key = pki_file("server.key")};
 		struct pb_server_ops ops = {.frame_cb = echo_cb};
+		/* as many connections as policyd is allowed in this bench (its default is 256 per peer) */
+		struct pb_server_limits lim = {.max_conns = (unsigned)echo_max_conns,
+					       .max_conns_per_peer = (unsigned)echo_max_conns};
 		const char *err = NULL;
 		struct pb_tls_ctx *ctx = pb_tls_ctx_new(PB_TLS_SERVER, &conf, &err);
-		struct pb_server *s = ctx ? pb_server_new(ctx, &ops, NULL, NULL) : NULL;
+		struct pb_server *s = ctx ? pb_server_new(ctx, &ops, NULL, &lim) : NULL;
 		if (s == NULL || pb_server_listen(s, "127.0.0.1:0", &err) < 0)
 			_exit(1);
 		port = pb_server_port(s, 0);
@@ -397,6 +402,7 @@ int main(int argc, char **argv)
 {
 	size_t n = 20000;
 	int nconn = 100, rules = 200, idle = 10000, waitsec = 0, c;
+	bool echo_idle = false;
 	unsigned depth = 8;
 	double seconds = 3.0;
 	const char *pki = NULL;
@@ -404,7 +410,7 @@ int main(int argc, char **argv)
 	pid_t echo_pid;
 	struct pb_bench_stats echo_st, pd_st;
 
-	while ((c = getopt(argc, argv, "P:p:n:c:d:t:r:i:w:")) != -1) {
+	while ((c = getopt(argc, argv, "P:p:n:c:d:t:r:i:w:E")) != -1) {
 		switch (c) {
 		case 'P':
 			policyd_path = optarg;
@@ -433,8 +439,11 @@ int main(int argc, char **argv)
 		case 'w':
 			waitsec = atoi(optarg);
 			break;
+		case 'E':
+			echo_idle = true;
+			break;
 		default:
-			fprintf(stderr, "usage: bench-policyd [-P policyd] [-p pki] [-n n] [-c conns] [-d depth] [-t s] [-r rules] [-i idle] [-w wait-s]\n");
+			fprintf(stderr, "usage: bench-policyd [-P policyd] [-p pki] [-n n] [-c conns] [-d depth] [-t s] [-r rules] [-i idle] [-w wait-s] [-E]\n");
 			return 2;
 		}
 	}
@@ -462,6 +471,7 @@ int main(int argc, char **argv)
 		}
 	}
 	write_files(rules, idle + nconn + 100);
+	echo_max_conns = idle + nconn + 100;
 	printf("policyd bench: %d rules, %zu round trips, %d connections x depth %u for %.1f s, %d idle sessions\n",
 	       rules, n, nconn, depth, seconds, idle);
 
@@ -480,6 +490,26 @@ int main(int argc, char **argv)
 		die(err, PB_ERR_TLS);
 	latency("tls echo round trip", t, req, len, n, &echo_st);
 	pb_tls_free(t);
+	long echo_rss = -1;
+	if (echo_idle && idle > 0) {
+		/* The memory floor: the same number of idle TLS connections on the bare echo server. */
+		struct pb_tls **ts = calloc((size_t)idle, sizeof(*ts));
+		long r0 = rss_kib(echo_pid);
+		double us;
+		for (int i = 0; i < idle; i++) {
+			ts[i] = pb_tls_connect(ctx, "127.0.0.1", port, 10000, &err);
+			if (ts[i] == NULL || pb_bench_rtt(ts[i], "x", 1, 1, &us) < 0)
+				die("echo idle connection", PB_ERR_IO);
+		}
+		usleep(200000);
+		echo_rss = rss_kib(echo_pid);
+		printf("%-28s %d connections; echo server RSS %.1f MiB (%.1f MiB before, %.1f KiB each)\n",
+		       "echo idle connections", idle, echo_rss / 1024.0, r0 / 1024.0,
+		       (double)(echo_rss - r0) / idle);
+		for (int i = 0; i < idle; i++)
+			pb_tls_free(ts[i]);
+		free(ts);
+	}
 	kill(echo_pid, SIGTERM);
 	waitpid(echo_pid, NULL, 0);
 
@@ -523,6 +553,8 @@ int main(int argc, char **argv)
 	printf("| p50 ratio to echo | %.2fx | <= 2x |\n", pd_st.p50 / echo_st.p50);
 	printf("| throughput, %d conns, %d rules | %.0f decisions/s | >= 50000 |\n", nconn, rules, rate);
 	printf("| RSS with %d idle sessions | %.1f MiB | < 200 MiB |\n", idle, rss1 / 1024.0);
+	if (echo_rss >= 0)
+		printf("| echo server RSS, %d idle connections | %.1f MiB | floor |\n", idle, echo_rss / 1024.0);
 
 	kill(policyd_pid, SIGTERM);
 	waitpid(policyd_pid, NULL, 0);

@@ -12,26 +12,27 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "err.h"
 #include "iolog.h"
 #include "json.h"
 #include "match.h"
 
-#define DEFAULT_DIR PB_LOCALSTATEDIR "/log/pbsh/io"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pbreplay [-n] [-d dir] [-f filter] [-m max_wait] [-o offset] [-s speed] ID[@offset]\n"
-		"       pbreplay [-d dir] -l [key=pattern ...]\n"
-		"  -d dir     I/O log root (default %s)\n"
+		"usage: pbreplay [-n] [-C config] [-d dir] [-f filter] [-m max_wait] [-o offset] [-s speed] ID[@offset]\n"
+		"       pbreplay [-C config] [-d dir] -l [key=pattern ...]\n"
+		"  -C config  settings file whose logd.iolog_dir is the default of -d (default %s)\n"
+		"  -d dir     I/O log root\n"
 		"  -f filter  streams to show: ttyout,stdout,stderr (default), ttyin, stdin\n"
 		"  -m secs    longest pause between records (0: none)\n"
 		"  -n         non-interactive: write the output at once, without pauses\n"
 		"  -o secs    start at this offset; earlier output is written without pauses\n"
 		"  -s factor  speed factor (2 = twice as fast)\n"
 		"  -l         list sessions; keys: user host runuser command tty id from to complete\n",
-		DEFAULT_DIR);
+		pb_conf_default_path());
 }
 
 static bool parse_secs(const char *s, double *out)
@@ -432,13 +433,14 @@ static int list(const char *root, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	const char *dir = DEFAULT_DIR;
+	const char *dir = NULL, *config = NULL;
 	struct replay_opts o = {.speed = 1.0, .max_wait = -1, .offset = 0};
 	bool do_list = false;
 	int ch;
 	o.show[IOLOG_TTYOUT] = o.show[IOLOG_STDOUT] = o.show[IOLOG_STDERR] = true;
 	static const struct option longopts[] = {
 		{"directory", required_argument, NULL, 'd'},
+		{"config", required_argument, NULL, 'C'},
 		{"filter", required_argument, NULL, 'f'},
 		{"list", no_argument, NULL, 'l'},
 		{"max-wait", required_argument, NULL, 'm'},
@@ -448,10 +450,13 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	while ((ch = getopt_long(argc, argv, "+d:f:lm:no:s:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+C:d:f:lm:no:s:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 'C':
+			config = optarg;
 			break;
 		case 'f':
 			if (!parse_filter(optarg, o.show)) {
@@ -491,10 +496,34 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (do_list)
-		return list(dir, argc - optind, argv + optind);
+	struct pb_conf *conf = NULL;
+	if (dir == NULL) {
+		/* The default is where logd stores: logd.iolog_dir of the settings file. */
+		struct pb_conf_err err;
+		const char *why;
+		if (!pb_conf_path_allowed(config, &why)) {
+			fprintf(stderr, "pbreplay: -C %s: %s\n", config, why);
+			return 2;
+		}
+		int rc = pb_conf_load(config, &conf, &err);
+		if (rc == PB_ERR_NOTFOUND && config == NULL)
+			conf = pb_conf_defaults();
+		else if (rc < 0) {
+			fprintf(stderr, "pbreplay: %s\n", err.msg);
+			return 2;
+		}
+		if (conf == NULL)
+			return 1;
+		dir = pb_conf_str(conf, "logd.iolog_dir");
+	}
+	if (do_list) {
+		int st = list(dir, argc - optind, argv + optind);
+		pb_conf_free(conf);
+		return st;
+	}
 	if (argc - optind != 1) {
 		usage(stderr);
+		pb_conf_free(conf);
 		return 2;
 	}
 	char id[PATH_MAX];
@@ -514,5 +543,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pbreplay: %s: path too long\n", id);
 		return 2;
 	}
-	return replay(path, &o);
+	int st = replay(path, &o);
+	pb_conf_free(conf);
+	return st;
 }

@@ -203,6 +203,28 @@ static const char *basename_of(const char *s)
 	return slash != NULL ? slash + 1 : s;
 }
 
+/*
+ * The list over a subject known by two names (a shell's path and its last
+ * component): a negative pattern matching either refuses, a positive one
+ * matching either accepts, so "!pbsh" refuses /usr/bin/pbsh too.
+ */
+static bool list_match2(const struct pe_patlist *l, const char *a, const char *b)
+{
+	bool pos_seen = false, pos_hit = false;
+	for (uint32_t i = 0; i < l->n; i++) {
+		const struct pe_pat *p = &l->v[i];
+		bool hit = pat_match(p, a, l->flags) || (b != a && pat_match(p, b, l->flags));
+		if (p->neg) {
+			if (hit)
+				return false;
+		} else {
+			pos_seen = true;
+			pos_hit = pos_hit || hit;
+		}
+	}
+	return pos_hit || !pos_seen;
+}
+
 static const char *get_argline(struct evalctx *x)
 {
 	if (!x->argline_done) {
@@ -313,8 +335,7 @@ static bool when_match(const struct pe_when *w, struct evalctx *x)
 		return false;
 	if (w->group.n > 0 && !list_match_any(&w->group, rq->groups, rq->n_groups, rq->group))
 		return false;
-	if (w->shell.n > 0 && !list_match1(&w->shell, rq->shell) &&
-	    !(strchr(rq->shell, '/') != NULL && list_match1(&w->shell, basename_of(rq->shell))))
+	if (w->shell.n > 0 && !list_match2(&w->shell, rq->shell, basename_of(rq->shell)))
 		return false;
 	if (w->cwd.n > 0 && !list_match1(&w->cwd, rq->cwd))
 		return false;

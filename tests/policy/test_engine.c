@@ -407,3 +407,24 @@ Test(engine, first_byte_index_never_changes_a_result)
 	cr_assert_not(pe_eval(p, &rq, &res));
 	pe_policy_free(p);
 }
+
+Test(engine, shell_by_path_or_name_and_negation)
+{
+	struct pe_policy *p = load("rules:\n"
+				   "  - name: not-pbsh\n    when: {shell: '!pbsh', command: /a}\n    accept: true\n"
+				   "  - name: pbksh\n    when: {shell: pbksh, command: /b}\n    accept: true\n");
+	struct pe_request rq = req(PE_MODE_COMMAND, "alice", "/a", NULL, 0);
+	struct pe_result res;
+	memset(&res, 0, sizeof(res));
+	rq.shell = "/usr/bin/pbsh";
+	cr_assert_not(pe_eval(p, &rq, &res), "!pbsh refuses the path too");
+	rq.shell = "/usr/bin/pbksh";
+	cr_assert(pe_eval(p, &rq, &res));
+	rq.command = "/b";
+	cr_assert(pe_eval(p, &rq, &res), "pbksh matches by last component");
+	rq.shell = "pbksh";
+	cr_assert(pe_eval(p, &rq, &res));
+	rq.shell = "/usr/bin/pbksh-old";
+	cr_assert_not(pe_eval(p, &rq, &res));
+	pe_policy_free(p);
+}

@@ -95,10 +95,21 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 		fail "logd did not drop to nobody"
 	"$LOGCLIENT" -c "$T/pki/ca.crt,$T/pki/host1.crt,$T/pki/host1.key" -p "$PORT" -H host1.test "$T/a" >"$T/p.out" 2>&1 ||
 		fail "no session after the privilege drop: $(cat "$T/p.out")"
-	kill -TERM "$LOGD_PID"
+	echo "forced stop: at once, even with a session running; what arrived stays restartable"
+	: >"$T/f.out"
+	"$LOGCLIENT" -c "$T/pki/ca.crt,$T/pki/host1.crt,$T/pki/host1.key" -p "$PORT" -H host1.test -d 200 "$T/a" >>"$T/f.out" 2>&1 &
+	PIDS="$PIDS $!"
 	n=50
+	while ! grep -q '^log_id' "$T/f.out" && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	sleep 0.5
+	$ADMIN "$PORT" "$T/pki" admin forcestop >/dev/null || fail "forced stop refused"
+	n=20
 	while kill -0 "$LOGD_PID" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	kill -0 "$LOGD_PID" 2>/dev/null && fail "logd still runs 2 s after a forced stop"
 	LOGD_PID=""
+	idf=$(sed -n 's/^log_id //p' "$T/f.out")
+	[ -s "$T/io/$idf/timing" ] || fail "nothing of the running session was kept"
+	[ -n "$(find "$T/io/$idf/timing" -perm /200)" ] || fail "an interrupted session is marked complete"
 else
 	echo "  (skipped: not root)"
 fi

@@ -20,7 +20,7 @@
 static const struct builtin table[] = {
 	{".", c_dot, SP},
 	{":", c_true, SP | BI_PURE},
-	{"[", c_test, RG | BI_PURE},
+	{"[", c_test, RG},
 	{"alias", c_alias, RG},
 	{"bg", c_bg, RG},
 	{"break", c_break, SP},
@@ -48,7 +48,7 @@ static const struct builtin table[] = {
 	{"return", c_return, SP},
 	{"set", c_set, SP},
 	{"shift", c_shift, SP},
-	{"test", c_test, RG | BI_PURE},
+	{"test", c_test, RG},
 	{"times", c_times, SP},
 	{"trap", c_trap, SP},
 	{"true", c_true, RG | BI_PURE},

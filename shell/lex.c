@@ -523,37 +523,48 @@ op:;
 }
 
 /*
- * prescan_arith: after "((" (already consumed, given in `head`), look ahead to see
+ * prescan_arith: after "((" (already consumed), look ahead to see
  * whether the text closes with "))" (arithmetic) or with ")" then something else
  * (nested subshells / command substitution). Everything read is given back.
  */
 static bool prescan_arith(void)
 {
-	struct strbuf sb;
-	sb_init(&sb);
+	/* The look-ahead is given back at once, so one buffer reused by every scan
+	 * (never in the arena: nested $(( would keep a copy per level). */
+	static char *buf;
+	static size_t cap;
+	size_t len = 0;
 	int depth = 0;
 	bool arith = true;
+#define PUT(ch)                                                   \
+	do {                                                      \
+		if (len == cap) {                                 \
+			cap = cap ? cap * 2 : 256;                \
+			buf = xrealloc(buf, cap);                 \
+		}                                                 \
+		buf[len++] = (char)(ch);                          \
+	} while (0)
 	for (;;) {
 		int c = getraw();
 		if (c == INPUT_EOF)
 			break;
-		sb_putc(&sb, c);
+		PUT(c);
 		if (c == '\\') {
 			int d = getraw();
 			if (d == INPUT_EOF)
 				break;
-			sb_putc(&sb, d);
+			PUT(d);
 		} else if (c == '\'' || c == '"') {
 			int d;
 			while ((d = getraw()) != INPUT_EOF) {
-				sb_putc(&sb, d);
+				PUT(d);
 				if (d == c)
 					break;
 				if (d == '\\' && c == '"') {
 					int e = getraw();
 					if (e == INPUT_EOF)
 						break;
-					sb_putc(&sb, e);
+					PUT(e);
 				}
 			}
 			if (d == INPUT_EOF)
@@ -567,12 +578,13 @@ static bool prescan_arith(void)
 			}
 			int d = getraw();
 			if (d != INPUT_EOF)
-				sb_putc(&sb, d);
+				PUT(d);
 			arith = d == ')';
 			break;
 		}
 	}
-	input_unread(sb.buf != NULL ? sb.buf : "", sb.len);
+#undef PUT
+	input_unread(buf, len);
 	return arith;
 }
 

@@ -817,12 +817,15 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 				wb_char(&w, '\\', o->dq ? LIT_DQ : LIT_BSLASH);
 				continue;
 			}
-			if (o->dq && !(d == '$' || d == '`' || d == '\\' || d == '"' || d == '}')) {
+			/* In a pattern, even inside double quotes, a backslash quotes
+			 * any character ("${v#\*}" removes a literal star). */
+			bool dqtext = o->dq && !o->pattern;
+			if (dqtext && !(d == '$' || d == '`' || d == '\\' || d == '"' || d == '}')) {
 				wb_char(&w, '\\', LIT_DQ);
 				input_ungetc(d);
 				continue;
 			}
-			wb_char(&w, d, o->dq ? LIT_DQ : LIT_BSLASH);
+			wb_char(&w, d, dqtext ? LIT_DQ : LIT_BSLASH);
 			continue;
 		}
 		case '\'':

@@ -22,6 +22,7 @@ enum wctx {
 	W_HEREDOC, /* an unquoted here-document body */
 	W_ARITH,   /* inside $(( )) / (( )) */
 	W_PARAMDQ, /* the word of ${x op word} inside double quotes */
+	W_PATDQ,   /* the pattern of ${x#pattern} (# ## % %% /) inside double quotes */
 };
 
 static void put(struct pr *p, const char *s, size_t n)
@@ -100,13 +101,13 @@ static void pr_lit(struct pr *p, const union node *n, enum wctx ctx)
 		puts_(p, t);
 		return;
 	case LIT_SQ:
-		if (ctx == W_NORMAL || ctx == W_ARITH || ctx == W_PARAMDQ) {
+		if (ctx == W_NORMAL || ctx == W_ARITH || ctx == W_PARAMDQ || ctx == W_PATDQ) {
 			pr_squote(p, t);
 			return;
 		}
 		break;
 	case LIT_BSLASH:
-		if (ctx == W_NORMAL || ctx == W_ARITH) {
+		if (ctx == W_NORMAL || ctx == W_ARITH || ctx == W_PATDQ) {
 			for (; *t; t++) {
 				putc_(p, '\\');
 				putc_(p, *t);
@@ -121,9 +122,9 @@ static void pr_lit(struct pr *p, const union node *n, enum wctx ctx)
 	for (; *t; t++) {
 		char c = *t;
 		bool esc = c == '\\' || c == '$' || c == '`';
-		if (c == '"' && (ctx == W_DQ || ctx == W_PARAMDQ))
+		if (c == '"' && (ctx == W_DQ || ctx == W_PARAMDQ || ctx == W_PATDQ))
 			esc = true;
-		if (c == '}' && ctx == W_PARAMDQ)
+		if (c == '}' && (ctx == W_PARAMDQ || ctx == W_PATDQ))
 			esc = true;
 		if (ctx == W_NORMAL || ctx == W_ARITH) {
 			/* A DQ literal outside quotes: print it inside quotes. */
@@ -193,8 +194,9 @@ static void pr_param(struct pr *p, const union node *n)
 	default: break;
 	}
 	puts_(p, op);
+	bool pattern = n->param.op >= PO_TRIM_SS && n->param.op != PO_SUBSTR;
 	if (n->param.arg != NULL)
-		pr_word(p, n->param.arg, actx);
+		pr_word(p, n->param.arg, dq && pattern ? W_PATDQ : actx);
 	if (n->param.op == PO_SUBSTR && n->param.arg2 != NULL) {
 		putc_(p, ':');
 		pr_word(p, n->param.arg2, actx);

@@ -165,6 +165,7 @@ static const char *const grammar_cases[] = {
 	"echo $'a\\nb\\tc\\'d\\x41\\101' 'x'\\''y'",
 	"echo ${x} ${x:-a b} ${x-\"q\"} ${x:=1} ${x?} ${x:?msg} ${x+set} ${#x} ${#}",
 	"echo ${x#a*} ${x##a*} ${x%.c} ${x%%.*} \"${x#\"$y\"}\" \"${x#'a'}\" \"${x-'a'}\"",
+	"echo \"${v#\\*}\" \"${v%\\\\b}\" \"${v#\\a}\" \"${v/\\*/\\*}\" \"${v-\\*}\"",
 	"echo ${a[1]} ${a[@]} \"${a[@]}\" ${#a[*]} ${x:1} ${x:1:2} ${x/a/b} ${x//a} ${x/#a/b} ${x/%a/b}",
 	"echo $1 $10 ${10} $# $? $- $$ $! $0 $@ $* \"$@\"",
 	"echo a\"b$c\"'*'${d:-e f}",
@@ -750,7 +751,7 @@ Test(structure, patterns_inside_double_quotes_stay_patterns)
 	union node *p = t->cmd.args->head.next->word.parts->dq.parts;
 	union node *a = p->param.arg->word.parts;
 	cr_assert_str_eq(lit_text(a), "\\");
-	cr_assert_eq(a->lit.quoted, LIT_DQ);
+	cr_assert_eq(a->lit.quoted, LIT_BSLASH);
 	cr_assert_str_eq(lit_text(a->head.next), "b*");
 	cr_assert_eq(a->head.next->lit.quoted, LIT_PLAIN);
 	p = t->cmd.args->head.next->head.next->word.parts->dq.parts;

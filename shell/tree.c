@@ -207,6 +207,18 @@ static void pr_param(struct pr *p, const union node *n)
 	putc_(p, '}');
 }
 
+/* An unclosed extglob group such as `@(a` in the text just printed would swallow a
+ * closing parenthesis printed right after it: callers then add a space. */
+static bool has_extglob(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i + 1] == '(' && (s[i] == '@' || s[i] == '*' || s[i] == '+' || s[i] == '?' ||
+					s[i] == '!'))
+			return true;
+	}
+	return false;
+}
+
 static void pr_part(struct pr *p, const union node *n, enum wctx ctx)
 {
 	switch (n->kind) {
@@ -237,6 +249,8 @@ static void pr_part(struct pr *p, const union node *n, enum wctx ctx)
 			if (s[0] == '(')
 				putc_(p, ' ');
 			puts_(p, s);
+			if (has_extglob(s, strlen(s)))
+				putc_(p, ' ');
 			putc_(p, ')');
 			free(s);
 		}
@@ -626,11 +640,14 @@ static void pr_cmd(struct pr *p, const union node *n, int ind)
 		for (const union node *it = n->cases.items; it != NULL; it = it->head.next) {
 			pr_close(p, ind + 1);
 			putc_(p, '(');
+			size_t at = p->len;
 			for (const union node *w = it->caseitem.patterns; w != NULL; w = w->head.next) {
 				if (w != it->caseitem.patterns)
 					puts_(p, " | ");
 				pr_word(p, w, W_NORMAL);
 			}
+			if (has_extglob(p->buf + at, p->len - at))
+				putc_(p, ' ');
 			putc_(p, ')');
 			if (it->caseitem.body != NULL) {
 				if (p->flags & TREE_ONELINE) {

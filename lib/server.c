@@ -42,10 +42,20 @@
 #define NEVER INT64_MAX
 #define OUTQ_KEEP 1024u		/* an idle connection keeps an output buffer up to this size */
 
-enum src_kind { SRC_LISTEN, SRC_CONN, SRC_SIGNAL };
+enum src_kind { SRC_LISTEN, SRC_CONN, SRC_SIGNAL, SRC_WATCH };
 
 struct src {
 	enum src_kind kind;
+};
+
+/* An extra descriptor watched for readability (pb_server_watch_fd). */
+struct watch {
+	struct src src;
+	int fd;
+	bool dead;		/* unwatched: freed at the end of the pass */
+	void (*cb)(struct pb_server *s, int fd, void *arg);
+	void *arg;
+	struct watch *next;
 };
 
 struct listener {
@@ -101,6 +111,7 @@ struct pb_server {
 	struct pb_conn *conns;
 	struct pb_conn *ready;
 	struct pb_conn *dead;
+	struct watch *watches;
 	unsigned nconns;
 	uint64_t next_id;
 	int64_t now;
@@ -887,6 +898,64 @@ static void on_signal(struct pb_server *s)
 	}
 }
 
+/* Free unwatched descriptors' records; an event fetched for one in this pass is skipped. */
+static void reap_watches(struct pb_server *s)
+{
+	struct watch **pp = &s->watches;
+
+	while (*pp != NULL) {
+		struct watch *w = *pp;
+
+		if (w->dead) {
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+int pb_server_watch_fd(struct pb_server *s, int fd,
+		       void (*cb)(struct pb_server *s, int fd, void *arg), void *arg)
+{
+	struct epoll_event ev;
+	struct watch *w;
+
+	if (fd < 0 || cb == NULL)
+		return PB_ERR_INVAL;
+	for (w = s->watches; w != NULL; w = w->next)
+		if (w->fd == fd && !w->dead)
+			return PB_ERR_INVAL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return PB_ERR_NOMEM;
+	w->src.kind = SRC_WATCH;
+	w->fd = fd;
+	w->cb = cb;
+	w->arg = arg;
+	ev.events = EPOLLIN;
+	ev.data.ptr = &w->src;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(w);
+		return PB_ERR_IO;
+	}
+	w->next = s->watches;
+	s->watches = w;
+	return 0;
+}
+
+void pb_server_unwatch_fd(struct pb_server *s, int fd)
+{
+	struct watch *w;
+
+	for (w = s->watches; w != NULL; w = w->next)
+		if (w->fd == fd && !w->dead) {
+			w->dead = true;
+			epoll_ctl(s->ep, EPOLL_CTL_DEL, fd, NULL);
+			return;
+		}
+}
+
 static void reap(struct pb_server *s)
 {
 	struct pb_conn **pp = &s->ready;
@@ -904,6 +973,7 @@ static void reap(struct pb_server *s)
 		s->dead = c->dead_next;
 		conn_free(c);
 	}
+	reap_watches(s);
 }
 
 static int setup_signals(struct pb_server *s)
@@ -1002,6 +1072,11 @@ int pb_server_run(struct pb_server *s)
 
 			if (src->kind == SRC_SIGNAL) {
 				on_signal(s);
+			} else if (src->kind == SRC_WATCH) {
+				struct watch *w = (struct watch *)src;
+
+				if (!w->dead)
+					w->cb(s, w->fd, w->arg);
 			} else if (src->kind == SRC_LISTEN) {
 				if (!s->stopping)
 					do_accept(s, (struct listener *)src);
@@ -1065,6 +1140,7 @@ int pb_server_run(struct pb_server *s)
 void pb_server_free(struct pb_server *s)
 {
 	struct pb_conn *c, *next;
+	struct watch *w;
 
 	if (s == NULL)
 		return;
@@ -1073,6 +1149,10 @@ void pb_server_free(struct pb_server *s)
 		conn_close(c, 0, false);
 	}
 	reap(s);
+	for (w = s->watches; w != NULL; w = w->next)
+		if (!w->dead)
+			pb_server_unwatch_fd(s, w->fd);
+	reap_watches(s);
 	close_listeners(s);
 	teardown_signals(s);
 	if (s->ep >= 0)

@@ -202,6 +202,27 @@ void pb_server_foreach_conn(struct pb_server *s,
 			    void (*cb)(struct pb_conn *c, void *state, void *arg), void *arg);
 
 /*
+ * pb_server_watch_fd: also watch descriptor fd (not one of the server's)
+ * in the event loop: whenever it is readable, cb(s, fd, arg) runs in the
+ * loop like any other callback (level-triggered: cb must consume what
+ * made fd readable, e.g. read an eventfd, or it is called again at once).
+ * For work done off the loop, e.g. a thread that fsyncs and then signals
+ * an eventfd. The caller keeps owning fd: unwatch it before closing it.
+ * cb may call pb_server_unwatch_fd (also for its own fd). Returns 0,
+ * PB_ERR_INVAL (fd < 0, cb NULL, fd already watched), PB_ERR_NOMEM, or
+ * PB_ERR_IO (epoll refused fd, e.g. a regular file).
+ */
+int pb_server_watch_fd(struct pb_server *s, int fd,
+		       void (*cb)(struct pb_server *s, int fd, void *arg), void *arg);
+
+/*
+ * pb_server_unwatch_fd: stop watching fd (no callback for it runs after
+ * this returns, even for an event already fetched). Unknown fds are
+ * ignored. Safe from any callback. pb_server_free unwatches the rest.
+ */
+void pb_server_unwatch_fd(struct pb_server *s, int fd);
+
+/*
  * pb_conn_send: frame payload (len >= 1 and <= max_frame) and queue it; it
  * is written as the socket allows, in order. Returns 0, PB_ERR_INVAL
  * (length), PB_ERR_NOMEM, PB_ERR_EOF (the connection is closing), or

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -957,4 +959,92 @@ Test(server, many_clients_interleaved)
 		}
 	for (i = 0; i < NC; i++)
 		pb_tls_free(c[i]);
+}
+
+/* ---- pb_server_watch_fd: an extra descriptor in the loop (in this process) ---- */
+
+struct watch_test {
+	int efd;		/* eventfd signalled by a thread, like logd's fsync worker */
+	int pipe_rd;		/* watched, then unwatched before anything is written */
+	int efd_calls, pipe_calls;
+	uint64_t total;
+};
+
+static void *signal_later(void *arg)
+{
+	struct watch_test *wt = arg;
+	uint64_t one = 1;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		usleep(20000);
+		if (write(wt->efd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+			break;
+	}
+	return NULL;
+}
+
+static void pipe_watch_cb(struct pb_server *s, int fd, void *arg)
+{
+	struct watch_test *wt = arg;
+	char b[16];
+
+	(void)s;
+	wt->pipe_calls++;
+	if (read(fd, b, sizeof(b)) < 0)
+		wt->pipe_calls += 100;
+}
+
+static void efd_watch_cb(struct pb_server *s, int fd, void *arg)
+{
+	struct watch_test *wt = arg;
+	uint64_t v;
+
+	wt->efd_calls++;
+	if (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		wt->total += v;
+	if (wt->total >= 3) {
+		pb_server_unwatch_fd(s, fd);
+		pb_server_stop(s, false);
+	}
+}
+
+Test(server, watch_fd_runs_callback_in_loop)
+{
+	struct pb_tls_ctx *ctx = plain_ctx(PB_TLS_SERVER);
+	struct pb_server *s = pb_server_new(ctx, &echo_ops, NULL, NULL);
+	struct watch_test wt = {0};
+	pthread_t th;
+	int p[2];
+	long long t0;
+
+	cr_assert_not_null(s);
+	pb_tls_ctx_free(ctx);
+	wt.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	cr_assert_geq(wt.efd, 0);
+	cr_assert_eq(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	wt.pipe_rd = p[0];
+	cr_assert_eq(pb_server_watch_fd(s, wt.efd, efd_watch_cb, &wt), 0);
+	cr_assert_eq(pb_server_watch_fd(s, wt.efd, efd_watch_cb, &wt), PB_ERR_INVAL,
+		     "the same fd twice");
+	cr_assert_eq(pb_server_watch_fd(s, -1, efd_watch_cb, &wt), PB_ERR_INVAL);
+	cr_assert_eq(pb_server_watch_fd(s, p[0], pipe_watch_cb, &wt), 0);
+	pb_server_unwatch_fd(s, p[0]);
+	pb_server_unwatch_fd(s, 12345);	/* unknown: ignored */
+	cr_assert_eq(write(p[1], "x", 1), 1);
+	cr_assert_eq(pthread_create(&th, NULL, signal_later, &wt), 0);
+	t0 = ms_now();
+	cr_assert_eq(pb_server_run(s), 0);
+	pthread_join(th, NULL);
+	cr_expect_eq(wt.total, 3);
+	cr_expect_geq(wt.efd_calls, 1);
+	cr_expect_leq(wt.efd_calls, 3);
+	cr_expect_eq(wt.pipe_calls, 0, "an unwatched fd's callback ran");
+	cr_expect_lt(ms_now() - t0, 3000);
+	/* Watched again after unwatching (same fd): allowed; free unwatches it. */
+	cr_expect_eq(pb_server_watch_fd(s, p[0], pipe_watch_cb, &wt), 0);
+	pb_server_free(s);
+	close(wt.efd);
+	close(p[0]);
+	close(p[1]);
 }

@@ -103,13 +103,6 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-void jobs_forget(void)
-{
-	while (jobs)
-		job_free(jobs);
-	cur_job = prev_job = NULL;
-}
-
 void job_add(struct job *j, pid_t pid)
 {
 	if (j->nproc == j->cap) {
@@ -137,12 +130,6 @@ void jobs_vfork_child(struct job *j, bool bg)
 		if (!bg && ttyfd >= 0)
 			tcsetpgrp(ttyfd, pg);
 	}
-}
-
-void job_child_setup(struct job *j, bool bg)
-{
-	jobs_vfork_child(j, bg);
-	trap_child(bg);
 }
 
 pid_t job_fork(struct job *j, bool bg)

@@ -45,9 +45,6 @@ struct job *job_new(const char *cmd);
  */
 pid_t job_fork(struct job *j, bool bg);
 
-/* job_child_setup: what job_fork does in the child, for a child made with vfork/posix_spawn. */
-void job_child_setup(struct job *j, bool bg);
-
 /* job_add: record a process made by the caller (vfork) in j. */
 void job_add(struct job *j, pid_t pid);
 
@@ -66,9 +63,6 @@ bool jobs_control(void);
 
 /* jobs_vfork_child: in a vfork child of job j: join its process group (system calls only). */
 void jobs_vfork_child(struct job *j, bool bg);
-
-/* jobs_forget: in a subshell, drop the parent's job table (without waiting). */
-void jobs_forget(void);
 
 /* jobs_set_control: turn job control (process groups, terminal) on or off. */
 void jobs_set_control(bool on);

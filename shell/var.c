@@ -218,14 +218,6 @@ void var_set_int(const char *name, long long val)
 	var_set(name, buf, 0);
 }
 
-int var_assign(const char *nv, unsigned flags)
-{
-	const char *eq = strchr(nv, '=');
-	if (eq == NULL)
-		return var_set(nv, NULL, flags);
-	return var_setn(nv, (size_t)(eq - nv), eq + 1, flags);
-}
-
 int var_unset(const char *name)
 {
 	size_t n = strlen(name);
@@ -275,29 +267,6 @@ char **var_environ(void)
 	env_cache[n] = NULL;
 	env_dirty = false;
 	return env_cache;
-}
-
-char **var_environ_with(char **extra, int n)
-{
-	char **base = var_environ();
-	size_t nb = 0;
-	while (base[nb])
-		nb++;
-	char **e = stalloc((nb + (size_t)n + 1) * sizeof *e);
-	size_t k = 0;
-	for (size_t i = 0; i < nb; i++) {
-		size_t len = strcspn(base[i], "=");
-		bool overridden = false;
-		for (int j = 0; j < n; j++)
-			if (strncmp(extra[j], base[i], len) == 0 && extra[j][len] == '=')
-				overridden = true;
-		if (!overridden)
-			e[k++] = base[i];
-	}
-	for (int j = 0; j < n; j++)
-		e[k++] = extra[j];
-	e[k] = NULL;
-	return e;
 }
 
 /* Print a value quoted so that the shell reads it back unchanged. */

@@ -52,12 +52,6 @@ int var_setn(const char *name, size_t nlen, const char *value, unsigned flags);
 /* var_set_int: assign a decimal integer. */
 void var_set_int(const char *name, long long v);
 
-/*
- * var_assign: apply "name=value" (as written in an assignment word, already
- * expanded). Honours allexport. Raises on readonly; returns 0.
- */
-int var_assign(const char *nv, unsigned flags);
-
 /* var_unset: remove a variable; returns -1 (after a message) if readonly, 0 otherwise. */
 int var_unset(const char *name);
 
@@ -70,13 +64,6 @@ bool var_valid_name(const char *s, size_t n);
  * must not free or keep it across variable changes.
  */
 char **var_environ(void);
-
-/*
- * var_environ_with: the environment plus the "name=value" strings of
- * extra (count n) that override it. Allocated in the per-command arena
- * (stalloc); freed when the arena is reset.
- */
-char **var_environ_with(char **extra, int n);
 
 /* var_list: print variables: mode 0 `set` (all), 'x' `export -p`, 'r' `readonly -p`. */
 void var_list(int mode);

@@ -38,7 +38,8 @@ struct job *job_new(const char *cmd);
 
 /*
  * job_fork: fork a process of job j. In the child (returns 0): traps are
- * reset for a subshell, the job table is forgotten, and with job control
+ * reset for a subshell, the parent's jobs become foreign (listed, never
+ * waited for), and with job control
  * the child joins the job's process group (taking the terminal if fg).
  * bg says the job runs in the background. In the parent returns the pid
  * (added to j). A fork failure is a shell error.

@@ -3,6 +3,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -41,6 +42,15 @@
 #define ACCEPT_BUDGET 64
 #define NEVER INT64_MAX
 #define OUTQ_KEEP 1024u		/* an idle connection keeps an output buffer up to this size */
+#define NOHEAP UINT_MAX
+
+/* One peer identity's count of OPEN connections (the per-peer limit). */
+struct peer {
+	struct peer *next;
+	uint32_t hash;
+	unsigned n;
+	char key[];
+};
 
 enum src_kind { SRC_LISTEN, SRC_CONN, SRC_SIGNAL, SRC_WATCH };
 
@@ -92,7 +102,11 @@ struct pb_conn {
 	int64_t hs_deadline, frame_deadline, idle_deadline, write_deadline, close_deadline;
 	int64_t since;
 	char addr[PB_NET_ADDRSTRLEN];
-	char peer_key[PB_NET_ADDRSTRLEN + 256];
+	struct peer *peer;	/* counted for the per-peer limit while OPEN */
+	unsigned hidx;		/* index in the deadline heap, or NOHEAP */
+	int64_t hkey;		/* its key there: the earliest deadline but idle */
+	struct pb_conn *lru_prev, *lru_next;	/* OPEN connections, least recently active first */
+	bool on_lru;
 	struct pb_conn *prev, *next;	/* all live connections */
 	struct pb_conn *ready_next;
 	struct pb_conn *dead_next;
@@ -112,6 +126,11 @@ struct pb_server {
 	struct pb_conn *ready;
 	struct pb_conn *dead;
 	struct watch *watches;
+	struct pb_conn **heap;	/* min-heap of connections by hkey */
+	unsigned nheap, heap_cap;
+	struct pb_conn *lru_head, *lru_tail;
+	struct peer **peers;	/* hash table: peer identity -> OPEN connections */
+	unsigned npeer_buckets, npeers;
 	unsigned nconns;
 	uint64_t next_id;
 	int64_t now;
@@ -318,6 +337,245 @@ static void close_listeners(struct pb_server *s)
 	s->nls = 0;
 }
 
+/* ---- deadlines ---- */
+
+/*
+ * Deadlines without scanning every connection: the handshake, frame,
+ * write and close deadlines live in a min-heap keyed by each connection's
+ * earliest one (O(log n) per change, and a sweep looks only at the ones
+ * due); the idle timeout is always "last activity + idle_ms", so OPEN
+ * connections sit in a list ordered by last activity and a sweep looks
+ * only at its oldest end. After pb_server_set_limits changes idle_ms the
+ * order is approximate until each connection is active again: a
+ * connection may then close up to the difference late, never early.
+ */
+
+static int64_t conn_wake(const struct pb_conn *c)
+{
+	switch (c->st) {
+	case PB_CONN_HANDSHAKE:
+		return c->hs_deadline;
+	case PB_CONN_OPEN:
+		return c->frame_deadline < c->write_deadline ? c->frame_deadline
+							      : c->write_deadline;
+	case PB_CONN_CLOSING:
+	default:
+		return c->close_deadline;
+	}
+}
+
+static void heap_put(struct pb_server *s, unsigned i, struct pb_conn *c)
+{
+	s->heap[i] = c;
+	c->hidx = i;
+}
+
+static void heap_up(struct pb_server *s, unsigned i)
+{
+	struct pb_conn *c = s->heap[i];
+
+	while (i > 0) {
+		unsigned p = (i - 1) / 2;
+
+		if (s->heap[p]->hkey <= c->hkey)
+			break;
+		heap_put(s, i, s->heap[p]);
+		i = p;
+	}
+	heap_put(s, i, c);
+}
+
+static void heap_down(struct pb_server *s, unsigned i)
+{
+	struct pb_conn *c = s->heap[i];
+
+	for (;;) {
+		unsigned l = 2 * i + 1, m = l;
+
+		if (l >= s->nheap)
+			break;
+		if (l + 1 < s->nheap && s->heap[l + 1]->hkey < s->heap[l]->hkey)
+			m = l + 1;
+		if (s->heap[m]->hkey >= c->hkey)
+			break;
+		heap_put(s, i, s->heap[m]);
+		i = m;
+	}
+	heap_put(s, i, c);
+}
+
+static void heap_remove(struct pb_server *s, struct pb_conn *c)
+{
+	unsigned i = c->hidx;
+	struct pb_conn *last;
+
+	if (i == NOHEAP)
+		return;
+	c->hidx = NOHEAP;
+	last = s->heap[--s->nheap];
+	if (last == c)
+		return;
+	heap_put(s, i, last);
+	heap_up(s, i);
+	heap_down(s, last->hidx);
+}
+
+/*
+ * Put c where its earliest deadline says, after any deadline or its state
+ * changed. Never fails: do_accept keeps room for every connection.
+ */
+static void resched(struct pb_conn *c)
+{
+	struct pb_server *s = c->srv;
+	int64_t w = c->dead ? NEVER : conn_wake(c);
+
+	if (w == NEVER) {
+		heap_remove(s, c);
+		return;
+	}
+	if (c->hidx != NOHEAP && w == c->hkey)
+		return;
+	c->hkey = w;
+	if (c->hidx == NOHEAP) {
+		heap_put(s, s->nheap++, c);
+		heap_up(s, c->hidx);
+	} else {
+		heap_up(s, c->hidx);
+		heap_down(s, c->hidx);
+	}
+}
+
+static void lru_unlink(struct pb_conn *c)
+{
+	struct pb_server *s = c->srv;
+
+	if (!c->on_lru)
+		return;
+	if (c->lru_prev != NULL)
+		c->lru_prev->lru_next = c->lru_next;
+	else
+		s->lru_head = c->lru_next;
+	if (c->lru_next != NULL)
+		c->lru_next->lru_prev = c->lru_prev;
+	else
+		s->lru_tail = c->lru_prev;
+	c->lru_prev = c->lru_next = NULL;
+	c->on_lru = false;
+}
+
+/* Activity on an OPEN connection: its idle deadline starts again and it becomes the newest. */
+static void touch(struct pb_conn *c)
+{
+	struct pb_server *s = c->srv;
+
+	if (s->lim.idle_ms <= 0 || c->st != PB_CONN_OPEN || c->dead)
+		return;
+	c->idle_deadline = s->now + s->lim.idle_ms;
+	if (s->lru_tail == c)
+		return;
+	lru_unlink(c);
+	c->lru_prev = s->lru_tail;
+	if (s->lru_tail != NULL)
+		s->lru_tail->lru_next = c;
+	else
+		s->lru_head = c;
+	s->lru_tail = c;
+	c->on_lru = true;
+}
+
+/* ---- per-peer counts ---- */
+
+static uint32_t hash_str(const char *k)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *k != '\0'; k++)
+		h = (h ^ (uint8_t)*k) * 16777619u;
+	return h;
+}
+
+static struct peer *peer_find(struct pb_server *s, const char *key, uint32_t h)
+{
+	struct peer *p;
+
+	if (s->npeer_buckets == 0)
+		return NULL;
+	for (p = s->peers[h & (s->npeer_buckets - 1)]; p != NULL; p = p->next)
+		if (p->hash == h && strcmp(p->key, key) == 0)
+			return p;
+	return NULL;
+}
+
+/* Keep about one peer per bucket; a failed grow only makes chains longer. */
+static void peer_grow(struct pb_server *s)
+{
+	unsigned n = s->npeer_buckets ? s->npeer_buckets * 2 : 64, i;
+	struct peer **nb = calloc(n, sizeof(*nb));
+
+	if (nb == NULL)
+		return;
+	for (i = 0; i < s->npeer_buckets; i++) {
+		struct peer *p = s->peers[i], *nx;
+
+		for (; p != NULL; p = nx) {
+			nx = p->next;
+			p->next = nb[p->hash & (n - 1)];
+			nb[p->hash & (n - 1)] = p;
+		}
+	}
+	free(s->peers);
+	s->peers = nb;
+	s->npeer_buckets = n;
+}
+
+/* Count one more OPEN connection for key; NULL when out of memory. */
+static struct peer *peer_add(struct pb_server *s, const char *key)
+{
+	uint32_t h = hash_str(key);
+	struct peer *p = peer_find(s, key, h);
+	size_t kl;
+
+	if (p != NULL) {
+		p->n++;
+		return p;
+	}
+	if (s->npeers >= s->npeer_buckets)
+		peer_grow(s);
+	if (s->npeer_buckets == 0)
+		return NULL;
+	kl = strlen(key);
+	p = malloc(sizeof(*p) + kl + 1);
+	if (p == NULL)
+		return NULL;
+	memcpy(p->key, key, kl + 1);
+	p->hash = h;
+	p->n = 1;
+	p->next = s->peers[h & (s->npeer_buckets - 1)];
+	s->peers[h & (s->npeer_buckets - 1)] = p;
+	s->npeers++;
+	return p;
+}
+
+/* c no longer counts for its peer (it left OPEN). */
+static void peer_release(struct pb_conn *c)
+{
+	struct pb_server *s = c->srv;
+	struct peer *p = c->peer, **pp;
+
+	if (p == NULL)
+		return;
+	c->peer = NULL;
+	if (--p->n > 0)
+		return;
+	for (pp = &s->peers[p->hash & (s->npeer_buckets - 1)]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	s->npeers--;
+	free(p);
+}
+
 /* ---- connections ---- */
 
 static void mark_ready(struct pb_conn *c)
@@ -367,6 +625,9 @@ static void conn_destroy(struct pb_conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	heap_remove(s, c);
+	lru_unlink(c);
+	peer_release(c);
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -414,6 +675,8 @@ static void conn_close(struct pb_conn *c, int why, bool flush)
 		       c->note ? c->note : "");
 	c->st = PB_CONN_CLOSING;
 	c->want_close = false;
+	lru_unlink(c);
+	peer_release(c);
 	pb_frame_dec_free(&c->dec);
 	if (!flush || c->out_len == c->out_off) {
 		if (flush && !c->shut_sent) {
@@ -424,7 +687,7 @@ static void conn_close(struct pb_conn *c, int why, bool flush)
 		return;
 	}
 	c->close_deadline = s->now + s->lim.frame_ms;
-	arm(s, c->close_deadline);
+	resched(c);
 	set_events(c);
 }
 
@@ -471,13 +734,12 @@ static void flush_out(struct pb_conn *c)
 		if (r > 0) {
 			c->out_off += (size_t)r;
 			c->write_deadline = s->now + s->lim.frame_ms;
-			if (s->lim.idle_ms > 0)
-				c->idle_deadline = s->now + s->lim.idle_ms;
+			touch(c);
 			continue;
 		}
 		c->wr_want_read = r == PB_ERR_WANT_READ;
 		if (r == PB_ERR_WANT_READ || r == PB_ERR_WANT_WRITE) {
-			arm(s, c->write_deadline);
+			resched(c);
 			set_events(c);
 			return;
 		}
@@ -486,6 +748,7 @@ static void flush_out(struct pb_conn *c)
 	}
 	c->wr_want_read = false;
 	c->write_deadline = NEVER;
+	resched(c);
 	c->out_off = c->out_len = 0;
 	if (c->out_cap > OUTQ_KEEP) {
 		free(c->out);
@@ -547,8 +810,7 @@ static void read_frames(struct pb_conn *c)
 			return;
 		}
 		budget -= (size_t)r;
-		if (s->lim.idle_ms > 0)
-			c->idle_deadline = s->now + s->lim.idle_ms;
+		touch(c);
 		left = (size_t)r;
 		while (left > 0) {
 			ssize_t used = pb_frame_dec_feed(&c->dec, s->rbuf + off, left);
@@ -565,6 +827,7 @@ static void read_frames(struct pb_conn *c)
 			if (!c->dec.complete)
 				continue;
 			c->frame_deadline = NEVER;
+			resched(c);
 			msg = pb_frame_dec_take(&c->dec, &len);
 			PB_TRACE(PB_SS_FRAME, 7, "conn %llu: frame of %zu bytes",
 				 (unsigned long long)c->id, len);
@@ -580,51 +843,45 @@ static void read_frames(struct pb_conn *c)
 		}
 		if (pb_frame_dec_started(&c->dec) && c->frame_deadline == NEVER) {
 			c->frame_deadline = s->now + s->lim.frame_ms;
-			arm(s, c->frame_deadline);
+			resched(c);
 		}
 	}
-}
-
-/* Per-peer limit: identities for TLS, the host part of the address in plain mode. */
-static unsigned peer_count(struct pb_server *s, const char *key)
-{
-	struct pb_conn *c;
-	unsigned n = 0;
-
-	for (c = s->conns; c != NULL; c = c->next)
-		if (c->st == PB_CONN_OPEN && strcmp(c->peer_key, key) == 0)
-			n++;
-	return n;
 }
 
 static void open_conn(struct pb_conn *c)
 {
 	struct pb_server *s = c->srv;
 	const char *id = pb_tls_peer_id(c->tls);
+	char abuf[PB_NET_ADDRSTRLEN + 8];
+	const char *key = id;
+	struct peer *p;
 	void *st;
 
-	if (*id != '\0') {
-		snprintf(c->peer_key, sizeof(c->peer_key), "%s", id);
-	} else {
+	/* Per-peer limit: identities for TLS, the host part of the address in plain mode. */
+	if (*id == '\0') {
 		char *colon;
 
-		snprintf(c->peer_key, sizeof(c->peer_key), "addr:%s", c->addr);
-		colon = strrchr(c->peer_key, ':');
-		if (colon != NULL && colon > c->peer_key + 5)
+		snprintf(abuf, sizeof(abuf), "addr:%s", c->addr);
+		colon = strrchr(abuf, ':');
+		if (colon != NULL && colon > abuf + 5)
 			*colon = '\0';
+		key = abuf;
 	}
-	if (peer_count(s, c->peer_key) >= s->lim.max_conns_per_peer) {
+	p = peer_find(s, key, hash_str(key));
+	if (p != NULL && p->n >= s->lim.max_conns_per_peer) {
 		pb_log(PB_LV_WARN, "conn %llu %s: refused: %s already has %u connections",
-		       (unsigned long long)c->id, c->addr, c->peer_key,
-		       s->lim.max_conns_per_peer);
+		       (unsigned long long)c->id, c->addr, key, s->lim.max_conns_per_peer);
 		conn_close(c, PB_ERR_LIMIT, false);
 		return;
 	}
-	c->st = PB_CONN_OPEN;
-	if (s->lim.idle_ms > 0) {
-		c->idle_deadline = s->now + s->lim.idle_ms;
-		arm(s, c->idle_deadline);
+	c->peer = peer_add(s, key);
+	if (c->peer == NULL) {
+		conn_close(c, PB_ERR_NOMEM, false);
+		return;
 	}
+	c->st = PB_CONN_OPEN;
+	resched(c);
+	touch(c);
 	pb_log(PB_LV_INFO, "conn %llu %s: %s %s%s", (unsigned long long)c->id, c->addr,
 	       *id ? id : "(no identity)", pb_tls_version(c->tls),
 	       pb_tls_resumed(c->tls) ? " resumed" : "");
@@ -716,6 +973,18 @@ static void do_accept(struct pb_server *s, struct listener *l)
 			close(fd);
 			continue;
 		}
+		if (s->nconns >= s->heap_cap) {
+			/* Room in the deadline heap for every connection, so resched never fails. */
+			unsigned ncap = s->heap_cap ? s->heap_cap * 2 : 256;
+			struct pb_conn **nh = realloc(s->heap, ncap * sizeof(*nh));
+
+			if (nh == NULL) {
+				close(fd);
+				continue;
+			}
+			s->heap = nh;
+			s->heap_cap = ncap;
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = calloc(1, sizeof(*c));
 		if (c == NULL) {
@@ -724,6 +993,7 @@ static void do_accept(struct pb_server *s, struct listener *l)
 		}
 		c->src.kind = SRC_CONN;
 		c->srv = s;
+		c->hidx = NOHEAP;
 		c->fd = fd;
 		c->id = s->next_id++;
 		c->since = real_s();
@@ -754,16 +1024,56 @@ static void do_accept(struct pb_server *s, struct listener *l)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
-		arm(s, c->hs_deadline);
+		resched(c);
 		PB_TRACE(PB_SS_NET, 4, "conn %llu %s: accepted", (unsigned long long)c->id, c->addr);
 	}
 }
 
-/* Deadlines: act on the ones that passed and find the next one. */
+/* c's earliest heap deadline passed: act on it. */
+static void expire(struct pb_conn *c)
+{
+	struct pb_server *s = c->srv;
+
+	switch (c->st) {
+	case PB_CONN_HANDSHAKE:
+		pb_log(PB_LV_INFO, "conn %llu %s: TLS handshake timed out",
+		       (unsigned long long)c->id, c->addr);
+		conn_close(c, PB_ERR_TIMEOUT, false);
+		break;
+	case PB_CONN_OPEN:
+		if (c->frame_deadline <= s->now) {
+			frame_error(c, PB_ERR_TIMEOUT);
+		} else if (c->write_deadline <= s->now) {
+			/* Output has not moved for frame_ms: the peer does not read. */
+			c->note = "the peer does not read";
+			conn_close(c, PB_ERR_TIMEOUT, false);
+		}
+		break;
+	case PB_CONN_CLOSING:
+		conn_close(c, PB_ERR_TIMEOUT, false);
+		if (!c->dead)
+			conn_destroy(c);
+		break;
+	}
+}
+
+/* When the loop must next call sweep. */
+static int64_t next_wake(const struct pb_server *s)
+{
+	int64_t w = s->next_sweep;
+
+	if (s->nheap > 0 && s->heap[0]->hkey < w)
+		w = s->heap[0]->hkey;
+	if (s->lim.idle_ms > 0 && s->lru_head != NULL && s->lru_head->idle_deadline < w)
+		w = s->lru_head->idle_deadline;
+	return w;
+}
+
+/* Deadlines: act on the ones that passed (only those are looked at). */
 static void sweep(struct pb_server *s)
 {
 	struct pb_conn *c, *next;
-	int64_t soonest = NEVER;
+	bool periodic = s->next_sweep <= s->now;
 	unsigned i;
 
 	if (s->accept_resume <= s->now) {
@@ -775,65 +1085,38 @@ static void sweep(struct pb_server *s)
 				s->ls[i]->paused = false;
 		}
 	}
-	if (s->accept_resume < soonest)
-		soonest = s->accept_resume;
-	for (c = s->conns; c != NULL; c = next) {
-		next = c->next;
-		switch (c->st) {
-		case PB_CONN_HANDSHAKE:
-			if (c->hs_deadline <= s->now) {
-				pb_log(PB_LV_INFO, "conn %llu %s: TLS handshake timed out",
-				       (unsigned long long)c->id, c->addr);
-				conn_close(c, PB_ERR_TIMEOUT, false);
-				continue;
-			}
-			if (c->hs_deadline < soonest)
-				soonest = c->hs_deadline;
-			break;
-		case PB_CONN_OPEN:
-			if (c->frame_deadline <= s->now) {
-				frame_error(c, PB_ERR_TIMEOUT);
-				if (c->dead)
-					continue;
-			} else if (c->write_deadline <= s->now) {
-				/* Output has not moved for frame_ms: the peer does not read. */
-				c->note = "the peer does not read";
-				conn_close(c, PB_ERR_TIMEOUT, false);
-				continue;
-			} else if (c->idle_deadline <= s->now && !pb_frame_dec_started(&c->dec) &&
-				   c->out_len == c->out_off) {
-				c->note = "idle";
-				conn_close(c, PB_ERR_TIMEOUT, true);
-				continue;
-			} else {
-				check_drain(c);
-			}
-			if (c->dead)
-				continue;
-			if (c->st == PB_CONN_OPEN) {
-				if (c->frame_deadline < soonest)
-					soonest = c->frame_deadline;
-				if (c->write_deadline < soonest)
-					soonest = c->write_deadline;
-				if (c->idle_deadline < soonest)
-					soonest = c->idle_deadline;
-				break;
-			}
-			/* fall through: it is closing now */
-			/* FALLTHROUGH */
-		case PB_CONN_CLOSING:
-			if (c->close_deadline <= s->now) {
-				conn_close(c, PB_ERR_TIMEOUT, false);
-				if (!c->dead)
-					conn_destroy(c);
-				continue;
-			}
-			if (c->close_deadline < soonest)
-				soonest = c->close_deadline;
-			break;
+	if (periodic)
+		s->next_sweep = s->accept_resume;
+	while (s->nheap > 0 && s->heap[0]->hkey <= s->now) {
+		c = s->heap[0];
+		expire(c);
+		if (c->dead)
+			continue;
+		resched(c);
+		if (c->hidx == 0 && c->hkey <= s->now) {
+			/* Cannot happen (expire ends or moves every due deadline); never spin. */
+			conn_close(c, PB_ERR_TIMEOUT, false);
+			if (!c->dead)
+				conn_destroy(c);
 		}
 	}
-	s->next_sweep = soonest;
+	while (s->lim.idle_ms > 0 && (c = s->lru_head) != NULL && c->idle_deadline <= s->now) {
+		if (pb_frame_dec_started(&c->dec) || c->out_len > c->out_off) {
+			/* Busy, not idle: the frame and write deadlines govern it. */
+			touch(c);
+			continue;
+		}
+		c->note = "idle";
+		conn_close(c, PB_ERR_TIMEOUT, true);
+		if (!c->dead && c->on_lru)
+			lru_unlink(c);
+	}
+	/* While draining, look at every connection now and then (drain_cb may change its mind). */
+	if (s->stopping && periodic)
+		for (c = s->conns; c != NULL; c = next) {
+			next = c->next;
+			check_drain(c);
+		}
 }
 
 static void start_stop(struct pb_server *s, bool force)
@@ -1045,7 +1328,7 @@ int pb_server_run(struct pb_server *s)
 		reap(s);
 		if (s->stopping && s->nconns == 0)
 			break;
-		wake = s->next_sweep;
+		wake = next_wake(s);
 		if (s->next_tick < wake)
 			wake = s->next_tick;
 		if (s->stopping && s->drain_deadline < wake)
@@ -1128,7 +1411,7 @@ int pb_server_run(struct pb_server *s)
 			if (s->lim.tick_ms <= 0)
 				s->next_tick = NEVER;
 		}
-		if (s->next_sweep <= s->now)
+		if (next_wake(s) <= s->now)
 			sweep(s);
 	}
 	teardown_signals(s);
@@ -1141,6 +1424,7 @@ void pb_server_free(struct pb_server *s)
 {
 	struct pb_conn *c, *next;
 	struct watch *w;
+	unsigned i;
 
 	if (s == NULL)
 		return;
@@ -1157,6 +1441,16 @@ void pb_server_free(struct pb_server *s)
 	teardown_signals(s);
 	if (s->ep >= 0)
 		close(s->ep);
+	free(s->heap);
+	for (i = 0; i < s->npeer_buckets; i++) {
+		struct peer *p, *nx;
+
+		for (p = s->peers[i]; p != NULL; p = nx) {
+			nx = p->next;
+			free(p);
+		}
+	}
+	free(s->peers);
 	pb_tls_ctx_free(s->tls);
 	free(s);
 }
@@ -1206,7 +1500,7 @@ static int out_queued(struct pb_conn *c)
 
 	if (c->write_deadline == NEVER) {
 		c->write_deadline = s->now + s->lim.frame_ms;
-		arm(s, c->write_deadline);
+		resched(c);
 	}
 	if (c->out_len - c->out_off > s->lim.max_outq) {
 		pb_log(PB_LV_WARN, "conn %llu %s (%s): %zu bytes queued, over the limit: dropping",

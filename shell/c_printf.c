@@ -126,6 +126,19 @@ static intmax_t get_int(const char *s, int *rc)
 	return v;
 }
 
+/* Widths and precisions beyond this are refused: a typo must not make printf allocate gigabytes. */
+#define MAX_WIDTH 1000000
+
+static int clamp_width(intmax_t v, int *rc)
+{
+	if (v > MAX_WIDTH || v < -MAX_WIDTH) {
+		sh_warnf("printf: %jd: field width or precision too large", v);
+		*rc = 1;
+		return 0;
+	}
+	return (int)v;
+}
+
 static double get_float(const char *s, int *rc)
 {
 	if (s[0] == '\'' || s[0] == '"')
@@ -182,7 +195,7 @@ int c_printf(int argc, char **argv)
 				spec[n++] = *p++;
 			int star[2], ns = 0;
 			if (*p == '*') {
-				star[ns++] = ai < nargs ? (int)get_int(args[ai++], &rc) : 0;
+				star[ns++] = ai < nargs ? clamp_width(get_int(args[ai++], &rc), &rc) : 0;
 				used_arg = true;
 				spec[n++] = '*';
 				p++;
@@ -192,7 +205,7 @@ int c_printf(int argc, char **argv)
 			if (*p == '.') {
 				spec[n++] = *p++;
 				if (*p == '*') {
-					star[ns++] = ai < nargs ? (int)get_int(args[ai++], &rc) : 0;
+					star[ns++] = ai < nargs ? clamp_width(get_int(args[ai++], &rc), &rc) : 0;
 					used_arg = true;
 					spec[n++] = '*';
 					p++;
@@ -203,6 +216,18 @@ int c_printf(int argc, char **argv)
 			/* Length modifiers are accepted and ignored. */
 			while (*p && strchr("hlLjzt", *p))
 				p++;
+			/* Literal widths and precisions are bounded like * ones. */
+			for (size_t k = 1; k < n; k++) {
+				if (spec[k] >= '1' && spec[k] <= '9') {
+					long w = strtol(spec + k, NULL, 10);
+					if (w > MAX_WIDTH) {
+						sh_warnf("printf: %ld: field width or precision too large", w);
+						return 1;
+					}
+					while (k + 1 < n && spec[k + 1] >= '0' && spec[k + 1] <= '9')
+						k++;
+				}
+			}
 			char conv = *p;
 			if (conv == '\0') {
 				sh_warnf("printf: %s: invalid conversion", spec);

@@ -189,12 +189,7 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 				return -1;
 			src = open(path, flags | O_CLOEXEC, 0666);
 			if (src < 0) {
-				if (errno == ENOENT && !write_)
-					sh_warnf("%s: No such file or directory", path);
-				else if (errno == ENOENT || errno == ENOTDIR)
-					sh_warnf("cannot create %s: %s", path, strerror(errno));
-				else
-					sh_warnf("%s: %s", path, strerror(errno));
+				sh_warnf("cannot %s %s: %s", write_ ? "create" : "open", path, strerror(errno));
 				return -1;
 			}
 		}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,28 @@ void redir_restore(struct redirsave *s)
 
 int redir_heredoc_fd(const char *text, size_t len)
 {
+#ifdef MFD_CLOEXEC
+	/*
+	 * A memory file is seekable, so `read` takes a whole line per system
+	 * call (it seeks back), where a pipe must be read a byte at a time.
+	 */
+	int mfd = memfd_create("pbsh-heredoc", MFD_CLOEXEC);
+	if (mfd >= 0) {
+		size_t off = 0;
+		while (off < len) {
+			ssize_t w = write(mfd, text + off, len - off);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				close(mfd);
+				return -1;
+			}
+			off += (size_t)w;
+		}
+		lseek(mfd, 0, SEEK_SET);
+		return mfd;
+	}
+#endif
 	if (len <= 4096) {
 		int p[2];
 		if (pipe(p) < 0)

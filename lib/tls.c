@@ -47,9 +47,14 @@ struct pb_tls {
 	bool shut;		/* close_notify sent */
 	bool failed;		/* a TLS or I/O error: the session must not be resumed */
 	char *sess_key;		/* client: session cache key */
-	char label[PB_NET_ADDRSTRLEN + 64];
-	char peer_id[256];
-	char err[512];
+	/*
+	 * Allocated only when there is something to say: a server holds
+	 * thousands of idle connections, and fixed buffers here were a KiB
+	 * of each one's memory.
+	 */
+	char *label;		/* NULL: "peer" */
+	char *peer_id;		/* NULL: no identity */
+	char *err;		/* NULL: no error */
 };
 
 static char errbuf[512];
@@ -64,6 +69,31 @@ static const char *seterr(const char *fmt, ...)
 	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
 	va_end(ap);
 	return errbuf;
+}
+
+/* Remember why t failed (replacing the previous reason). */
+static void terr(struct pb_tls *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void terr(struct pb_tls *t, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	free(t->err);
+	t->err = strdup(buf);
+}
+
+static const char *errs(const struct pb_tls *t)
+{
+	return t->err != NULL ? t->err : "";
+}
+
+static const char *lbl(const struct pb_tls *t)
+{
+	return t->label != NULL ? t->label : "peer";
 }
 
 static void put_err(const char **errstr, const char *s)
@@ -127,7 +157,7 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 		X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
 	/* pb_tls_handshake logs it once the handshake has failed. */
 	if (t != NULL)
-		snprintf(t->err, sizeof(t->err), "certificate verify failed: %s (depth %d, %s)",
+		terr(t, "certificate verify failed: %s (depth %d, %s)",
 			 X509_verify_cert_error_string(err), X509_STORE_CTX_get_error_depth(xs),
 			 subj);
 	return ok;
@@ -172,7 +202,7 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 	sess_drop(e);
 	e->key = key;
 	e->sess = sess;
-	PB_TRACE(PB_SS_TLS, 5, "tls %s: session stored for resumption", t->label);
+	PB_TRACE(PB_SS_TLS, 5, "tls %s: session stored for resumption", lbl(t));
 	return 1; /* we keep the reference */
 }
 
@@ -373,8 +403,8 @@ struct pb_tls *pb_tls_new(struct pb_tls_ctx *ctx, int fd, const char *servername
 	t->fd = fd;
 	t->ctx = ctx;
 	ctx->refs++;
-	snprintf(t->label, sizeof(t->label), "%s",
-		 servername != NULL && *servername ? servername : "peer");
+	if (servername != NULL && *servername != '\0')
+		t->label = strdup(servername);
 	if (ctx->plain) {
 		if (!pb_net_fd_is_loopback(fd)) {
 			pb_net_peer_str(fd, addr, sizeof(addr));
@@ -423,7 +453,7 @@ struct pb_tls *pb_tls_new(struct pb_tls_ctx *ctx, int fd, const char *servername
 	sess = sess_find(ctx, t->sess_key);
 	if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
 		SSL_set_session(t->ssl, sess);
-		PB_TRACE(PB_SS_TLS, 5, "tls %s: offering the saved session", t->label);
+		PB_TRACE(PB_SS_TLS, 5, "tls %s: offering the saved session", lbl(t));
 	}
 	SSL_set_connect_state(t->ssl);
 	return t;
@@ -450,6 +480,9 @@ void pb_tls_free(struct pb_tls *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t->sess_key);
+	free(t->label);
+	free(t->peer_id);
+	free(t->err);
 	ctx_unref(t->ctx);
 	free(t);
 }
@@ -461,7 +494,8 @@ int pb_tls_fd(const struct pb_tls *t)
 
 void pb_tls_set_label(struct pb_tls *t, const char *label)
 {
-	snprintf(t->label, sizeof(t->label), "%s", label != NULL ? label : "peer");
+	free(t->label);
+	t->label = label != NULL ? strdup(label) : NULL;
 }
 
 /*
@@ -485,10 +519,10 @@ static int ssl_result(struct pb_tls *t, int ret, const char *what)
 			return PB_ERR_EOF;
 		if (errno == EPIPE || errno == ECONNRESET) {
 			ERR_clear_error();
-			snprintf(t->err, sizeof(t->err), "%s: %s", what, strerror(errno));
+			terr(t, "%s: %s", what, strerror(errno));
 			return PB_ERR_EOF;
 		}
-		snprintf(t->err, sizeof(t->err), "%s: %s", what, strerror(errno));
+		terr(t, "%s: %s", what, strerror(errno));
 		ERR_clear_error();
 		t->failed = true;
 		return PB_ERR_IO;
@@ -496,8 +530,8 @@ static int ssl_result(struct pb_tls *t, int ret, const char *what)
 		t->failed = true;
 		ssl_reason(why, sizeof(why));
 		/* A refused certificate already said why in verify_cb; keep that text. */
-		if (t->err[0] == '\0' || strncmp(t->err, "certificate verify failed", 25) != 0)
-			snprintf(t->err, sizeof(t->err), "%s: %s", what, why);
+		if (strncmp(errs(t), "certificate verify failed", 25) != 0)
+			terr(t, "%s: %s", what, why);
 		return PB_ERR_TLS;
 	}
 }
@@ -519,7 +553,8 @@ int pb_tls_handshake(struct pb_tls *t)
 		X509 *peer;
 
 		t->done = true;
-		t->err[0] = '\0';
+		free(t->err);
+		t->err = NULL;
 		peer = SSL_get1_peer_certificate(t->ssl);
 		if (peer != NULL) {
 			X509_NAME *n = X509_get_subject_name(peer);
@@ -548,33 +583,34 @@ int pb_tls_handshake(struct pb_tls *t)
 				GENERAL_NAMES_free(gens);
 			}
 			if (ul > 0) {
-				size_t j, m = (size_t)ul < sizeof(t->peer_id) - 1
-						      ? (size_t)ul
-						      : sizeof(t->peer_id) - 1;
+				size_t j, m = (size_t)ul < 255 ? (size_t)ul : 255;
 
+				free(t->peer_id);
+				t->peer_id = malloc(m + 1);
 				/* An identity goes into logs and comparisons: no control bytes. */
-				for (j = 0; j < m; j++)
+				for (j = 0; t->peer_id != NULL && j < m; j++)
 					t->peer_id[j] = (u[j] < 0x20 || u[j] == 0x7f) ? '?'
 										     : (char)u[j];
-				t->peer_id[m] = '\0';
+				if (t->peer_id != NULL)
+					t->peer_id[m] = '\0';
 			}
 			OPENSSL_free(u);
 			X509_free(peer);
 		}
-		PB_TRACE(PB_SS_TLS, 3, "tls %s: %s %s, peer \"%s\"", t->label,
+		PB_TRACE(PB_SS_TLS, 3, "tls %s: %s %s, peer \"%s\"", lbl(t),
 			 SSL_get_version(t->ssl), SSL_session_reused(t->ssl) ? "resumed" : "full",
-			 t->peer_id);
+			 pb_tls_peer_id(t));
 		ERR_clear_error();
 		return 0;
 	}
 	rc = ssl_result(t, ret, "handshake");
-	if (rc == PB_ERR_EOF && t->err[0] == '\0')
-		snprintf(t->err, sizeof(t->err), "handshake: connection closed by peer");
-	if (rc == PB_ERR_TLS && strncmp(t->err, "certificate verify failed", 25) == 0)
-		pb_log(PB_LV_WARN, "tls %s: refused the %s's certificate: %s", t->label,
-		       t->ctx->role == PB_TLS_SERVER ? "client" : "server", t->err);
+	if (rc == PB_ERR_EOF && t->err == NULL)
+		terr(t, "handshake: connection closed by peer");
+	if (rc == PB_ERR_TLS && strncmp(errs(t), "certificate verify failed", 25) == 0)
+		pb_log(PB_LV_WARN, "tls %s: refused the %s's certificate: %s", lbl(t),
+		       t->ctx->role == PB_TLS_SERVER ? "client" : "server", errs(t));
 	else if (rc != PB_ERR_WANT_READ && rc != PB_ERR_WANT_WRITE)
-		pb_log(rc == PB_ERR_EOF ? PB_LV_INFO : PB_LV_WARN, "tls %s: %s", t->label, t->err);
+		pb_log(rc == PB_ERR_EOF ? PB_LV_INFO : PB_LV_WARN, "tls %s: %s", lbl(t), errs(t));
 	return rc;
 }
 
@@ -599,7 +635,7 @@ ssize_t pb_tls_read(struct pb_tls *t, void *buf, size_t n)
 				return PB_ERR_WANT_READ;
 			if (errno == ECONNRESET)
 				return PB_ERR_EOF;
-			snprintf(t->err, sizeof(t->err), "read: %s", strerror(errno));
+			terr(t, "read: %s", strerror(errno));
 			return PB_ERR_IO;
 		}
 	}
@@ -638,7 +674,7 @@ ssize_t pb_tls_write(struct pb_tls *t, const void *buf, size_t n)
 				return PB_ERR_WANT_WRITE;
 			if (errno == EPIPE || errno == ECONNRESET)
 				return PB_ERR_EOF;
-			snprintf(t->err, sizeof(t->err), "write: %s", strerror(errno));
+			terr(t, "write: %s", strerror(errno));
 			return PB_ERR_IO;
 		}
 	}
@@ -683,7 +719,7 @@ int pb_tls_shutdown(struct pb_tls *t)
 
 const char *pb_tls_peer_id(const struct pb_tls *t)
 {
-	return t->peer_id;
+	return t->peer_id != NULL ? t->peer_id : "";
 }
 
 bool pb_tls_peer_matches(const struct pb_tls *t, const char *name)
@@ -717,7 +753,7 @@ const char *pb_tls_version(const struct pb_tls *t)
 
 const char *pb_tls_errstr(const struct pb_tls *t)
 {
-	return t->err;
+	return errs(t);
 }
 
 /* Wait until t can go on after rc (WANT_READ/WANT_WRITE); 0, PB_ERR_TIMEOUT or PB_ERR_IO. */
@@ -732,7 +768,7 @@ static int wait_for(struct pb_tls *t, int rc, int64_t deadline)
 			int64_t d = deadline - now_ms();
 
 			if (d <= 0) {
-				snprintf(t->err, sizeof(t->err), "timed out");
+				terr(t, "timed out");
 				return PB_ERR_TIMEOUT;
 			}
 			left = d > 1000000 ? 1000000 : (int)d;
@@ -741,7 +777,7 @@ static int wait_for(struct pb_tls *t, int rc, int64_t deadline)
 		if (n > 0)
 			return 0;
 		if (n < 0 && errno != EINTR) {
-			snprintf(t->err, sizeof(t->err), "poll: %s", strerror(errno));
+			terr(t, "poll: %s", strerror(errno));
 			return PB_ERR_IO;
 		}
 	}
@@ -878,7 +914,7 @@ struct pb_tls *pb_tls_connect(struct pb_tls_ctx *ctx, const char *host, const ch
 	rc = handshake_until(t, deadline);
 	if (rc < 0) {
 		put_err(errstr, seterr("%s:%s: %s", host, port,
-				       t->err[0] != '\0' ? t->err : pb_strerror(rc)));
+				       t->err != NULL ? t->err : pb_strerror(rc)));
 		pb_tls_free(t);
 		return NULL;
 	}

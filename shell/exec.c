@@ -648,13 +648,16 @@ int exec_simple(union node *n, int flags)
 			}
 		}
 		break;
-	case CMD_EXTERNAL:
-		if (redir_apply(c->redirs, &save) < 0) {
+	case CMD_EXTERNAL: {
+		/* When the program will replace the shell, nothing needs saving. */
+		bool replaces = (flags & EV_EXIT) && !trap_any() && !jobs_control();
+		if (redir_apply(c->redirs, replaces ? NULL : &save) < 0) {
 			status = 2;
 			break;
 		}
 		status = run_program(ce.path, argv, flags);
 		break;
+	}
 	default:
 		if (redir_apply(c->redirs, &save) < 0) {
 			status = 2;

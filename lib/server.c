@@ -43,6 +43,8 @@
 #define NEVER INT64_MAX
 #define OUTQ_KEEP 1024u		/* an idle connection keeps an output buffer up to this size */
 #define NOHEAP UINT_MAX
+#define LINGER_MS 200		/* after a closing half-close: wait this long for the peer's end, */
+#define LINGER_MAX (64u * 1024u) /* discarding at most this much of its input */
 
 /* One peer identity's count of OPEN connections (the per-peer limit). */
 struct peer {
@@ -95,6 +97,8 @@ struct pb_conn {
 	bool rd_want_write;	/* TLS read waits for writability */
 	bool wr_want_read;	/* TLS write waits for readability */
 	bool shut_sent;
+	bool lingering;		/* half-closed: discarding input until the peer ends */
+	size_t drained;		/* input discarded while lingering */
 	uint32_t events;	/* the current epoll interest set */
 	struct pb_frame_dec dec;
 	uint8_t *out;
@@ -139,6 +143,7 @@ struct pb_server {
 	bool stopping;		/* a graceful stop is under way */
 	int stop_req;		/* 0 none, 1 graceful, 2 force: carried out by the loop */
 	bool forced;
+	bool sigs_blocked;	/* oldmask is to be restored */
 	sigset_t oldmask;
 	uint8_t rbuf[65536];
 };
@@ -185,6 +190,14 @@ static void fill_limits(struct pb_server_limits *l, const struct pb_server_limit
 		l->max_outq = 4 * (size_t)l->max_frame + 65536;
 }
 
+static void server_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
 /* Make sure the loop wakes up by deadline d. */
 static void arm(struct pb_server *s, int64_t d)
 {
@@ -216,6 +229,18 @@ struct pb_server *pb_server_new(struct pb_tls_ctx *tls, const struct pb_server_o
 	}
 	/* A peer that vanishes must cost an EPIPE, not the whole daemon. */
 	signal(SIGPIPE, SIG_IGN);
+	{
+		sigset_t set;
+
+		/*
+		 * Blocked from now on, not only from pb_server_run: a daemon
+		 * announces readiness (pidfile) just before running, and a
+		 * SIGHUP sent at once must wait for the loop, not kill it.
+		 */
+		server_sigset(&set);
+		if (sigprocmask(SIG_BLOCK, &set, &s->oldmask) == 0)
+			s->sigs_blocked = true;
+	}
 	/* The server's own reference: pb_tls_new takes one per connection the same way. */
 	s->tls = tls;
 	pb_tls_ctx_ref(tls);
@@ -595,7 +620,9 @@ static void set_events(struct pb_conn *c)
 
 	if (c->dead)
 		return;
-	if (c->st == PB_CONN_HANDSHAKE) {
+	if (c->lingering) {
+		want = EPOLLIN;
+	} else if (c->st == PB_CONN_HANDSHAKE) {
 		want = c->hs_want_write ? EPOLLOUT : EPOLLIN;
 	} else {
 		if (c->st == PB_CONN_OPEN && !c->want_close && !c->rd_want_write)
@@ -658,6 +685,55 @@ static void run_close_cb(struct pb_conn *c, int why)
 	}
 }
 
+/* Discard the peer's input while lingering; close at its end, an error, or LINGER_MAX bytes. */
+static void linger_read(struct pb_conn *c)
+{
+	struct pb_server *s = c->srv;
+	int fd = pb_tls_fd(c->tls);
+
+	while (c->drained < LINGER_MAX) {
+		size_t want = LINGER_MAX - c->drained;
+		ssize_t r = read(fd, s->rbuf, want < sizeof(s->rbuf) ? want : sizeof(s->rbuf));
+
+		if (r > 0) {
+			c->drained += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		break;
+	}
+	conn_destroy(c);
+}
+
+/*
+ * The last answer is written: send close_notify and half-close, then read
+ * and discard what the peer still sends, briefly, before closing. Closing
+ * a socket with unread input makes TCP send a reset, and a reset discards
+ * what our side has not delivered yet: a client still sending (a pipelined
+ * burst, a big message after an error) would lose the error message.
+ */
+static void linger(struct pb_conn *c)
+{
+	struct pb_server *s = c->srv;
+
+	if (!c->shut_sent) {
+		c->shut_sent = true;
+		pb_tls_shutdown(c->tls);
+	}
+	if (shutdown(pb_tls_fd(c->tls), SHUT_WR) < 0) {
+		conn_destroy(c);
+		return;
+	}
+	c->lingering = true;
+	c->close_deadline = s->now + LINGER_MS;
+	resched(c);
+	set_events(c);
+	linger_read(c);
+}
+
 /*
  * Close c. With flush, queued output is written first (bounded by the frame
  * deadline) and close_notify is sent; without, it goes at once.
@@ -678,12 +754,12 @@ static void conn_close(struct pb_conn *c, int why, bool flush)
 	lru_unlink(c);
 	peer_release(c);
 	pb_frame_dec_free(&c->dec);
-	if (!flush || c->out_len == c->out_off) {
-		if (flush && !c->shut_sent) {
-			c->shut_sent = true;
-			pb_tls_shutdown(c->tls);
-		}
+	if (!flush || c->lingering) {
 		conn_destroy(c);
+		return;
+	}
+	if (c->out_len == c->out_off) {
+		linger(c);
 		return;
 	}
 	c->close_deadline = s->now + s->lim.frame_ms;
@@ -756,11 +832,7 @@ static void flush_out(struct pb_conn *c)
 		c->out_cap = 0;
 	}
 	if (c->st == PB_CONN_CLOSING) {
-		if (!c->shut_sent) {
-			c->shut_sent = true;
-			pb_tls_shutdown(c->tls);
-		}
-		conn_destroy(c);
+		linger(c);
 		return;
 	}
 	check_drain(c);
@@ -921,6 +993,10 @@ static void conn_io(struct pb_conn *c)
 {
 	if (c->dead)
 		return;
+	if (c->lingering) {
+		linger_read(c);
+		return;
+	}
 	if (c->st == PB_CONN_HANDSHAKE) {
 		do_handshake(c);
 		if (c->dead || c->st == PB_CONN_HANDSHAKE)
@@ -1259,41 +1335,42 @@ static void reap(struct pb_server *s)
 	reap_watches(s);
 }
 
+static void teardown_signals(struct pb_server *s)
+{
+	if (s->sfd >= 0) {
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, s->sfd, NULL);
+		close(s->sfd);
+		s->sfd = -1;
+	}
+	if (s->sigs_blocked) {
+		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+		s->sigs_blocked = false;
+	}
+}
+
 static int setup_signals(struct pb_server *s)
 {
 	struct epoll_event ev;
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, &s->oldmask) < 0)
-		return PB_ERR_IO;
+	server_sigset(&set);
+	if (!s->sigs_blocked) {
+		if (sigprocmask(SIG_BLOCK, &set, &s->oldmask) < 0)
+			return PB_ERR_IO;
+		s->sigs_blocked = true;
+	}
 	s->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->sfd < 0) {
-		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+		teardown_signals(s);
 		return PB_ERR_IO;
 	}
 	ev.events = EPOLLIN;
 	ev.data.ptr = &s->sig_src;
 	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->sfd, &ev) < 0) {
-		close(s->sfd);
-		s->sfd = -1;
-		sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
+		teardown_signals(s);
 		return PB_ERR_IO;
 	}
 	return 0;
-}
-
-static void teardown_signals(struct pb_server *s)
-{
-	if (s->sfd < 0)
-		return;
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, s->sfd, NULL);
-	close(s->sfd);
-	s->sfd = -1;
-	sigprocmask(SIG_SETMASK, &s->oldmask, NULL);
 }
 
 int pb_server_run(struct pb_server *s)

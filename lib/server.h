@@ -49,7 +49,9 @@
  * Signals (signalfd, so handlers run in the loop, never asynchronously):
  * SIGHUP calls reload_cb; SIGTERM or SIGINT starts a graceful stop; a
  * second one stops at once. SIGPIPE is ignored. The signals are blocked
- * while pb_server_run runs and restored after.
+ * from pb_server_new on (one that comes before pb_server_run waits for
+ * it, e.g. a SIGHUP right after the pidfile appeared) and the old mask is
+ * restored when pb_server_run returns or by pb_server_free.
  *
  * Graceful stop: listeners close; connections still in HANDSHAKE close;
  * every OPEN connection keeps being served until drain_cb says it may

@@ -1048,3 +1048,51 @@ Test(server, watch_fd_runs_callback_in_loop)
 	close(p[0]);
 	close(p[1]);
 }
+
+/*
+ * A client that keeps sending after the server decided to close must still
+ * read the last answer: the server half-closes and discards input for a
+ * bounded time instead of closing with unread input (which makes TCP send
+ * a reset that can destroy the answer). Plain mode, so the test sees the
+ * TCP ending itself: a reset fails recv with ECONNRESET.
+ */
+Test(server, last_answer_survives_client_that_keeps_sending)
+{
+	int port = start_server(NULL, true);
+	static uint8_t junk[14 + 9 + 100 * 1024];
+	char ps[16];
+	uint8_t *got = malloc(2 << 20);
+	const char *err = NULL;
+	size_t have = 0;
+	int fd;
+
+	snprintf(ps, sizeof(ps), "%d", port);
+	fd = pb_net_connect("127.0.0.1", ps, 2000, &err);
+	cr_assert_geq(fd, 0, "%s", err);
+	/*
+	 * A big answer the client does not read yet (so it waits in the
+	 * server's socket buffer when the server closes), "close" (answered
+	 * "bye", then the handler closes), and more input than the server
+	 * reads at once behind it.
+	 */
+	memset(junk, 'j', sizeof(junk));
+	memcpy(junk, "\0\0\0\x0a" "big:900000" "\0\0\0\x05" "close", 23);
+	cr_assert_eq(send(fd, junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t)sizeof(junk));
+	usleep(300000);
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+
+		cr_assert_gt(poll(&pfd, 1, 3000), 0, "no answer and no end");
+		r = recv(fd, got + have, (2 << 20) - have, 0);
+		cr_assert_geq(r, 0, "after %zu bytes: %s", have, strerror(errno));
+		if (r == 0)
+			break;
+		have += (size_t)r;
+		cr_assert_lt(have, 2 << 20);
+	}
+	cr_assert_eq(have, 4 + 900000 + 4 + 3, "got %zu bytes", have);
+	cr_expect_eq(memcmp(got + have - 7, "\0\0\0\x03" "bye", 7), 0);
+	free(got);
+	close(fd);
+}

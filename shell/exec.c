@@ -786,7 +786,7 @@ char *exec_cmdsub(union node *tree, size_t *lenp)
 
 /* ---- builtins that dispatch commands ---- */
 
-int describe_command(const char *name, int mode)
+int describe_command(const char *name, int mode, int fcflags)
 {
 	struct alias *al = alias_lookup(name);
 	if (al) {
@@ -804,7 +804,7 @@ int describe_command(const char *name, int mode)
 		return 0;
 	}
 	struct cmdentry ce;
-	find_command(name, &ce, mode == 'p' ? FC_DEFPATH : 0);
+	find_command(name, &ce, fcflags & FC_DEFPATH);
 	switch (ce.kind) {
 	case CMD_BUILTIN:
 		if (mode == 'v')
@@ -877,7 +877,7 @@ int c_command(int argc, char **argv)
 	if (mode) {
 		int ret = 0;
 		for (; i < argc; i++)
-			if (describe_command(argv[i], mode) != 0)
+			if (describe_command(argv[i], mode, fcflags) != 0)
 				ret = 1;
 		return ret;
 	}
@@ -914,7 +914,7 @@ int c_type(int argc, char **argv)
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	for (; i < argc; i++)
-		if (describe_command(argv[i], 'V') != 0)
+		if (describe_command(argv[i], 'V', 0) != 0)
 			ret = 1;
 	return ret;
 }

@@ -82,7 +82,7 @@ extern char *sh_lastarg;
 /* The EV_* flags of the command running the current builtin (eval and . pass EV_TESTED on). */
 extern int sh_builtin_flags;
 
-/* describe_command: for type / command -v / -V; prints and returns 0, or 1 if not found. */
-int describe_command(const char *name, int mode);
+/* describe_command: for type / command -v / -V (fcflags: FC_DEFPATH for -p); prints and returns 0, or 1 if not found. */
+int describe_command(const char *name, int mode, int fcflags);
 
 #endif

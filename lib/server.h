@@ -35,8 +35,11 @@
  *              in progress and nothing queued, limits.idle_ms of silence
  *              closes the connection.
  *   CLOSING    no more frames are read; queued output is flushed (bounded
- *              by limits.frame_ms), close_notify is sent, and the socket is
- *              closed. close_cb runs exactly once for every connection
+ *              by limits.frame_ms), close_notify is sent, the socket is
+ *              half-closed, and what the peer still sends is read and
+ *              discarded (at most 64 KiB or 200 ms, until its end) before
+ *              the socket is closed: closing with unread input would
+ *              reset the connection and could destroy the last answer. close_cb runs exactly once for every connection
  *              open_cb accepted, at the start of CLOSING for a handler's
  *              close, or when the connection dies.
  *

@@ -75,8 +75,8 @@ $ADMIN "$PORT" "$T/pki" admin status | grep -q ENABLED || fail "not serving afte
 echo "stop: graceful, the running session first gets its final commit"
 $ADMIN "$PORT" "$T/pki" admin stop >/dev/null || fail "stop"
 n=100
-while kill -0 "$LOGD_PID" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-kill -0 "$LOGD_PID" 2>/dev/null && fail "logd did not stop"
+while running "$LOGD_PID" && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+running "$LOGD_PID" && fail "logd did not stop"
 [ -e "$T/logd.pid" ] && fail "pidfile left behind"
 LOGD_PID=""
 [ "$n_old" -gt 0 ] || fail "old event file empty"
@@ -104,8 +104,8 @@ if [ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1; then
 	sleep 0.5
 	$ADMIN "$PORT" "$T/pki" admin forcestop >/dev/null || fail "forced stop refused"
 	n=20
-	while kill -0 "$LOGD_PID" 2>/dev/null && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-	kill -0 "$LOGD_PID" 2>/dev/null && fail "logd still runs 2 s after a forced stop"
+	while running "$LOGD_PID" && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+	running "$LOGD_PID" && fail "logd still runs 2 s after a forced stop"
 	LOGD_PID=""
 	idf=$(sed -n 's/^log_id //p' "$T/f.out")
 	[ -s "$T/io/$idf/timing" ] || fail "nothing of the running session was kept"

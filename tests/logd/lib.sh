@@ -110,3 +110,9 @@ sendlog_can_resume() {
 		{ split($2, d, "."); cum += d[1] * 1e9 + d[2]; if (cum == want) found = 1; else if (cum > want) exit }
 		END { if (found && rc == 2) rc = 0; exit rc }' "$1/timing"
 }
+
+# running PID: is PID a live process? A detached logd that exited is a zombie until the
+# container's init reaps it (seconds, here), and kill -0 still succeeds on a zombie.
+running() {
+	[ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]
+}

@@ -16,6 +16,7 @@
 #include "err.h"
 #include "json.h"
 #include "log.pb-c.h"
+#include "syncer.h"
 
 /*
  * States (sudo_logsrv.proto(5), "Protocol flow of control"):
@@ -46,6 +47,8 @@ static const char *const state_names[] = {
 	[ST_FAILED] = "failed",
 };
 
+struct commit_job;
+
 struct logd_conn {
 	struct logd_ctx *ctx;
 	const struct logd_transport *tr;
@@ -61,6 +64,8 @@ struct logd_conn {
 	struct iolog_w *w;
 	struct timespec committed;	/* last commit point sent */
 	bool uncommitted;	/* records written since */
+	struct commit_job *cjob;	/* a commit whose sync is in flight (syncer) */
+	struct commit_job *fjob;	/* the Exit's finish in flight (syncer) */
 	char *user, *host, *command;
 	int64_t start;
 	uint64_t messages;
@@ -150,24 +155,166 @@ static int send_commit(struct logd_conn *c, struct timespec point)
 }
 
 /*
+ * With a syncer (the daemon), a commit is cut in two (syncer.h): the loop
+ * writes the records to the kernel and takes duplicates of the descriptors
+ * to sync, the worker fdatasyncs them (and the event log's), and
+ * commit_done sends the commit point. One commit per connection is in
+ * flight at a time; an Exit's finish (the rest of the log, log.json, the
+ * completion mark) runs in the worker too, and its done sends the final
+ * commit point and closes. A connection that goes away meanwhile only
+ * detaches its jobs (logd_conn_free). Jobs complete in submission order, so
+ * a job that found the event log already handed to an earlier job's sync
+ * is done after it.
+ */
+struct commit_job {
+	struct logd_job base;
+	struct logd_ctx *ctx;
+	struct logd_conn *conn;		/* NULL once the connection is gone */
+	int evfd;			/* event log to sync first, or -1 */
+	int fds[IOLOG_SYNC_FDS];	/* then these, in order */
+	size_t nfds;
+	struct iolog_w *finish;		/* an Exit: the log to finish (the job owns it) */
+	char *members;			/* its exit members for log.json */
+	struct timespec point;		/* the commit point to announce */
+	int ev_rc, rc;			/* the worker's results */
+};
+
+static int sync_errno(void)
+{
+	return errno == ENOSPC || errno == EDQUOT ? PB_ERR_NOSPC : PB_ERR_IO;
+}
+
+/* commit_work: the worker's half (no logd state but the job's is touched here). */
+static void commit_work(struct logd_job *j)
+{
+	struct commit_job *cj = (struct commit_job *)j;
+	if (cj->evfd >= 0) {
+		if (fdatasync(cj->evfd) != 0)
+			cj->ev_rc = sync_errno();
+		close(cj->evfd);
+		cj->evfd = -1;
+	}
+	for (size_t i = 0; i < cj->nfds; i++) {
+		if (cj->rc == 0 && fdatasync(cj->fds[i]) != 0)
+			cj->rc = sync_errno();
+		close(cj->fds[i]);
+	}
+	cj->nfds = 0;
+	if (cj->finish != NULL && cj->rc == 0 && cj->ev_rc == 0)
+		cj->rc = cj->ctx->store->finish(cj->finish, cj->members);
+}
+
+static void commit_job_free(struct commit_job *cj)
+{
+	if (cj->evfd >= 0)
+		close(cj->evfd);
+	for (size_t i = 0; i < cj->nfds; i++)
+		close(cj->fds[i]);
+	if (cj->finish != NULL)
+		cj->ctx->store->close(cj->finish);
+	free(cj->members);
+	free(cj);
+}
+
+/* commit_done: back in the loop: acknowledge what is durable now, or fail the connection. */
+static void commit_done(struct logd_job *j)
+{
+	struct commit_job *cj = (struct commit_job *)j;
+	struct logd_ctx *ctx = cj->ctx;
+	struct logd_conn *c = cj->conn;
+	if (cj->ev_rc < 0 && ctx->ev_error == 0) {
+		/*
+		 * A failed fsync may have dropped events that later syncs will not
+		 * write again: nothing is acknowledged from here on until a
+		 * reload opens the event log again.
+		 */
+		ctx->ev_error = cj->ev_rc;
+		pb_log(PB_LV_ERROR, "event log %s: %s; acknowledgements stop until a reload",
+		       evlog_path(ctx->ev), pb_strerror(cj->ev_rc));
+	}
+	if (c == NULL)
+		goto done;
+	if (cj->finish != NULL)
+		c->fjob = NULL;
+	else
+		c->cjob = NULL;
+	if (ctx->ev_error < 0) {
+		fail(c, ctx->ev_error, "cannot store the event log: %s", pb_strerror(ctx->ev_error));
+		goto done;
+	}
+	if (cj->rc < 0) {
+		fail(c, cj->rc, "cannot %s the I/O log: %s", cj->finish != NULL ? "complete" : "store",
+		     pb_strerror(cj->rc));
+		goto done;
+	}
+	if (cj->finish != NULL) {
+		send_commit(c, cj->point);
+		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
+		/* The session is over: close once the final commit point is written. */
+		c->tr->close(c->io);
+	} else if (c->state == ST_RUNNING && ts_cmp(cj->point, c->committed) > 0) {
+		send_commit(c, cj->point);
+	}
+done:
+	commit_job_free(cj);
+}
+
+static struct commit_job *commit_job_new(struct logd_conn *c)
+{
+	struct commit_job *cj = calloc(1, sizeof(*cj));
+	if (cj == NULL)
+		return NULL;
+	cj->base.work = commit_work;
+	cj->base.done = commit_done;
+	cj->ctx = c->ctx;
+	cj->conn = c;
+	cj->evfd = -1;
+	return cj;
+}
+
+/* commit_async: the loop's half of a commit (see struct commit_job). */
+static int commit_async(struct logd_conn *c)
+{
+	struct commit_job *cj;
+	int rc;
+	if (c->cjob != NULL)
+		return 0; /* the next tick commits what came since */
+	if ((cj = commit_job_new(c)) == NULL)
+		return fail(c, PB_ERR_NOMEM, "out of memory");
+	if ((rc = evlog_sync_begin(c->ctx->ev, &cj->evfd)) < 0) {
+		commit_job_free(cj);
+		return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+	}
+	rc = c->ctx->store->commit_begin(c->w, cj->fds, &cj->nfds, &cj->point);
+	if (rc < 0) {
+		commit_job_free(cj);
+		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
+	}
+	c->uncommitted = false;
+	c->cjob = cj;
+	logd_syncer_submit(c->ctx->syncer, &cj->base);
+	return 0;
+}
+
+/*
  * commit: make this connection's records and the event log durable, then
  * send the commit point. Nothing is acknowledged before it is on disk.
  */
-static int commit(struct logd_conn *c, bool force_send)
+static int commit(struct logd_conn *c)
 {
 	struct timespec point;
 	int rc;
-	if (c->w == NULL)
+	if (c->w == NULL || !c->uncommitted)
 		return 0;
-	if (!c->uncommitted && !force_send)
-		return 0;
+	if (c->ctx->syncer != NULL)
+		return commit_async(c);
 	if ((rc = evlog_sync(c->ctx->ev)) < 0)
 		return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
 	rc = c->ctx->store->commit(c->w, &point);
 	if (rc < 0)
 		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
 	c->uncommitted = false;
-	if (ts_cmp(point, c->committed) <= 0 && !force_send)
+	if (ts_cmp(point, c->committed) <= 0)
 		return 0; /* nothing new that can be announced */
 	return send_commit(c, point);
 }
@@ -631,6 +778,9 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 	c->ctx->n_accept++;
 	if (am->expect_iobufs) {
 		/* The log id is an acknowledgement: the event and the directory are durable first. */
+		if (c->ctx->ev_error < 0)
+			return fail(c, c->ctx->ev_error, "cannot store the event log: %s",
+				    pb_strerror(c->ctx->ev_error));
 		if ((rc = evlog_sync(c->ctx->ev)) < 0)
 			return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
 		Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
@@ -773,6 +923,28 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 		if (!ok) {
 			jbuf_free(&x);
 			rc = fail(c, PB_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+		if (c->ctx->syncer != NULL) {
+			/* The worker finishes the log; commit_done sends the final point and closes. */
+			struct commit_job *cj = commit_job_new(c);
+			if (cj == NULL || (rc = evlog_sync_begin(c->ctx->ev, &cj->evfd)) < 0) {
+				if (cj != NULL)
+					commit_job_free(cj);
+				jbuf_free(&x);
+				rc = fail(c, cj == NULL ? PB_ERR_NOMEM : rc, "cannot store the event log: %s",
+					  pb_strerror(cj == NULL ? PB_ERR_NOMEM : rc));
+				goto done;
+			}
+			cj->members = x.s; /* the job owns it now */
+			cj->finish = c->w;
+			cj->point = c->ctx->store->elapsed(c->w);
+			c->w = NULL;
+			c->uncommitted = false;
+			c->fjob = cj;
+			c->state = ST_EXITED;
+			logd_syncer_submit(c->ctx->syncer, &cj->base);
+			rc = 0;
 			goto done;
 		}
 		if ((rc = evlog_sync(c->ctx->ev)) < 0) {
@@ -1125,6 +1297,11 @@ void logd_conn_free(struct logd_conn *c)
 {
 	if (c == NULL)
 		return;
+	/* A sync in flight finishes without us: its done sees no connection. */
+	if (c->cjob != NULL)
+		c->cjob->conn = NULL;
+	if (c->fjob != NULL)
+		c->fjob->conn = NULL;
 	if (c->w != NULL) {
 		/* Keep what arrived: the client may restart from its last commit point. */
 		struct timespec point;
@@ -1143,20 +1320,51 @@ void logd_conn_free(struct logd_conn *c)
 
 bool logd_conn_idle(const struct logd_conn *c)
 {
-	/* During a graceful stop a running I/O log is served to its Exit (bounded by drain_ms). */
-	return c->state != ST_RUNNING;
+	/*
+	 * During a graceful stop a running I/O log is served to its Exit, and
+	 * a connection waits for its syncs to be acknowledged (bounded by
+	 * drain_ms).
+	 */
+	return c->state != ST_RUNNING && c->cjob == NULL && c->fjob == NULL;
 }
 
 void logd_ctx_tick(struct logd_ctx *ctx)
 {
-	int rc = evlog_sync(ctx->ev);
-	if (rc < 0)
-		pb_log(PB_LV_ERROR, "event log %s: %s", evlog_path(ctx->ev), pb_strerror(rc));
+	if (ctx->syncer != NULL) {
+		/* Events of sessions without I/O log: their own job, nothing to acknowledge. */
+		int fd = -1;
+		int rc = evlog_sync_begin(ctx->ev, &fd);
+		if (rc == 0 && fd >= 0) {
+			struct commit_job *cj = calloc(1, sizeof(*cj));
+			if (cj == NULL) {
+				rc = evlog_sync(ctx->ev);
+				close(fd);
+			} else {
+				cj->base.work = commit_work;
+				cj->base.done = commit_done;
+				cj->ctx = ctx;
+				cj->evfd = fd;
+				logd_syncer_submit(ctx->syncer, &cj->base);
+			}
+		}
+		if (rc < 0)
+			pb_log(PB_LV_ERROR, "event log %s: %s", evlog_path(ctx->ev), pb_strerror(rc));
+	} else {
+		int rc = evlog_sync(ctx->ev);
+		if (rc < 0)
+			pb_log(PB_LV_ERROR, "event log %s: %s", evlog_path(ctx->ev), pb_strerror(rc));
+	}
 	for (struct logd_conn *c = ctx->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		if (c->state == ST_RUNNING && c->uncommitted)
-			commit(c, false);
+			commit(c);
 	}
+}
+
+void logd_ctx_sync_done(struct logd_ctx *ctx)
+{
+	if (ctx->syncer != NULL)
+		logd_syncer_complete(ctx->syncer);
 }
 
 const char *logd_conn_peer(const struct logd_conn *c) { return c->peer; }

@@ -15,6 +15,7 @@
 #include "store_event.h"
 
 struct pb_admin;
+struct logd_syncer;
 
 /*
  * The transport a connection lives on. The daemon wires these to lib/server
@@ -54,6 +55,8 @@ struct logd_ctx {
 	bool enabled;			/* false: new sessions refused (admin "disable") */
 	struct pb_admin *admin;		/* NULL: admin requests refused */
 	struct logd_conn *conns;	/* every open connection, for commit ticks */
+	struct logd_syncer *syncer;	/* fsyncs off the loop (syncer.h); NULL: in the loop */
+	int ev_error;			/* an event log sync failed: nothing is acknowledged until reload */
 	/* counters for status */
 	uint64_t n_conns_total, n_accept, n_reject, n_alert, n_exit, n_finish, n_restart;
 	uint64_t n_iologs, n_records, n_bytes, n_commits, n_errors;
@@ -93,9 +96,13 @@ bool logd_conn_idle(const struct logd_conn *c);
 
 /*
  * logd_ctx_tick: the commit point timer: sync the event log, then commit
- * every I/O log with new records and send each client its commit point.
+ * every I/O log with new records and send each client its commit point
+ * (with a syncer: once the worker has synced it, see logd_ctx_sync_done).
  */
 void logd_ctx_tick(struct logd_ctx *ctx);
+
+/* logd_ctx_sync_done: the syncer's eventfd is readable: acknowledge what its worker made durable. */
+void logd_ctx_sync_done(struct logd_ctx *ctx);
 
 /* Read-only views for admin "sessions". */
 const char *logd_conn_peer(const struct logd_conn *c);

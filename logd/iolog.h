@@ -25,6 +25,7 @@ enum iolog_type {
 #define IOLOG_NSTREAMS 5	/* stdin .. ttyout: the types that carry data */
 #define IOLOG_SIG_MAX 32
 #define IOLOG_ID_MAX 1024
+#define IOLOG_SYNC_FDS (IOLOG_NSTREAMS + 1)	/* the files commit_begin may hand out */
 
 /* iolog_stream_name: "stdin", "stdout", "stderr", "ttyin", "ttyout" for 0-4 (and 6 = ttyout), else NULL. */
 const char *iolog_stream_name(int type);
@@ -144,6 +145,15 @@ struct iolog_store_ops {
 	 * end at it or follow it unseen).
 	 */
 	int (*commit)(struct iolog_w *w, struct timespec *point);
+	/*
+	 * commit_begin: commit cut in two for a sync done elsewhere (a
+	 * thread): write everything to the kernel and put in fds (room for
+	 * IOLOG_SYNC_FDS) duplicates of the descriptors that must be
+	 * fdatasync'ed, data files before timing, then closed by the caller;
+	 * *point (as for commit) may be announced once they all are. The
+	 * writer may go on or be closed meanwhile. 0 or PB_ERR_*.
+	 */
+	int (*commit_begin)(struct iolog_w *w, int *fds, size_t *nfds, struct timespec *point);
 	/* finish: commit, add exit members (JSON "key": value pairs text) to log.json, mark complete. */
 	int (*finish)(struct iolog_w *w, const char *exit_members);
 	/* elapsed: the elapsed time after the last record written. */

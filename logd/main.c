@@ -12,6 +12,7 @@
 #include "debug.h"
 #include "err.h"
 #include "logd.h"
+#include "syncer.h"
 #include "tls.h"
 
 static void usage(FILE *f)
@@ -50,6 +51,14 @@ static struct pb_tls_ctx *make_tls(const struct logd_settings *s, const char **e
 	tc.sid_ctx = "pbsh-logd";
 	tc.plain = s->plain;
 	return pb_tls_ctx_new(PB_TLS_SERVER, &tc, errstr);
+}
+
+/* sync_cb: the sync worker finished jobs: acknowledge what is durable now. */
+static void sync_cb(struct pb_server *s, int fd, void *arg)
+{
+	(void)s;
+	(void)fd;
+	logd_ctx_sync_done(arg);
 }
 
 int main(int argc, char **argv)
@@ -192,6 +201,12 @@ int main(int argc, char **argv)
 		pb_log(PB_LV_ERROR, "logd: privileges: %s", errstr);
 		goto out;
 	}
+	/* After the fork of detach and the privilege drop: the worker thread must live in this process. */
+	if (logd_syncer_new(&d.ctx.syncer) < 0 ||
+	    pb_server_watch_fd(d.srv, logd_syncer_fd(d.ctx.syncer), sync_cb, &d.ctx) < 0) {
+		pb_log(PB_LV_ERROR, "logd: cannot start the sync worker");
+		goto out;
+	}
 	d.state = ADMIN_STATE__ADMIN_STATE_ENABLED;
 	pb_log(PB_LV_NOTICE, "logd %s: listening on %s (port %d), I/O logs in %s, events in %s", PB_VERSION,
 	       d.set.listen[0].text, pb_server_port(d.srv, 0), d.ctx.iolog_root, evlog_path(d.ctx.ev));
@@ -202,6 +217,9 @@ int main(int argc, char **argv)
 	status = rc < 0 ? 1 : 0;
 out:
 	pb_server_free(d.srv);
+	/* After the connections closed (their jobs detached): the worker finishes what is queued. */
+	logd_syncer_free(d.ctx.syncer);
+	d.ctx.syncer = NULL;
 	pb_admin_free(d.admin);
 	pb_tls_ctx_free(tls);
 	if (storage_open)

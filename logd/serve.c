@@ -158,6 +158,7 @@ int logd_reload(struct logd *d, char *err, size_t errlen)
 	pb_server_set_limits(d->srv, &ns.limits);
 	evlog_close(d->ctx.ev);
 	d->ctx.ev = nev;
+	d->ctx.ev_error = 0; /* a failed sync concerned the file just closed */
 	if (ns.debug != NULL && pb_debug_parse(ns.debug, &errstr) < 0)
 		pb_log(PB_LV_WARN, "logd: logd.debug: %s", errstr);
 	if (ns.n_listen != d->set.n_listen || strcmp(ns.listen[0].text, d->set.listen[0].text) != 0)

@@ -184,6 +184,18 @@ int evlog_sync(struct evlog *e)
 	return 0;
 }
 
+int evlog_sync_begin(struct evlog *e, int *fd)
+{
+	*fd = -1;
+	if (!e->dirty)
+		return 0;
+	*fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 0);
+	if (*fd < 0)
+		return PB_ERR_IO;
+	e->dirty = false;
+	return 0;
+}
+
 int evlog_reopen(struct evlog *e)
 {
 	int rc = evlog_sync(e);

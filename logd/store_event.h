@@ -38,6 +38,14 @@ int evlog_append(struct evlog *e, const char *json, size_t len);
 /* evlog_sync: fsync the file when something was appended since the last sync; 0 or PB_ERR_*. */
 int evlog_sync(struct evlog *e);
 
+/*
+ * evlog_sync_begin: for an fsync done elsewhere (a thread): *fd gets a
+ * duplicate of the file's descriptor when something was appended since the
+ * last sync (the caller fdatasyncs and closes it), or -1 when nothing was;
+ * the log counts as synced from here on. Returns 0 or PB_ERR_IO.
+ */
+int evlog_sync_begin(struct evlog *e, int *fd);
+
 /* evlog_reopen: sync, close and open the current name again (after rotation by SIGHUP); 0 or PB_ERR_*. */
 int evlog_reopen(struct evlog *e);
 

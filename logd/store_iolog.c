@@ -488,6 +488,23 @@ static int sudo_write(struct iolog_w *w, const struct iolog_rec *rec, const void
 	return 0;
 }
 
+/*
+ * give_back_buffers: most sessions sit idle between commit points: give the
+ * (empty) buffers back, so a thousand quiet sessions do not hold a thousand
+ * sets of them. A busy stream gets a new one at its next record.
+ */
+static void give_back_buffers(struct iolog_w *w)
+{
+	for (int i = 0; i < IOLOG_NSTREAMS; i++) {
+		free(w->stream[i].buf);
+		w->stream[i].buf = NULL;
+		w->stream[i].cap = 0;
+	}
+	free(w->timing.buf);
+	w->timing.buf = NULL;
+	w->timing.cap = 0;
+}
+
 static int sudo_commit(struct iolog_w *w, struct timespec *point)
 {
 	int rc = flush_all(w);
@@ -505,20 +522,38 @@ static int sudo_commit(struct iolog_w *w, struct timespec *point)
 			return errno_to_pb(errno);
 		w->timing.dirty = false;
 	}
-	/*
-	 * Most sessions sit idle between commit points: give the (empty)
-	 * buffers back, so a thousand quiet sessions do not hold a thousand
-	 * sets of them. A busy stream gets a new one at its next record.
-	 */
-	for (int i = 0; i < IOLOG_NSTREAMS; i++) {
-		free(w->stream[i].buf);
-		w->stream[i].buf = NULL;
-		w->stream[i].cap = 0;
-	}
-	free(w->timing.buf);
-	w->timing.buf = NULL;
-	w->timing.cap = 0;
+	give_back_buffers(w);
 	/* Every record is on disk now; announce only what a resume cannot misread (see safe). */
+	*point = w->safe;
+	return 0;
+}
+
+static int sudo_commit_begin(struct iolog_w *w, int *fds, size_t *nfds, struct timespec *point)
+{
+	size_t n = 0;
+	int rc = flush_all(w);
+	if (rc < 0)
+		return rc;
+	/* Data files first, the timing file last: the order sudo_commit syncs them in. */
+	for (int i = 0; i <= IOLOG_NSTREAMS; i++) {
+		struct obuf *b = i < IOLOG_NSTREAMS ? &w->stream[i] : &w->timing;
+		if (!b->dirty)
+			continue;
+		/* A duplicate: the sync may outlive this writer (the connection can close meanwhile). */
+		int fd = fcntl(b->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0) {
+			rc = errno_to_pb(errno);
+			while (n > 0)
+				close(fds[--n]);
+			return rc;
+		}
+		fds[n++] = fd;
+	}
+	for (int i = 0; i < IOLOG_NSTREAMS; i++)
+		w->stream[i].dirty = false;
+	w->timing.dirty = false;
+	give_back_buffers(w);
+	*nfds = n;
 	*point = w->safe;
 	return 0;
 }
@@ -607,6 +642,7 @@ const struct iolog_store_ops iolog_sudo_ops = {
 	.restart = sudo_restart,
 	.write = sudo_write,
 	.commit = sudo_commit,
+	.commit_begin = sudo_commit_begin,
 	.finish = sudo_finish,
 	.elapsed = sudo_elapsed,
 	.bytes = sudo_bytes,

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "err.h"
 #include "handler.h"
 #include "log.pb-c.h"
+#include "syncer.h"
 
 #define MAXMSG 64
 static Pblog__ServerMessage *sent[MAXMSG];
@@ -189,6 +191,94 @@ Test(handler, session_and_commit, .init = setup, .fini = teardown)
 	cr_assert_eq(ctx.n_accept, 1);
 	cr_assert_eq(ctx.n_exit, 1);
 	logd_conn_free(c);
+}
+
+/* sync_wait: wait for the worker to finish what was submitted, then acknowledge, as the event loop would. */
+static void sync_wait(void)
+{
+	while (logd_syncer_pending(ctx.syncer) > 0) {
+		struct pollfd p = {.fd = logd_syncer_fd(ctx.syncer), .events = POLLIN};
+		cr_assert_eq(poll(&p, 1, 5000), 1, "the sync worker did not finish");
+		logd_ctx_sync_done(&ctx);
+	}
+}
+
+static int send_exit(struct logd_conn *c)
+{
+	Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG;
+	m.exit_msg = &em;
+	return feed(c, &m);
+}
+
+Test(handler, commit_through_syncer, .init = setup, .fini = teardown)
+{
+	ctx.plain = true;
+	cr_assert_eq(logd_syncer_new(&ctx.syncer), 0);
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_eq(send_accept(c, "hostA", true), 0);
+	char timing[PATH_MAX + 64];
+	snprintf(timing, sizeof(timing), "%s/%s", tmpdir, sent[nsent - 1]->log_id);
+	cr_assert_eq(send_ttyout(c, "hello"), 0);
+	cr_assert_eq(send_ttyout(c, "world"), 0);
+	int before = nsent;
+	logd_ctx_tick(&ctx);
+	/* Nothing is acknowledged before the worker has synced it. */
+	cr_assert_eq(nsent, before);
+	cr_assert_not(logd_conn_idle(c));
+	sync_wait();
+	cr_assert_eq(nsent, before + 1);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT);
+	cr_assert_eq(sent[nsent - 1]->commit_point->tv_nsec, 1000);
+	logd_ctx_tick(&ctx);
+	sync_wait();
+	cr_assert_eq(nsent, before + 1, "a commit point without new records");
+	cr_assert_eq(send_ttyout(c, "!"), 0);
+	/* The Exit is answered by the worker's finish: the connection stays open until then. */
+	cr_assert_eq(send_exit(c), 0);
+	cr_assert_eq(nsent, before + 1);
+	cr_assert_not(closed);
+	cr_assert_not(logd_conn_idle(c));
+	sync_wait();
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT);
+	cr_assert_eq(sent[nsent - 1]->commit_point->tv_nsec, 3000);
+	cr_assert(closed, "not closed after the final commit point");
+	cr_assert(logd_conn_idle(c));
+	cr_assert(iolog_is_complete(timing), "log not marked complete");
+	logd_conn_free(c);
+	logd_syncer_free(ctx.syncer);
+	ctx.syncer = NULL;
+}
+
+Test(handler, close_while_syncing, .init = setup, .fini = teardown)
+{
+	ctx.plain = true;
+	cr_assert_eq(logd_syncer_new(&ctx.syncer), 0);
+	/* One connection goes away with a commit in flight, another with its finish in flight. */
+	struct logd_conn *a = logd_conn_new(&ctx, &tr, NULL, "", "a");
+	struct logd_conn *b = logd_conn_new(&ctx, &tr, NULL, "", "b");
+	char da[PATH_MAX + 64], db[PATH_MAX + 64];
+	cr_assert_eq(send_accept(a, "hostA", true), 0);
+	snprintf(da, sizeof(da), "%s/%s", tmpdir, sent[nsent - 1]->log_id);
+	cr_assert_eq(send_accept(b, "hostB", true), 0);
+	snprintf(db, sizeof(db), "%s/%s", tmpdir, sent[nsent - 1]->log_id);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(send_ttyout(a, "data"), 0);
+		cr_assert_eq(send_ttyout(b, "data"), 0);
+	}
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(send_exit(b), 0);
+	int before = nsent;
+	logd_conn_free(a);
+	logd_conn_free(b);
+	sync_wait();
+	cr_assert_eq(nsent, before, "acknowledged to a connection that is gone");
+	/* b's log was finished all the same; a's can be restarted from its durable records. */
+	cr_assert(iolog_is_complete(db));
+	cr_assert_not(iolog_is_complete(da));
+	logd_syncer_free(ctx.syncer);
+	ctx.syncer = NULL;
 }
 
 Test(handler, host_check, .init = setup, .fini = teardown)

@@ -1102,6 +1102,15 @@ static void do_accept(struct pb_server *s, struct listener *l)
 		s->nconns++;
 		resched(c);
 		PB_TRACE(PB_SS_NET, 4, "conn %llu %s: accepted", (unsigned long long)c->id, c->addr);
+		/*
+		 * Plain mode has no handshake to wait for: open at once, so a
+		 * protocol whose server speaks first (logd's ServerHello) is heard
+		 * before the client's first write. Waiting for that write instead
+		 * left clients that then send two small messages stalled on a
+		 * delayed ACK (~40 ms per connection).
+		 */
+		if (pb_tls_ctx_plain(s->tls))
+			conn_io(c);
 	}
 }
 

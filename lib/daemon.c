@@ -19,8 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "debug.h"
 #include "err.h"
+#include "server.h"
 
 /* One daemon per process: the state of this module is the process's. */
 static char *pid_path;
@@ -337,4 +339,39 @@ long pb_daemon_raise_nofile(void)
 			return PB_ERR_IO;
 	}
 	return (long)rl.rlim_cur;
+}
+
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return PB_ERR_INVAL;
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		return PB_ERR_IO;
+	fprintf(f, "%d\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return PB_ERR_IO;
+	return 0;
+}
+
+int pb_daemon_listen(struct pb_server *srv, const struct pb_hostport *listen, size_t n,
+		     const char *portfile)
+{
+	const char *errstr = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = pb_server_listen(srv, listen[i].text, &errstr);
+		if (rc < 0) {
+			pb_log(PB_LV_ERROR, "listen %s: %s", listen[i].text, errstr);
+			return rc;
+		}
+	}
+	if (portfile != NULL && write_port_file(portfile, pb_server_port(srv, 0)) < 0) {
+		pb_log_warn("port file %s", portfile);
+		return PB_ERR_IO;
+	}
+	return 0;
 }

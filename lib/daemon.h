@@ -4,6 +4,7 @@
 #define PB_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * The order a daemon's main follows (option parsing stays in each main):
@@ -98,5 +99,18 @@ void pb_daemon_cleanup(void);
  * (thousands of connections). Returns the new soft limit, or PB_ERR_IO.
  */
 long pb_daemon_raise_nofile(void);
+
+struct pb_server;
+struct pb_hostport;
+
+/*
+ * pb_daemon_listen: listen on each of the n addresses of a daemon's `listen`
+ * setting and, when portfile is not NULL, write the port of the first
+ * listener there (written to PATH.tmp, then renamed, so a test that starts
+ * the daemon on port 0 never reads half a number). Returns 0, or a negative
+ * PB_ERR_* after logging which address or file failed.
+ */
+int pb_daemon_listen(struct pb_server *srv, const struct pb_hostport *listen, size_t n,
+		     const char *portfile);
 
 #endif

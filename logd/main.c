@@ -26,21 +26,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int write_port_file(const char *path, int port)
-{
-	char tmp[4096];
-	FILE *f;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return PB_ERR_INVAL;
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return PB_ERR_IO;
-	fprintf(f, "%d\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		return PB_ERR_IO;
-	return 0;
-}
-
 static struct pb_tls_ctx *make_tls(const struct logd_settings *s, const char **errstr)
 {
 	struct pb_tls_conf tc;
@@ -186,17 +171,8 @@ int main(int argc, char **argv)
 		pb_log(PB_LV_ERROR, "logd: cannot create the server");
 		goto out;
 	}
-	for (size_t i = 0; i < d.set.n_listen; i++) {
-		rc = pb_server_listen(d.srv, d.set.listen[i].text, &errstr);
-		if (rc < 0) {
-			pb_log(PB_LV_ERROR, "logd: listen %s: %s", d.set.listen[i].text, errstr);
-			goto out;
-		}
-	}
-	if (portfile != NULL && write_port_file(portfile, pb_server_port(d.srv, 0)) < 0) {
-		pb_log_warn("logd: port file %s", portfile);
+	if (pb_daemon_listen(d.srv, d.set.listen, d.set.n_listen, portfile) < 0)
 		goto out;
-	}
 	if (pb_daemon_drop_privs(d.set.user, d.set.group, &errstr) < 0) {
 		pb_log(PB_LV_ERROR, "logd: privileges: %s", errstr);
 		goto out;

@@ -46,21 +46,6 @@ static int check_policy(const char *path)
 	return 0;
 }
 
-static int write_port_file(const char *path, int port)
-{
-	char tmp[4096];
-	FILE *f;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return PB_ERR_INVAL;
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return PB_ERR_IO;
-	fprintf(f, "%d\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		return PB_ERR_IO;
-	return 0;
-}
-
 static struct pb_tls_ctx *make_tls(const struct pd_settings *s, const char **errstr)
 {
 	struct pb_tls_conf tc;
@@ -297,17 +282,8 @@ int main(int argc, char **argv)
 		pb_log(PB_LV_ERROR, "cannot create the server");
 		goto out;
 	}
-	for (size_t i = 0; i < d.set.n_listen; i++) {
-		rc = pb_server_listen(d.srv, d.set.listen[i].text, &errstr);
-		if (rc < 0) {
-			pb_log(PB_LV_ERROR, "listen %s: %s", d.set.listen[i].text, errstr);
-			goto out;
-		}
-	}
-	if (portfile != NULL && write_port_file(portfile, pb_server_port(d.srv, 0)) < 0) {
-		pb_log_warn("port file %s", portfile);
+	if (pb_daemon_listen(d.srv, d.set.listen, d.set.n_listen, portfile) < 0)
 		goto out;
-	}
 	if (pb_daemon_drop_privs(d.set.user, d.set.group, &errstr) < 0) {
 		pb_log(PB_LV_ERROR, "privileges: %s", errstr);
 		goto out;

@@ -31,5 +31,9 @@ rm -rf "$dir"
 meson setup "$dir" --buildtype=debugoptimized "${opts[@]}" >/dev/null
 meson compile -C "$dir"
 # The timeout multiplier leaves room for the sanitizer build and a loaded machine.
+rc=0
 meson test -C "$dir" --print-errorlogs --num-processes 2 \
-  --timeout-multiplier "$($sanitize && echo 3 || echo 1)"
+  --timeout-multiplier "$($sanitize && echo 3 || echo 1)" || rc=$?
+# One closing line any reader understands, from meson's record of every test.
+.ci/summary "$dir/meson-logs/testlog.json"
+exit "$rc"

@@ -959,6 +959,27 @@ int pb_conf_load(const char *path, struct pb_conf **confp, struct pb_conf_err *e
 	return rc;
 }
 
+int pb_conf_load_optional(const char *override, struct pb_conf **confp, struct pb_conf_err *err)
+{
+	const char *why;
+	int rc;
+
+	*confp = NULL;
+	if (!pb_conf_path_allowed(override, &why)) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", override, why);
+		return PB_ERR_DENIED;
+	}
+	rc = pb_conf_load(override, confp, err);
+	if (rc != PB_ERR_NOTFOUND || override != NULL)
+		return rc;
+	*confp = pb_conf_defaults();
+	if (*confp == NULL) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return PB_ERR_NOMEM;
+	}
+	return 0;
+}
+
 struct pb_conf *pb_conf_defaults(void)
 {
 	struct pb_conf *c;

@@ -239,6 +239,15 @@ bool pb_conf_path_allowed(const char *override, const char **errstr);
  */
 int pb_conf_load(const char *path, struct pb_conf **confp, struct pb_conf_err *err);
 
+/*
+ * pb_conf_load_optional: the settings of a tool that also works without a
+ * settings file (pblog, pbreplay): the override, refused unless
+ * pb_conf_path_allowed() accepts it, else the default path; when no override
+ * was given and the default file does not exist, the defaults. Returns as
+ * pb_conf_load (PB_ERR_DENIED for a refused override, the reason in err).
+ */
+int pb_conf_load_optional(const char *override, struct pb_conf **confp, struct pb_conf_err *err);
+
 /* pb_conf_load_buf: the same from memory (tests, fuzzing); name is used in messages. */
 int pb_conf_load_buf(const char *name, const void *buf, size_t len, struct pb_conf **confp,
                      struct pb_conf_err *err);

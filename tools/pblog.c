@@ -418,20 +418,10 @@ int main(int argc, char **argv)
 	if (evpath == NULL) {
 		/* The default is where logd writes: logd.eventlog of the settings file. */
 		struct pb_conf_err err;
-		const char *why;
-		if (!pb_conf_path_allowed(config, &why)) {
-			fprintf(stderr, "pblog: -C %s: %s\n", config, why);
-			return 2;
-		}
-		int rc = pb_conf_load(config, &conf, &err);
-		if (rc == PB_ERR_NOTFOUND && config == NULL)
-			conf = pb_conf_defaults();
-		else if (rc < 0) {
+		if (pb_conf_load_optional(config, &conf, &err) < 0) {
 			fprintf(stderr, "pblog: %s\n", err.msg);
 			return 2;
 		}
-		if (conf == NULL)
-			return 1;
 		evpath = pb_conf_str(conf, "logd.eventlog");
 	}
 	char dir[PATH_MAX], prefix[128];

@@ -500,20 +500,10 @@ int main(int argc, char **argv)
 	if (dir == NULL) {
 		/* The default is where logd stores: logd.iolog_dir of the settings file. */
 		struct pb_conf_err err;
-		const char *why;
-		if (!pb_conf_path_allowed(config, &why)) {
-			fprintf(stderr, "pbreplay: -C %s: %s\n", config, why);
-			return 2;
-		}
-		int rc = pb_conf_load(config, &conf, &err);
-		if (rc == PB_ERR_NOTFOUND && config == NULL)
-			conf = pb_conf_defaults();
-		else if (rc < 0) {
+		if (pb_conf_load_optional(config, &conf, &err) < 0) {
 			fprintf(stderr, "pbreplay: %s\n", err.msg);
 			return 2;
 		}
-		if (conf == NULL)
-			return 1;
 		dir = pb_conf_str(conf, "logd.iolog_dir");
 	}
 	if (do_list) {

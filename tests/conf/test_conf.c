@@ -1248,3 +1248,35 @@ Test(docs, manual_types_and_defaults)
 	}
 	free(text);
 }
+
+/* ---------------------------------------------------------- tools' settings */
+
+Test(conf, load_optional, .init = mk_tmpdir, .fini = rm_tmpdir)
+{
+	struct pb_conf *c = NULL;
+	struct pb_conf_err err;
+	char path[128], missing[128];
+
+	/* A named file must exist and be valid: no silent fallback to defaults. */
+	snprintf(missing, sizeof(missing), "%s/none.yaml", tmpdir);
+	cr_expect_eq(pb_conf_load_optional(missing, &c, &err), PB_ERR_NOTFOUND);
+	cr_expect_null(c);
+	snprintf(path, sizeof(path), "%s/pbsh.yaml", tmpdir);
+	write_file(path, "logd:\n  iolog_dir: /srv/io\n");
+	chmod(path, 0600);
+	cr_assert_eq(pb_conf_load_optional(path, &c, &err), 0, "%s", err.msg);
+	cr_expect_str_eq(pb_conf_str(c, "logd.iolog_dir"), "/srv/io");
+	pb_conf_free(c);
+	write_file(path, "logd:\n  iolog_dir: relative\n");
+	cr_expect_eq(pb_conf_load_optional(path, &c, &err), PB_ERR_CONF);
+	cr_expect_null(c);
+
+	/* No override: the default file, or the defaults when it does not exist. */
+	int rc = pb_conf_load_optional(NULL, &c, &err);
+	if (access(pb_conf_default_path(), F_OK) != 0) {
+		cr_assert_eq(rc, 0, "%s", err.msg);
+		cr_expect(!pb_conf_is_set(c, "logd.iolog_dir"), "defaults only");
+		cr_expect_not_null(pb_conf_str(c, "logd.iolog_dir"));
+	}
+	pb_conf_free(c);
+}

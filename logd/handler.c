@@ -164,15 +164,19 @@ static int send_commit(struct logd_conn *c, struct timespec point)
  * commit point and closes. A connection that goes away meanwhile only
  * detaches its jobs (logd_conn_free). Jobs complete in submission order, so
  * a job that found the event log already handed to an earlier job's sync
- * is done after it.
+ * is done after it. A new log is a job too (create): the loop makes the
+ * directory and files, the worker fsyncs them and the accept event, and
+ * its done sends the log id; it holds cjob meanwhile, so no commit of that
+ * log is submitted (or acknowledged) before the id.
  */
 struct commit_job {
 	struct logd_job base;
 	struct logd_ctx *ctx;
 	struct logd_conn *conn;		/* NULL once the connection is gone */
 	int evfd;			/* event log to sync first, or -1 */
-	int fds[IOLOG_SYNC_FDS];	/* then these, in order */
+	int fds[IOLOG_CREATE_FDS > IOLOG_SYNC_FDS ? IOLOG_CREATE_FDS : IOLOG_SYNC_FDS]; /* then these, in order */
 	size_t nfds;
+	bool create;			/* a new log: fsync fds (directories too), then send the log id */
 	struct iolog_w *finish;		/* an Exit: the log to finish (the job owns it) */
 	char *members;			/* its exit members for log.json */
 	struct timespec point;		/* the commit point to announce */
@@ -195,7 +199,7 @@ static void commit_work(struct logd_job *j)
 		cj->evfd = -1;
 	}
 	for (size_t i = 0; i < cj->nfds; i++) {
-		if (cj->rc == 0 && fdatasync(cj->fds[i]) != 0)
+		if (cj->rc == 0 && (cj->create ? fsync(cj->fds[i]) : fdatasync(cj->fds[i])) != 0)
 			cj->rc = sync_errno();
 		close(cj->fds[i]);
 	}
@@ -243,11 +247,20 @@ static void commit_done(struct logd_job *j)
 		goto done;
 	}
 	if (cj->rc < 0) {
-		fail(c, cj->rc, "cannot %s the I/O log: %s", cj->finish != NULL ? "complete" : "store",
-		     pb_strerror(cj->rc));
+		fail(c, cj->rc, "cannot %s the I/O log: %s",
+		     cj->finish != NULL ? "complete" : cj->create ? "create" : "store", pb_strerror(cj->rc));
 		goto done;
 	}
-	if (cj->finish != NULL) {
+	if (cj->create) {
+		/* The log's directory, files and accept event are durable: hand out its id. */
+		if (c->state == ST_FAILED)
+			goto done;
+		Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+		sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_LOG_ID;
+		sm.log_id = c->log_id;
+		pb_log(PB_LV_INFO, "%s (%s): I/O log %s for %s", c->addr, c->peer, c->log_id, c->user);
+		send_server(c, &sm);
+	} else if (cj->finish != NULL) {
 		send_commit(c, cj->point);
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
 		/* The session is over: close once the final commit point is written. */
@@ -668,7 +681,12 @@ static uint64_t next_seq(struct logd_ctx *ctx)
 	return n;
 }
 
-static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, const char *host)
+/*
+ * create_iolog: make the log directory. With cj (a syncer), the fsyncs that
+ * make it durable are left in cj for the worker (create_begin).
+ */
+static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, const char *host,
+			struct commit_job *cj)
 {
 	struct logd_ctx *ctx = c->ctx;
 	Pblog__InfoMessage **m = am->info_msgs;
@@ -708,7 +726,11 @@ static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, con
 			rc = fail(c, rc, "cannot name the I/O log: %s", errstr);
 			goto done;
 		}
-		rc = ctx->store->create(ctx->iolog_rootfd, id, ctx->iolog_mode, t.s, j.s, &c->w, &errstr);
+		if (cj != NULL)
+			rc = ctx->store->create_begin(ctx->iolog_rootfd, id, ctx->iolog_mode, t.s, j.s, &c->w,
+						      cj->fds, &cj->nfds, &errstr);
+		else
+			rc = ctx->store->create(ctx->iolog_rootfd, id, ctx->iolog_mode, t.s, j.s, &c->w, &errstr);
 		if (rc != PB_ERR_EXISTS)
 			break;
 	}
@@ -743,6 +765,7 @@ static int handle_hello(struct logd_conn *c, const Pblog__ClientHello *m)
 static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 {
 	struct jbuf b = {0};
+	struct commit_job *cj = NULL;
 	const char *claimed;
 	int rc;
 	if (c->state == ST_INIT && !c->ctx->enabled)
@@ -758,8 +781,14 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 	if (am->expect_iobufs) {
 		if (sub)
 			return fail(c, PB_ERR_PROTO, "a sub-command cannot start a second I/O log");
-		if ((rc = create_iolog(c, am, host)) < 0)
-			return rc;
+		/* With a syncer, a job makes the log durable and its done sends the id (commit_done). */
+		if (c->ctx->syncer != NULL) {
+			if ((cj = commit_job_new(c)) == NULL)
+				return fail(c, PB_ERR_NOMEM, "out of memory");
+			cj->create = true;
+		}
+		if ((rc = create_iolog(c, am, host, cj)) < 0)
+			goto fail_job;
 	}
 	remember_session(c, am->info_msgs, am->n_info_msgs, host);
 	event_open(&b, c, "accept");
@@ -774,13 +803,30 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 	rc = event_store(c, &b);
 	jbuf_free(&b);
 	if (rc < 0)
-		return rc;
+		goto fail_job;
 	c->ctx->n_accept++;
 	if (am->expect_iobufs) {
 		/* The log id is an acknowledgement: the event and the directory are durable first. */
-		if (c->ctx->ev_error < 0)
-			return fail(c, c->ctx->ev_error, "cannot store the event log: %s",
-				    pb_strerror(c->ctx->ev_error));
+		if (c->ctx->ev_error < 0) {
+			rc = fail(c, c->ctx->ev_error, "cannot store the event log: %s",
+				  pb_strerror(c->ctx->ev_error));
+			goto fail_job;
+		}
+		if (cj != NULL) {
+			if ((rc = evlog_sync_begin(c->ctx->ev, &cj->evfd)) < 0) {
+				rc = fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+				goto fail_job;
+			}
+			/*
+			 * Records may come before the id goes out: they are written
+			 * as usual, and no commit point is sent before the id (this
+			 * job holds cjob, and jobs complete in order).
+			 */
+			c->state = ST_RUNNING;
+			c->cjob = cj;
+			logd_syncer_submit(c->ctx->syncer, &cj->base);
+			return 0;
+		}
 		if ((rc = evlog_sync(c->ctx->ev)) < 0)
 			return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
 		Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
@@ -793,6 +839,14 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 	if (c->state == ST_INIT)
 		c->state = ST_EVENTS;
 	return 0;
+fail_job:
+	if (cj != NULL) {
+		/* New directories stay: sync them now, or a later log under them would not. */
+		for (size_t i = 0; i < cj->nfds; i++)
+			(void)fsync(cj->fds[i]);
+		commit_job_free(cj);
+	}
+	return rc;
 }
 
 static int handle_reject(struct logd_conn *c, const Pblog__RejectMessage *rm)

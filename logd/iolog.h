@@ -26,6 +26,7 @@ enum iolog_type {
 #define IOLOG_SIG_MAX 32
 #define IOLOG_ID_MAX 1024
 #define IOLOG_SYNC_FDS (IOLOG_NSTREAMS + 1)	/* the files commit_begin may hand out */
+#define IOLOG_CREATE_FDS 8	/* the descriptors create_begin may hand out */
 
 /* iolog_stream_name: "stdin", "stdout", "stderr", "ttyin", "ttyout" for 0-4 (and 6 = ttyout), else NULL. */
 const char *iolog_stream_name(int type);
@@ -127,6 +128,18 @@ struct iolog_store_ops {
 	 */
 	int (*create)(int rootfd, const char *id, mode_t mode, const char *log_text, const char *log_json,
 		      struct iolog_w **out, const char **errstr);
+	/*
+	 * create_begin: create cut in two for a sync done elsewhere (a
+	 * thread), so the loop never waits for the disk: everything create
+	 * does, but the descriptors that must be fsync'ed (directories that
+	 * got an entry, log, log.json) are duplicated into fds (room for
+	 * IOLOG_CREATE_FDS; any beyond are fsync'ed here), for the caller to
+	 * fsync and close. The log is durable (its id may be handed out) once
+	 * they all are. On failure nothing is left in fds. 0 or PB_ERR_*.
+	 */
+	int (*create_begin)(int rootfd, const char *id, mode_t mode, const char *log_text,
+			    const char *log_json, struct iolog_w **out, int *fds, size_t *nfds,
+			    const char **errstr);
 	/*
 	 * restart: reopen root/id to continue after resume (elapsed time),
 	 * which must be the end of a stored record. Records after it are cut

@@ -196,15 +196,52 @@ static struct iolog_w *walloc(void)
 	return w;
 }
 
-static int write_file_at(int dirfd, const char *name, const char *text, bool excl, mode_t mode)
+/* A list of descriptors to fsync later (create_begin), or NULL to fsync at once. */
+struct defer {
+	int *fds;
+	size_t n;
+};
+
+/* sync_or_defer: fsync fd now, or hand a duplicate to the caller's list when it has room. */
+static int sync_or_defer(int fd, struct defer *d)
+{
+	if (d != NULL && d->n < IOLOG_CREATE_FDS) {
+		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (nfd >= 0) {
+			d->fds[d->n++] = nfd;
+			return 0;
+		}
+	}
+	return fsync(fd) != 0 ? errno_to_pb(errno) : 0;
+}
+
+/*
+ * defer_flush: a create that fails after making directories still syncs
+ * them now: the next create finds them existing and would not sync them.
+ */
+static void defer_flush(struct defer *d)
+{
+	if (d == NULL)
+		return;
+	while (d->n > 0) {
+		int fd = d->fds[--d->n];
+		if (fsync(fd) != 0) {
+			/* The create fails anyway; nothing more to report. */
+		}
+		close(fd);
+	}
+}
+
+static int write_file_at(int dirfd, const char *name, const char *text, bool excl, mode_t mode,
+			 struct defer *d)
 {
 	int fd = openat(dirfd, name,
 			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | (excl ? O_EXCL : 0), mode);
 	if (fd < 0)
 		return errno_to_pb(errno);
 	int rc = write_all(fd, text, strlen(text));
-	if (rc == 0 && fsync(fd) != 0)
-		rc = errno_to_pb(errno);
+	if (rc == 0)
+		rc = sync_or_defer(fd, d);
 	close(fd);
 	return rc;
 }
@@ -215,7 +252,7 @@ static int write_file_at(int dirfd, const char *name, const char *text, bool exc
  * component must be new (PB_ERR_EXISTS otherwise) so two sessions never share
  * a directory.
  */
-static int mkdirs(int rootfd, const char *id, mode_t dmode, int *out)
+static int mkdirs(int rootfd, const char *id, mode_t dmode, int *out, struct defer *d)
 {
 	char buf[IOLOG_ID_MAX + 1];
 	if (!iolog_id_valid(id))
@@ -229,8 +266,8 @@ static int mkdirs(int rootfd, const char *id, mode_t dmode, int *out)
 	while (comp != NULL) {
 		char *next = strtok_r(NULL, "/", &save);
 		if (mkdirat(dfd, comp, dmode) == 0) {
-			if (fsync(dfd) != 0) {
-				int rc = errno_to_pb(errno);
+			int rc = sync_or_defer(dfd, d);
+			if (rc < 0) {
 				close(dfd);
 				return rc;
 			}
@@ -251,8 +288,8 @@ static int mkdirs(int rootfd, const char *id, mode_t dmode, int *out)
 	return 0;
 }
 
-static int sudo_create(int rootfd, const char *id, mode_t mode, const char *log_text,
-		       const char *log_json, struct iolog_w **out, const char **errstr)
+static int create_impl(int rootfd, const char *id, mode_t mode, const char *log_text,
+		       const char *log_json, struct iolog_w **out, struct defer *d, const char **errstr)
 {
 	struct iolog_w *w = walloc();
 	int rc;
@@ -263,13 +300,13 @@ static int sudo_create(int rootfd, const char *id, mode_t mode, const char *log_
 		*errstr = "out of memory";
 		return PB_ERR_NOMEM;
 	}
-	rc = mkdirs(rootfd, id, dmode, &w->dirfd);
+	rc = mkdirs(rootfd, id, dmode, &w->dirfd, d);
 	if (rc < 0) {
 		*errstr = rc == PB_ERR_EXISTS ? "log directory exists" : "cannot create the log directory";
 		goto fail;
 	}
-	if ((rc = write_file_at(w->dirfd, "log", log_text, true, mode)) < 0 ||
-	    (rc = write_file_at(w->dirfd, "log.json", log_json, true, mode)) < 0) {
+	if ((rc = write_file_at(w->dirfd, "log", log_text, true, mode, d)) < 0 ||
+	    (rc = write_file_at(w->dirfd, "log.json", log_json, true, mode, d)) < 0) {
 		*errstr = "cannot write log/log.json";
 		goto fail;
 	}
@@ -294,15 +331,31 @@ static int sudo_create(int rootfd, const char *id, mode_t mode, const char *log_
 	 * survive a crash (log and log.json were synced as they were written;
 	 * the stream files are empty until their first commit point).
 	 */
-	if (fsync(w->dirfd) != 0)
-		goto fsync_fail;
+	if ((rc = sync_or_defer(w->dirfd, d)) < 0) {
+		*errstr = "fsync failed";
+		goto fail;
+	}
 	*out = w;
 	return 0;
-fsync_fail:
-	rc = errno_to_pb(errno);
-	*errstr = "fsync failed";
 fail:
+	defer_flush(d);
 	wclose(w);
+	return rc;
+}
+
+static int sudo_create(int rootfd, const char *id, mode_t mode, const char *log_text,
+		       const char *log_json, struct iolog_w **out, const char **errstr)
+{
+	return create_impl(rootfd, id, mode, log_text, log_json, out, NULL, errstr);
+}
+
+static int sudo_create_begin(int rootfd, const char *id, mode_t mode, const char *log_text,
+			     const char *log_json, struct iolog_w **out, int *fds, size_t *nfds,
+			     const char **errstr)
+{
+	struct defer d = {fds, 0};
+	int rc = create_impl(rootfd, id, mode, log_text, log_json, out, &d, errstr);
+	*nfds = d.n;
 	return rc;
 }
 
@@ -607,7 +660,7 @@ static int sudo_finish(struct iolog_w *w, const char *exit_members)
 	buf[len] = '\0';
 	struct stat jst;
 	mode_t jmode = fstatat(w->dirfd, "log.json", &jst, AT_SYMLINK_NOFOLLOW) == 0 ? (jst.st_mode & 0666) : 0600;
-	rc = write_file_at(w->dirfd, "log.json.new", buf, false, jmode);
+	rc = write_file_at(w->dirfd, "log.json.new", buf, false, jmode, NULL);
 	free(buf);
 	if (rc < 0)
 		return rc;
@@ -639,6 +692,7 @@ static uint64_t sudo_bytes(const struct iolog_w *w)
 const struct iolog_store_ops iolog_sudo_ops = {
 	.name = "sudo",
 	.create = sudo_create,
+	.create_begin = sudo_create_begin,
 	.restart = sudo_restart,
 	.write = sudo_write,
 	.commit = sudo_commit,

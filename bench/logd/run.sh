@@ -10,7 +10,7 @@
 #
 # Both servers run plain TCP on loopback (Debian's sudo tools are built without TLS).
 # logd fsyncs data, timing and event log at every commit point (commit_interval 1s, and
-# at each Exit), in its sync worker threads; sudo_logsrvd flushes its files but never fsyncs. Numbers are wall-clock
+# at each Exit) and every new log before its id, in its sync worker threads; sudo_logsrvd flushes its files but never fsyncs. Numbers are wall-clock
 # over each whole batch, best of 3 runs.
 set -eu
 BUILD=${1:-build}

@@ -186,8 +186,11 @@ s.close()
 done_id = [v.decode() for k, v in msgs if k == 3][0]
 s = connect()
 s.sendall(frame(hello()) + frame(accept()) + frame(iobuf()))
+# The log id comes once the log is durable (a sync worker's job): wait for it before the close.
+msgs, _ = read_msgs(s, 0.5)
 s.shutdown(socket.SHUT_WR)
-msgs, _ = read_msgs(s, 2.0)
+more, _ = read_msgs(s, 2.0)
+msgs += more
 s.close()
 open_id = [v.decode() for k, v in msgs if k == 3][0]
 

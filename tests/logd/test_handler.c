@@ -217,7 +217,13 @@ Test(handler, commit_through_syncer, .init = setup, .fini = teardown)
 	ctx.plain = true;
 	cr_assert_eq(logd_syncer_new(&ctx.syncer), 0);
 	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	int n0 = nsent;
 	cr_assert_eq(send_accept(c, "hostA", true), 0);
+	/* The log id is an acknowledgement too: it waits for the worker's sync. */
+	cr_assert_eq(nsent, n0, "log id sent before the log is durable");
+	sync_wait();
+	cr_assert_eq(nsent, n0 + 1);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_LOG_ID);
 	char timing[PATH_MAX + 64];
 	snprintf(timing, sizeof(timing), "%s/%s", tmpdir, sent[nsent - 1]->log_id);
 	cr_assert_eq(send_ttyout(c, "hello"), 0);
@@ -260,8 +266,10 @@ Test(handler, close_while_syncing, .init = setup, .fini = teardown)
 	struct logd_conn *b = logd_conn_new(&ctx, &tr, NULL, "", "b");
 	char da[PATH_MAX + 64], db[PATH_MAX + 64];
 	cr_assert_eq(send_accept(a, "hostA", true), 0);
+	sync_wait();
 	snprintf(da, sizeof(da), "%s/%s", tmpdir, sent[nsent - 1]->log_id);
 	cr_assert_eq(send_accept(b, "hostB", true), 0);
+	sync_wait();
 	snprintf(db, sizeof(db), "%s/%s", tmpdir, sent[nsent - 1]->log_id);
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(send_ttyout(a, "data"), 0);
@@ -277,6 +285,33 @@ Test(handler, close_while_syncing, .init = setup, .fini = teardown)
 	/* b's log was finished all the same; a's can be restarted from its durable records. */
 	cr_assert(iolog_is_complete(db));
 	cr_assert_not(iolog_is_complete(da));
+	logd_syncer_free(ctx.syncer);
+	ctx.syncer = NULL;
+}
+
+Test(handler, records_before_log_id, .init = setup, .fini = teardown)
+{
+	ctx.plain = true;
+	cr_assert_eq(logd_syncer_new(&ctx.syncer), 0);
+	/* A client that streams and exits before the log id arrives: id first, then the final point. */
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	int n0 = nsent;
+	cr_assert_eq(send_accept(c, "hostA", true), 0);
+	cr_assert_eq(send_ttyout(c, "hello"), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(send_ttyout(c, "world"), 0);
+	cr_assert_eq(send_exit(c), 0);
+	cr_assert_eq(nsent, n0, "acknowledged before the worker synced");
+	sync_wait();
+	cr_assert_eq(nsent, n0 + 2);
+	cr_assert_eq(sent[n0]->type_case, PBLOG__SERVER_MESSAGE__TYPE_LOG_ID);
+	cr_assert_eq(sent[n0 + 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT);
+	cr_assert_eq(sent[n0 + 1]->commit_point->tv_nsec, 2000);
+	cr_assert(closed);
+	char timing[PATH_MAX + 64];
+	snprintf(timing, sizeof(timing), "%s/%s", tmpdir, sent[n0]->log_id);
+	cr_assert(iolog_is_complete(timing), "log not marked complete");
+	logd_conn_free(c);
 	logd_syncer_free(ctx.syncer);
 	ctx.syncer = NULL;
 }

@@ -23,6 +23,7 @@
 #include "debug.h"
 #include "err.h"
 #include "server.h"
+#include "tls.h"
 
 /* One daemon per process: the state of this module is the process's. */
 static char *pid_path;
@@ -374,4 +375,60 @@ int pb_daemon_listen(struct pb_server *srv, const struct pb_hostport *listen, si
 		return PB_ERR_IO;
 	}
 	return 0;
+}
+
+static int clamp_ms(int64_t ms)
+{
+	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
+}
+
+int pb_daemon_settings_read(const struct pb_conf *c, const char *section,
+			    struct pb_daemon_settings *ds, struct pb_conf_err *err)
+{
+	char k[64];
+#define KEY(name) (snprintf(k, sizeof(k), "%s." name, section), k)
+
+	memset(ds, 0, sizeof(*ds));
+	ds->listen = pb_conf_hostports(c, KEY("listen"), &ds->n_listen);
+	ds->pidfile = pb_conf_str(c, KEY("pidfile"));
+	ds->user = pb_conf_str(c, KEY("user"));
+	ds->group = pb_conf_str(c, KEY("group"));
+	ds->log = pb_conf_str(c, KEY("log"));
+	ds->debug = pb_conf_str(c, KEY("debug"));
+	ds->plain = pb_conf_bool(c, "tls.plaintext_for_tests");
+	ds->ca = pb_conf_str(c, "tls.ca");
+	ds->cert = pb_conf_str(c, "tls.cert");
+	ds->key = pb_conf_str(c, "tls.key");
+	ds->admins = (char *const *)pb_conf_list(c, "admins", &ds->n_admins);
+	ds->limits.max_frame = (uint32_t)pb_conf_size(c, "max_frame");
+	ds->limits.max_conns = (unsigned)pb_conf_int(c, KEY("max_connections"));
+	ds->limits.max_conns_per_peer = (unsigned)pb_conf_int(c, KEY("max_connections_per_peer"));
+	ds->limits.handshake_ms = clamp_ms(pb_conf_ms(c, KEY("handshake_timeout")));
+	ds->limits.frame_ms = clamp_ms(pb_conf_ms(c, KEY("frame_timeout")));
+	ds->limits.idle_ms = clamp_ms(pb_conf_ms(c, KEY("idle_timeout")));
+	if (ds->limits.idle_ms == 0)
+		ds->limits.idle_ms = -1; /* 0 in the file disables the idle timeout */
+	ds->limits.drain_ms = clamp_ms(pb_conf_ms(c, KEY("stop_timeout")));
+#undef KEY
+	if (ds->n_listen == 0)
+		return pb_yaml_errf(err, NULL, "%s: %s.listen: no listen address configured",
+				    pb_conf_file(c), section);
+	if (!ds->plain && (ds->ca == NULL || ds->cert == NULL || ds->key == NULL))
+		return pb_yaml_errf(err, NULL, "%s: tls: ca, cert and key are required by %s",
+				    pb_conf_file(c), section);
+	return 0;
+}
+
+struct pb_tls_ctx *pb_daemon_tls_new(const struct pb_daemon_settings *ds, const char *sid,
+				     const char **errstr)
+{
+	struct pb_tls_conf tc;
+
+	memset(&tc, 0, sizeof(tc));
+	tc.ca = ds->ca;
+	tc.cert = ds->cert;
+	tc.key = ds->key;
+	tc.sid_ctx = sid;
+	tc.plain = ds->plain;
+	return pb_tls_ctx_new(PB_TLS_SERVER, &tc, errstr);
 }

@@ -102,6 +102,48 @@ long pb_daemon_raise_nofile(void);
 
 struct pb_server;
 struct pb_hostport;
+struct pb_conf;
+struct pb_conf_err;
+struct pb_tls_ctx;
+
+#include "server.h"
+
+/*
+ * The settings every daemon reads the same way: its section's listen,
+ * pidfile, user, group, log, debug and limits, plus the top-level tls and
+ * admins. Strings belong to the pb_conf they were read from.
+ */
+struct pb_daemon_settings {
+	const struct pb_hostport *listen; /* every address to listen on */
+	size_t n_listen;
+	const char *pidfile; /* NULL: none */
+	const char *user;    /* drop to this user when started as root; NULL: stay */
+	const char *group;
+	const char *log;   /* "syslog", "stderr" or a file; NULL: default */
+	const char *debug; /* the section's debug spec; NULL: leave as is */
+	const char *ca, *cert, *key;
+	bool plain; /* tls.plaintext_for_tests */
+	char *const *admins;
+	size_t n_admins;
+	struct pb_server_limits limits;
+};
+
+/*
+ * pb_daemon_settings_read: fill ds from section ("policyd", "logd") of c and
+ * check what every daemon needs: at least one listen address, and a CA,
+ * certificate and key unless in plain test mode. Returns 0, or PB_ERR_CONF
+ * with err naming the file and key.
+ */
+int pb_daemon_settings_read(const struct pb_conf *c, const char *section,
+			    struct pb_daemon_settings *ds, struct pb_conf_err *err);
+
+/*
+ * pb_daemon_tls_new: the server TLS context of ds, with session id context
+ * sid (one per daemon, so sessions never resume across daemons). NULL with
+ * *errstr on failure; free with pb_tls_ctx_free().
+ */
+struct pb_tls_ctx *pb_daemon_tls_new(const struct pb_daemon_settings *ds, const char *sid,
+				     const char **errstr);
 
 /*
  * pb_daemon_listen: listen on each of the n addresses of a daemon's `listen`

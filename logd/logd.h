@@ -9,28 +9,23 @@
 
 #include "admin.h"
 #include "conf.h"
+#include "daemon.h"
 #include "handler.h"
 #include "server.h"
 
 /* Every key logd reads, in one struct; strings are owned by conf. */
 struct logd_settings {
 	struct pb_conf *conf;
-	const struct pb_hostport *listen;
-	size_t n_listen;
+	struct pb_daemon_settings base; /* listen, pidfile, user, log, tls, admins, limits (tick_ms = logd.commit_interval) */
 	const char *eventlog;
 	uint64_t eventlog_rotate;
 	const char *iolog_dir;
 	const char *iolog_path;
 	mode_t iolog_mode;
-	const char *pidfile, *user, *group, *log, *debug, *server_id;
+	const char *server_id;
 	enum logd_hostcheck hostcheck;
-	bool plain;
-	const char *ca, *cert, *key;
-	char *const *admins;
-	size_t n_admins;
 	const struct pb_hostport *servers;	/* logservers, announced in ServerHello */
 	size_t n_servers;
-	struct pb_server_limits limits;	/* tick_ms = logd.commit_interval */
 };
 
 /*

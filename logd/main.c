@@ -26,18 +26,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-static struct pb_tls_ctx *make_tls(const struct logd_settings *s, const char **errstr)
-{
-	struct pb_tls_conf tc;
-	memset(&tc, 0, sizeof(tc));
-	tc.ca = s->ca;
-	tc.cert = s->cert;
-	tc.key = s->key;
-	tc.sid_ctx = "pbsh-logd";
-	tc.plain = s->plain;
-	return pb_tls_ctx_new(PB_TLS_SERVER, &tc, errstr);
-}
-
 /* sync_cb: the sync worker finished jobs: acknowledge what is durable now. */
 static void sync_cb(struct pb_server *s, int fd, void *arg)
 {
@@ -118,13 +106,13 @@ int main(int argc, char **argv)
 		free(d.config_path);
 		return 2;
 	}
-	tls = make_tls(&d.set, &errstr);
+	tls = pb_daemon_tls_new(&d.set.base, "pbsh-logd", &errstr);
 	if (tls == NULL) {
 		fprintf(stderr, "logd: %s\n", errstr);
 		status = 2;
 		goto out;
 	}
-	if (d.set.debug != NULL && pb_debug_parse(d.set.debug, &errstr) < 0) {
+	if (d.set.base.debug != NULL && pb_debug_parse(d.set.base.debug, &errstr) < 0) {
 		fprintf(stderr, "logd: logd.debug: %s\n", errstr);
 		status = 2;
 		goto out;
@@ -135,12 +123,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (pb_daemon_log_setup("logd", d.set.log, foreground, &errstr) < 0) {
+	if (pb_daemon_log_setup("logd", d.set.base.log, foreground, &errstr) < 0) {
 		fprintf(stderr, "logd: log: %s\n", errstr);
 		status = 2;
 		goto out;
 	}
-	if (pb_daemon_pidfile_lock(d.set.pidfile, &errstr) < 0) {
+	if (pb_daemon_pidfile_lock(d.set.base.pidfile, &errstr) < 0) {
 		pb_log(PB_LV_ERROR, "logd: %s", errstr);
 		goto out;
 	}
@@ -161,19 +149,19 @@ int main(int argc, char **argv)
 	}
 	logd_admin_ops(&d, &aops);
 	d.admin = pb_admin_new("logd", d.config_path, &aops);
-	if (d.admin == NULL || pb_admin_set_admins(d.admin, d.set.admins, d.set.n_admins) < 0) {
+	if (d.admin == NULL || pb_admin_set_admins(d.admin, d.set.base.admins, d.set.base.n_admins) < 0) {
 		pb_log(PB_LV_ERROR, "logd: out of memory");
 		goto out;
 	}
 	d.ctx.admin = d.admin;
-	d.srv = pb_server_new(tls, &logd_server_ops, &d, &d.set.limits);
+	d.srv = pb_server_new(tls, &logd_server_ops, &d, &d.set.base.limits);
 	if (d.srv == NULL) {
 		pb_log(PB_LV_ERROR, "logd: cannot create the server");
 		goto out;
 	}
-	if (pb_daemon_listen(d.srv, d.set.listen, d.set.n_listen, portfile) < 0)
+	if (pb_daemon_listen(d.srv, d.set.base.listen, d.set.base.n_listen, portfile) < 0)
 		goto out;
-	if (pb_daemon_drop_privs(d.set.user, d.set.group, &errstr) < 0) {
+	if (pb_daemon_drop_privs(d.set.base.user, d.set.base.group, &errstr) < 0) {
 		pb_log(PB_LV_ERROR, "logd: privileges: %s", errstr);
 		goto out;
 	}
@@ -185,7 +173,7 @@ int main(int argc, char **argv)
 	}
 	d.state = ADMIN_STATE__ADMIN_STATE_ENABLED;
 	pb_log(PB_LV_NOTICE, "logd %s: listening on %s (port %d), I/O logs in %s, events in %s", PB_VERSION,
-	       d.set.listen[0].text, pb_server_port(d.srv, 0), d.ctx.iolog_root, evlog_path(d.ctx.ev));
+	       d.set.base.listen[0].text, pb_server_port(d.srv, 0), d.ctx.iolog_root, evlog_path(d.ctx.ev));
 	pb_daemon_ready();
 	rc = pb_server_run(d.srv);
 	pb_daemon_stopping();

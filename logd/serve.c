@@ -103,18 +103,6 @@ const struct pb_server_ops logd_server_ops = {
 
 /* ---- reload ---- */
 
-static struct pb_tls_ctx *make_tls(const struct logd_settings *s, const char **errstr)
-{
-	struct pb_tls_conf tc;
-	memset(&tc, 0, sizeof(tc));
-	tc.ca = s->ca;
-	tc.cert = s->cert;
-	tc.key = s->key;
-	tc.sid_ctx = "pbsh-logd";
-	tc.plain = s->plain;
-	return pb_tls_ctx_new(PB_TLS_SERVER, &tc, errstr);
-}
-
 int logd_reload(struct logd *d, char *err, size_t errlen)
 {
 	struct logd_settings ns;
@@ -130,12 +118,12 @@ int logd_reload(struct logd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", cerr.msg);
 		goto fail;
 	}
-	if (strcmp(ns.iolog_dir, d->set.iolog_dir) != 0 || ns.plain != d->set.plain) {
+	if (strcmp(ns.iolog_dir, d->set.iolog_dir) != 0 || ns.base.plain != d->set.base.plain) {
 		rc = PB_ERR_CONF;
 		snprintf(err, errlen, "logd.iolog_dir and tls.plaintext_for_tests change only at restart");
 		goto fail;
 	}
-	nt = make_tls(&ns, &errstr);
+	nt = pb_daemon_tls_new(&ns.base, "pbsh-logd", &errstr);
 	if (nt == NULL) {
 		snprintf(err, errlen, "%s", errstr);
 		rc = PB_ERR_TLS;
@@ -147,7 +135,7 @@ int logd_reload(struct logd *d, char *err, size_t errlen)
 		snprintf(err, errlen, "logd.eventlog %s: %s", ns.eventlog, errstr);
 		goto fail;
 	}
-	if ((rc = pb_admin_set_admins(d->admin, ns.admins, ns.n_admins)) < 0 ||
+	if ((rc = pb_admin_set_admins(d->admin, ns.base.admins, ns.base.n_admins)) < 0 ||
 	    (rc = logd_apply(&d->ctx, &ns)) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -155,13 +143,13 @@ int logd_reload(struct logd *d, char *err, size_t errlen)
 	/* Everything is valid: swap. */
 	pb_server_set_tls(d->srv, nt);
 	pb_tls_ctx_free(nt);
-	pb_server_set_limits(d->srv, &ns.limits);
+	pb_server_set_limits(d->srv, &ns.base.limits);
 	evlog_close(d->ctx.ev);
 	d->ctx.ev = nev;
 	d->ctx.ev_error = 0; /* a failed sync concerned the file just closed */
-	if (ns.debug != NULL && pb_debug_parse(ns.debug, &errstr) < 0)
+	if (ns.base.debug != NULL && pb_debug_parse(ns.base.debug, &errstr) < 0)
 		pb_log(PB_LV_WARN, "logd: logd.debug: %s", errstr);
-	if (ns.n_listen != d->set.n_listen || strcmp(ns.listen[0].text, d->set.listen[0].text) != 0)
+	if (ns.base.n_listen != d->set.base.n_listen || strcmp(ns.base.listen[0].text, d->set.base.listen[0].text) != 0)
 		pb_log(PB_LV_WARN, "logd: listen addresses changed: they take effect at restart");
 	logd_settings_free(&d->set);
 	d->set = ns;
@@ -274,7 +262,7 @@ static int enable_cb(void *arg, bool enable)
 static int stop_cb(void *arg, bool force, unsigned timeout_s)
 {
 	struct logd *d = arg;
-	struct pb_server_limits lim = d->set.limits;
+	struct pb_server_limits lim = d->set.base.limits;
 	/*
 	 * Even a forced stop drains briefly, so this reply and the last commit
 	 * points are written; open I/O logs are committed as connections close.

@@ -14,11 +14,6 @@
 
 #include "err.h"
 
-static int clamp_ms(int64_t ms)
-{
-	return ms > 0x7fffffff ? 0x7fffffff : (int)ms;
-}
-
 int logd_settings_load(const char *path, struct logd_settings *s, struct pb_conf_err *err)
 {
 	struct pb_conf *c = NULL;
@@ -29,34 +24,18 @@ int logd_settings_load(const char *path, struct logd_settings *s, struct pb_conf
 	if (rc < 0)
 		return rc;
 	s->conf = c;
-	s->listen = pb_conf_hostports(c, "logd.listen", &s->n_listen);
 	s->eventlog = pb_conf_str(c, "logd.eventlog");
 	s->eventlog_rotate = pb_conf_size(c, "logd.eventlog_rotate");
 	s->iolog_dir = pb_conf_str(c, "logd.iolog_dir");
 	s->iolog_path = pb_conf_str(c, "logd.iolog_path");
 	s->iolog_mode = pb_conf_mode(c, "logd.iolog_mode");
-	s->pidfile = pb_conf_str(c, "logd.pidfile");
-	s->user = pb_conf_str(c, "logd.user");
-	s->group = pb_conf_str(c, "logd.group");
-	s->log = pb_conf_str(c, "logd.log");
-	s->debug = pb_conf_str(c, "logd.debug");
 	s->server_id = pb_conf_str(c, "logd.server_id");
-	s->plain = pb_conf_bool(c, "tls.plaintext_for_tests");
-	s->ca = pb_conf_str(c, "tls.ca");
-	s->cert = pb_conf_str(c, "tls.cert");
-	s->key = pb_conf_str(c, "tls.key");
-	s->admins = (char *const *)pb_conf_list(c, "admins", &s->n_admins);
 	s->servers = pb_conf_hostports(c, "logservers", &s->n_servers);
-	s->limits.max_frame = (uint32_t)pb_conf_size(c, "max_frame");
-	s->limits.max_conns = (unsigned)pb_conf_int(c, "logd.max_connections");
-	s->limits.max_conns_per_peer = (unsigned)pb_conf_int(c, "logd.max_connections_per_peer");
-	s->limits.handshake_ms = clamp_ms(pb_conf_ms(c, "logd.handshake_timeout"));
-	s->limits.frame_ms = clamp_ms(pb_conf_ms(c, "logd.frame_timeout"));
-	s->limits.idle_ms = clamp_ms(pb_conf_ms(c, "logd.idle_timeout"));
-	if (s->limits.idle_ms == 0)
-		s->limits.idle_ms = -1; /* 0 in the file disables the idle timeout */
-	s->limits.drain_ms = clamp_ms(pb_conf_ms(c, "logd.stop_timeout"));
-	s->limits.tick_ms = clamp_ms(pb_conf_ms(c, "logd.commit_interval"));
+	rc = pb_daemon_settings_read(c, "logd", &s->base, err);
+	if (rc < 0)
+		goto done;
+	int64_t tick = pb_conf_ms(c, "logd.commit_interval");
+	s->base.limits.tick_ms = tick > 0x7fffffff ? 0x7fffffff : (int)tick;
 
 	const char *hc = pb_conf_str(c, "logd.hostcheck");
 	if (strcmp(hc, "strict") == 0) {
@@ -66,16 +45,6 @@ int logd_settings_load(const char *path, struct logd_settings *s, struct pb_conf
 	} else {
 		pb_yaml_errf(err, NULL, "%s: logd.hostcheck: expected strict or record, got '%s'",
 			     pb_conf_file(c), hc);
-		rc = PB_ERR_CONF;
-		goto done;
-	}
-	if (s->n_listen == 0) {
-		pb_yaml_errf(err, NULL, "%s: logd.listen: no listen address configured", pb_conf_file(c));
-		rc = PB_ERR_CONF;
-		goto done;
-	}
-	if (!s->plain && (s->ca == NULL || s->cert == NULL || s->key == NULL)) {
-		pb_yaml_errf(err, NULL, "%s: tls: ca, cert and key are required by logd", pb_conf_file(c));
 		rc = PB_ERR_CONF;
 		goto done;
 	}
@@ -225,6 +194,6 @@ int logd_apply(struct logd_ctx *ctx, const struct logd_settings *s)
 	ctx->nservers = s->n_servers;
 	ctx->iolog_mode = s->iolog_mode;
 	ctx->hostcheck = s->hostcheck;
-	ctx->plain = s->plain;
+	ctx->plain = s->base.plain;
 	return 0;
 }

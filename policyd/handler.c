@@ -388,7 +388,7 @@ static void frame_error_cb(struct pb_conn *c, void *state, int err)
 		break;
 	case PB_ERR_FRAME_BIG:
 		fail(s, 0, err, "frame longer than the %u byte maximum",
-		     s->d->set.limits.max_frame ? s->d->set.limits.max_frame : PB_FRAME_MAX_DEFAULT);
+		     s->d->set.base.limits.max_frame ? s->d->set.base.limits.max_frame : PB_FRAME_MAX_DEFAULT);
 		break;
 	case PB_ERR_TIMEOUT:
 		fail(s, 0, err, "frame not complete before the deadline");
@@ -465,7 +465,7 @@ static int status_cb(void *arg, AdminStatus *st)
 	if (rc == 0)
 		rc = pb_admin_status_info(st, "policy_hash", d->policy->hash);
 	if (rc == 0)
-		rc = pb_admin_status_info(st, "listen", d->set.listen[0].text);
+		rc = pb_admin_status_info(st, "listen", d->set.base.listen[0].text);
 	if (rc == 0 && d->set.audit != NULL)
 		rc = pb_admin_status_info(st, "audit", d->set.audit);
 	return rc;
@@ -543,7 +543,7 @@ static int stop_cb(void *arg, bool force, unsigned timeout_s)
 {
 	struct pd *d = arg;
 	if (timeout_s > 0) {
-		struct pb_server_limits lim = d->set.limits;
+		struct pb_server_limits lim = d->set.base.limits;
 		lim.drain_ms = timeout_s > 86400 ? 86400000 : (int)timeout_s * 1000;
 		pb_server_set_limits(d->srv, &lim);
 	}

@@ -46,18 +46,6 @@ static int check_policy(const char *path)
 	return 0;
 }
 
-static struct pb_tls_ctx *make_tls(const struct pd_settings *s, const char **errstr)
-{
-	struct pb_tls_conf tc;
-	memset(&tc, 0, sizeof(tc));
-	tc.ca = s->ca;
-	tc.cert = s->cert;
-	tc.key = s->key;
-	tc.sid_ctx = "pbsh-policyd";
-	tc.plain = s->plain;
-	return pb_tls_ctx_new(PB_TLS_SERVER, &tc, errstr);
-}
-
 static bool same(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
@@ -103,16 +91,16 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 			keep_audit = true;
 		}
 	}
-	nt = make_tls(&ns, &errstr);
+	nt = pb_daemon_tls_new(&ns.base, "pbsh-policyd", &errstr);
 	if (nt == NULL) {
-		if (!(same(ns.ca, d->set.ca) && same(ns.cert, d->set.cert) && same(ns.key, d->set.key))) {
+		if (!(same(ns.base.ca, d->set.base.ca) && same(ns.base.cert, d->set.base.cert) && same(ns.base.key, d->set.base.key))) {
 			snprintf(err, errlen, "%s", errstr);
 			rc = PB_ERR_TLS;
 			goto fail;
 		}
 		pb_log(PB_LV_WARN, "%s; the loaded certificates are kept", errstr);
 	}
-	rc = pb_admin_set_admins(d->admin, ns.admins, ns.n_admins);
+	rc = pb_admin_set_admins(d->admin, ns.base.admins, ns.base.n_admins);
 	if (rc < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -122,10 +110,10 @@ int pd_reload(struct pd *d, char *err, size_t errlen)
 		pb_server_set_tls(d->srv, nt);
 		pb_tls_ctx_free(nt);
 	}
-	pb_server_set_limits(d->srv, &ns.limits);
-	if (ns.n_listen != d->set.n_listen || strcmp(ns.listen[0].text, d->set.listen[0].text) != 0)
+	pb_server_set_limits(d->srv, &ns.base.limits);
+	if (ns.base.n_listen != d->set.base.n_listen || strcmp(ns.base.listen[0].text, d->set.base.listen[0].text) != 0)
 		pb_log(PB_LV_WARN, "listen addresses changed: they take effect at restart");
-	if (ns.debug != NULL && pb_debug_parse(ns.debug, &errstr) < 0)
+	if (ns.base.debug != NULL && pb_debug_parse(ns.base.debug, &errstr) < 0)
 		pb_log(PB_LV_WARN, "policyd.debug: %s", errstr);
 	pe_policy_free(d->policy);
 	d->policy = np;
@@ -234,12 +222,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "policyd: %s\n", cerr.msg);
 		goto out;
 	}
-	tls = make_tls(&d.set, &errstr);
+	tls = pb_daemon_tls_new(&d.set.base, "pbsh-policyd", &errstr);
 	if (tls == NULL) {
 		fprintf(stderr, "policyd: %s\n", errstr);
 		goto out;
 	}
-	if (d.set.debug != NULL && pb_debug_parse(d.set.debug, &errstr) < 0) {
+	if (d.set.base.debug != NULL && pb_debug_parse(d.set.base.debug, &errstr) < 0) {
 		fprintf(stderr, "policyd: policyd.debug: %s\n", errstr);
 		goto out;
 	}
@@ -250,12 +238,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (pb_daemon_log_setup("policyd", d.set.log, foreground, &errstr) < 0) {
+	if (pb_daemon_log_setup("policyd", d.set.base.log, foreground, &errstr) < 0) {
 		fprintf(stderr, "policyd: log: %s\n", errstr);
 		goto out;
 	}
 	status = 1; /* from here on a failure is the system's, not the configuration's */
-	if (pb_daemon_pidfile_lock(d.set.pidfile, &errstr) < 0) {
+	if (pb_daemon_pidfile_lock(d.set.base.pidfile, &errstr) < 0) {
 		pb_log(PB_LV_ERROR, "%s", errstr);
 		goto out;
 	}
@@ -273,24 +261,24 @@ int main(int argc, char **argv)
 	}
 	pd_admin_ops(&d, &aops);
 	d.admin = pb_admin_new("policyd", d.config_path, &aops);
-	if (d.admin == NULL || pb_admin_set_admins(d.admin, d.set.admins, d.set.n_admins) < 0) {
+	if (d.admin == NULL || pb_admin_set_admins(d.admin, d.set.base.admins, d.set.base.n_admins) < 0) {
 		pb_log(PB_LV_ERROR, "out of memory");
 		goto out;
 	}
-	d.srv = pb_server_new(tls, &pd_server_ops, &d, &d.set.limits);
+	d.srv = pb_server_new(tls, &pd_server_ops, &d, &d.set.base.limits);
 	if (d.srv == NULL) {
 		pb_log(PB_LV_ERROR, "cannot create the server");
 		goto out;
 	}
-	if (pb_daemon_listen(d.srv, d.set.listen, d.set.n_listen, portfile) < 0)
+	if (pb_daemon_listen(d.srv, d.set.base.listen, d.set.base.n_listen, portfile) < 0)
 		goto out;
-	if (pb_daemon_drop_privs(d.set.user, d.set.group, &errstr) < 0) {
+	if (pb_daemon_drop_privs(d.set.base.user, d.set.base.group, &errstr) < 0) {
 		pb_log(PB_LV_ERROR, "privileges: %s", errstr);
 		goto out;
 	}
 	d.state = ADMIN_STATE__ADMIN_STATE_ENABLED;
 	pb_log(PB_LV_NOTICE, "policyd %s: listening on %s (port %d), policy %s (%u rules, sha256 %s)",
-	       PB_VERSION, d.set.listen[0].text, pb_server_port(d.srv, 0), d.policy->path, d.policy->n_rules,
+	       PB_VERSION, d.set.base.listen[0].text, pb_server_port(d.srv, 0), d.policy->path, d.policy->n_rules,
 	       d.policy->hash);
 	pb_daemon_ready();
 	rc = pb_server_run(d.srv);

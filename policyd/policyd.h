@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "conf.h"
 #include "engine.h"
+#include "daemon.h"
 #include "server.h"
 
 /* The protocol version policyd speaks (PolicyHello.version). */
@@ -19,20 +20,9 @@
 /* What policyd reads from pbsh.yaml, in one place (settings.c), swapped whole on reload. */
 struct pd_settings {
 	struct pb_conf *conf; /* owns every string below */
-	const struct pb_hostport *listen; /* every address to listen on */
-	size_t n_listen;
+	struct pb_daemon_settings base; /* listen, pidfile, user, log, tls, admins, limits */
 	const char *policy;
 	const char *audit;	/* NULL: no audit trail */
-	const char *pidfile;	/* NULL: none */
-	const char *user;	/* drop to this user when started as root; NULL: stay */
-	const char *group;
-	const char *log;	/* "syslog", "stderr" or a file; NULL: default */
-	const char *debug;	/* policyd.debug spec; NULL: leave as is */
-	const char *ca, *cert, *key;
-	bool plain;		/* tls.plaintext_for_tests */
-	char *const *admins;
-	size_t n_admins;
-	struct pb_server_limits limits;
 };
 
 /*

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timearg.h"
 #include "conf.h"
 #include "err.h"
 #include "json.h"
@@ -42,48 +43,6 @@ static void usage(FILE *f)
 		"  -r result    event kind pattern: accept, reject, exit, finish, alert\n"
 		"  -i -s        uniqueid, session (patterns)\n",
 		pb_conf_default_path());
-}
-
-static bool parse_time(const char *s, int64_t *out)
-{
-	char *end;
-	if (s[0] == '@') {
-		long long v = strtoll(s + 1, &end, 10);
-		if (*end != '\0' || end == s + 1)
-			return false;
-		*out = v;
-		return true;
-	}
-	if (s[0] == '-') {
-		long long v = strtoll(s + 1, &end, 10);
-		if (end == s + 1 || v < 0)
-			return false;
-		long long mul = 1;
-		switch (*end) {
-		case '\0': case 's': break;
-		case 'm': mul = 60; break;
-		case 'h': mul = 3600; break;
-		case 'd': mul = 86400; break;
-		default: return false;
-		}
-		if (*end != '\0' && end[1] != '\0')
-			return false;
-		*out = (int64_t)time(NULL) - v * mul;
-		return true;
-	}
-	static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-					   "%Y-%m-%d"};
-	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-		struct tm tm;
-		memset(&tm, 0, sizeof(tm));
-		const char *e = strptime(s, fmts[i], &tm);
-		if (e != NULL && *e == '\0') {
-			tm.tm_isdst = -1;
-			*out = (int64_t)mktime(&tm);
-			return true;
-		}
-	}
-	return false;
 }
 
 /* ---- event files, oldest first ---- */
@@ -393,7 +352,7 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 		case 'U':
-			if (!parse_time(optarg, ch == 'S' ? &flt.since : &flt.until)) {
+			if (!tool_parse_time(optarg, ch == 'S' ? &flt.since : &flt.until)) {
 				fprintf(stderr, "pblog: -%c %s: expected YYYY-MM-DD[ HH:MM[:SS]], @epoch or -N[smhd]\n",
 					ch, optarg);
 				return 2;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "timearg.h"
 #include "conf.h"
 #include "err.h"
 #include "iolog.h"
@@ -332,32 +333,6 @@ static int cmp_session(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* parse_time: "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS]", "YYYY-MM-DDTHH:MM:SS" (local time) or "@epoch". */
-static bool parse_time(const char *s, int64_t *out)
-{
-	if (s[0] == '@') {
-		char *end;
-		long long v = strtoll(s + 1, &end, 10);
-		if (*end != '\0' || end == s + 1)
-			return false;
-		*out = v;
-		return true;
-	}
-	static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M",
-					   "%Y-%m-%d"};
-	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
-		struct tm tm;
-		memset(&tm, 0, sizeof(tm));
-		const char *end = strptime(s, fmts[i], &tm);
-		if (end != NULL && *end == '\0') {
-			tm.tm_isdst = -1;
-			*out = (int64_t)mktime(&tm);
-			return true;
-		}
-	}
-	return false;
-}
-
 static int list(const char *root, int argc, char **argv)
 {
 	const char *want_user = NULL, *want_host = NULL, *want_run = NULL, *want_cmd = NULL,
@@ -386,8 +361,8 @@ static int list(const char *root, int argc, char **argv)
 		else if (strcmp(k, "complete") == 0)
 			want_complete = v;
 		else if (strcmp(k, "from") == 0 || strcmp(k, "to") == 0) {
-			if (!parse_time(v, strcmp(k, "from") == 0 ? &from : &to)) {
-				fprintf(stderr, "pbreplay: %s=%s: expected YYYY-MM-DD[ HH:MM[:SS]] or @epoch\n", k, v);
+			if (!tool_parse_time(v, strcmp(k, "from") == 0 ? &from : &to)) {
+				fprintf(stderr, "pbreplay: %s=%s: expected YYYY-MM-DD[ HH:MM[:SS]], @epoch or -N[smhd]\n", k, v);
 				return 2;
 			}
 		} else {

@@ -400,8 +400,7 @@ static const char *request_name(const AdminRequest *req)
 	}
 }
 
-/* The request with its arguments, for the log line ("stop force", "kill-session 17"). */
-static void request_text(const AdminRequest *req, char *buf, size_t len)
+char *pb_admin_request_text(const AdminRequest *req, char *buf, size_t len)
 {
 	const char *what = request_name(req);
 	switch (req->type_case) {
@@ -424,6 +423,7 @@ static void request_text(const AdminRequest *req, char *buf, size_t len)
 		snprintf(buf, len, "%s", what);
 		break;
 	}
+	return buf;
 }
 
 char *pb_admin_kill_message(char *buf, size_t len, uint64_t id, const char *admin,
@@ -525,7 +525,7 @@ AdminReply *pb_admin_handle_conn(struct pb_admin *adm, const char *identity, con
 	char what[128];
 	AdminReply *r;
 
-	request_text(req, what, sizeof(what));
+	pb_admin_request_text(req, what, sizeof(what));
 	if (!pb_admin_is_admin(adm, identity)) {
 		pb_log(PB_LV_WARN, "admin: %s request from %s at %s refused: not an administrator",
 		       what, who, where);

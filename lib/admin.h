@@ -141,6 +141,13 @@ AdminReply *pb_admin_handle_conn(struct pb_admin *adm, const char *identity, con
 				 const AdminRequest *req, void *conn_arg);
 
 /*
+ * pb_admin_request_text: the request with its arguments as the log shows
+ * it ("status", "stop timeout=30s watch", "trace \"tls@5\"",
+ * "kill-session 17"), written into buf. Returns buf.
+ */
+char *pb_admin_request_text(const AdminRequest *req, char *buf, size_t len);
+
+/*
  * pb_admin_kill_message: the text a killed session gets: "session N
  * ended by administrator WHO" plus ": REASON" when reason is not empty,
  * written into buf. Returns buf.

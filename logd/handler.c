@@ -1135,6 +1135,37 @@ static int handle_suspend(struct logd_conn *c, const Pblog__CommandSuspend *cs)
 	return store_record(c, &rec, NULL);
 }
 
+/*
+ * store_admin_event: an admin action as an event (DESIGN §5), with who
+ * asked, from where, what and the outcome; refusals too. Queries that
+ * change nothing (status, sessions) are only in logd's log: a watched stop
+ * asks for sessions twice a second. A failure to store is logged, not
+ * fatal: the admin reply still goes out.
+ */
+static void store_admin_event(struct logd_conn *c, const AdminRequest *req, const AdminReply *r)
+{
+	struct jbuf b = {0};
+	char what[128];
+	bool refused = r->type_case == ADMIN_REPLY__TYPE_ERROR && r->error->code == PB_ERR_DENIED;
+	if (!refused && (req->type_case == ADMIN_REQUEST__TYPE_STATUS ||
+			 req->type_case == ADMIN_REQUEST__TYPE_SESSIONS))
+		return;
+	event_open(&b, c, "admin");
+	jbuf_kstr(&b, "request", pb_admin_request_text(req, what, sizeof(what)));
+	jbuf_kstr(&b, "outcome", refused ? "refused"
+				 : r->type_case == ADMIN_REPLY__TYPE_ERROR ? "failed"
+									     : "done");
+	if (r->type_case == ADMIN_REPLY__TYPE_ERROR)
+		jbuf_kstr(&b, "message", r->error->message);
+	else if (r->type_case == ADMIN_REPLY__TYPE_DONE)
+		jbuf_kstr(&b, "message", r->done->message);
+	jbuf_close(&b, '}');
+	int rc = b.oom ? PB_ERR_NOMEM : evlog_append(c->ctx->ev, b.s, b.len);
+	if (rc < 0)
+		pb_log(PB_LV_ERROR, "%s: admin event not stored: %s", c->addr, pb_strerror(rc));
+	jbuf_free(&b);
+}
+
 static int handle_admin(struct logd_conn *c, const AdminRequest *req)
 {
 	AdminReply *r;
@@ -1144,6 +1175,7 @@ static int handle_admin(struct logd_conn *c, const AdminRequest *req)
 		r = pb_admin_handle_conn(c->ctx->admin, c->peer, c->addr, req, c);
 	if (r == NULL)
 		return fail(c, PB_ERR_NOMEM, "out of memory");
+	store_admin_event(c, req, r);
 	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
 	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_ADMIN_REPLY;
 	sm.admin_reply = r;

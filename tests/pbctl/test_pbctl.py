@@ -4,6 +4,7 @@
 #
 # Usage: test_pbctl.py GROUP   (status, admin, hosts, sessions, stop, cancel, start)
 # Environment: PBCTL, POLICYD, LOGD (the programs), PB_TESTS (tests/ folder).
+import json
 import os
 import shutil
 import signal
@@ -330,6 +331,17 @@ def group_admin(tmp, pki):
         ok(" policyd ENABLED " in out, "state unchanged by the refused request", out)
         ok("disable request from host1.test" in s.log("logd") and "refused" in s.log("logd"),
            "refused action logged by logd", s.log("logd")[-800:])
+        events = []
+        for name in sorted(os.listdir(s.dir)):
+            if name.startswith("events") and name.endswith(".jsonl"):
+                with open(os.path.join(s.dir, name)) as f:
+                    events += [json.loads(line) for line in f if line.strip()]
+        adm = [e for e in events if e.get("event") == "admin"]
+        ok(any(e["request"] == "disable" and e["outcome"] == "done" and e["peer"] == "admin" for e in adm) and
+           any(e["request"] == "disable" and e["outcome"] == "refused" and e["peer"] == "host1.test" for e in adm) and
+           any(e["request"] == 'trace "0"' and e["outcome"] == "done" for e in adm) and
+           not any(e["request"] in ("status", "sessions") and e["outcome"] == "done" for e in adm),
+           "logd stores admin actions (not queries) as events, refusals too", adm)
 
 
 def group_hosts(tmp, pki):

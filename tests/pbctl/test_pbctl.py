@@ -224,6 +224,9 @@ class LogSession:
     def ttyout(self, data):
         self.send(fld(7, fld(1, fint(2, 1000)) + fld(2, data)))
 
+    def exit(self):
+        self.send(fld(3, fld(1, fint(2, 5000)) + fint(2, 0)))
+
     def close(self):
         try:
             self.s.close()
@@ -461,6 +464,24 @@ def group_stop(tmp, pki):
         ok(not pid_alive(ppid), "policyd has exited")
         ok("stop timeout=20s watch request from admin" in s.log("policyd"), "stop logged with its mode",
            s.log("policyd")[-800:])
+
+        # logd: a running I/O log is served to its Exit before logd goes
+        ls = LogSession(s)
+        p = subprocess.Popen([PBCTL, "-f", s.conf(), "stop", "-t", "20", "logd"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        ok(p.poll() is None and pid_alive(lpid), "logd's normal stop waits for the running I/O log", p.poll())
+        ls.ttyout(b"still logging\n")
+        ls.exit()
+        try:
+            out, err = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        ok(p.returncode == 0 and " bob -" in out and "logd: stopped" in out and not pid_alive(lpid),
+           "logd stopped once its session ended", out + err)
+        ls.close()
+        lpid = s.start("logd")
 
         # a normal stop whose sessions outlast the timeout: the daemon closes them at the timeout
         ppid = s.start("policyd")

@@ -711,13 +711,24 @@ static int cmd_stop(struct pbctl *p)
 				if (!pbctl_conn_wait_close(t->c, (int)(deadline - now_ms())))
 					continue;
 			} else {
-				size_t n = list_sessions(p, t, false);
+				/* Never reconnect here: a closed connection is the daemon letting us go. */
+				size_t n = t->c != NULL ? list_sessions(p, t, false) : (size_t)-1;
+				if (t->c == NULL && n == (size_t)-1 && t->why == PBCTL_F_NONE)
+					t->why = PBCTL_F_CLOSED;
 				if (n != (size_t)-1) {
 					if (n != t->n_sessions) {
 						printf("%s %s: %zu session(s) still connected\n", t->server, t->name, n);
 						list_sessions(p, t, true);
 						t->n_sessions = n;
 					}
+					continue;
+				}
+				if (t->why != PBCTL_F_CLOSED) {
+					/* A timeout or a TLS failure is not the daemon letting us go. */
+					errorx(t, "lost the daemon while it was stopping: %s", t->err);
+					t->done = true;
+					left--;
+					rc = PBCTL_EXIT_FAIL;
 					continue;
 				}
 			}
@@ -796,6 +807,11 @@ static int setup(struct pbctl *p)
 
 	if (p->a.config != NULL && !pb_conf_path_allowed(p->a.config, &errstr)) {
 		fprintf(stderr, "pbctl: -f %s: %s\n", p->a.config, errstr);
+		return -1;
+	}
+	/* Where start finds daemons to run is as sensitive as the settings file. */
+	if (p->a.sbindir != NULL && !pb_conf_path_allowed(p->a.sbindir, &errstr)) {
+		fprintf(stderr, "pbctl: --sbindir %s: %s\n", p->a.sbindir, errstr);
 		return -1;
 	}
 	rc = pb_conf_load(p->a.config, &p->conf, &cerr);

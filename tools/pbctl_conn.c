@@ -36,8 +36,9 @@ static void set_err(char *err, size_t errlen, enum pbctl_fail *why, enum pbctl_f
 static void io_err(struct pbctl_conn *c, int rc, const char *what, enum pbctl_fail *why, char *err,
 		   size_t errlen)
 {
-	if (rc == PB_ERR_EOF)
-		set_err(err, errlen, why, PBCTL_F_CLOSED, "the daemon closed the connection", NULL);
+	if (rc == PB_ERR_EOF || rc == PB_ERR_IO)
+		set_err(err, errlen, why, PBCTL_F_CLOSED, "the daemon closed the connection",
+			rc == PB_ERR_IO ? pb_strerror(rc) : NULL);
 	else if (rc == PB_ERR_TLS)
 		set_err(err, errlen, why, PBCTL_F_FAILED, what, pb_tls_errstr(c->t));
 	else

@@ -176,7 +176,7 @@ static void close_target(struct target *t)
 	t->c = NULL;
 }
 
-/* Send one request of type tc (payload set by the caller in req, or none). NULL: t->why/t->err say why. */
+/* Send req (an argument-less request gets its empty payload here); NULL: t->why and t->err say why. */
 static AdminReply *ask(struct pbctl *p, struct target *t, AdminRequest *req)
 {
 	static AdminEmpty empty = ADMIN_EMPTY__INIT;

@@ -166,8 +166,8 @@ static int64_t deadline_in(int ms)
 
 /*
  * Unwrap one frame: *reply gets the AdminReply (taken out of the
- * envelope), or *done says the frame was something else to skip.
- * Returns 0, or -1 with err for a daemon error message.
+ * envelope), or stays NULL for anything else (skipped by the caller).
+ * Returns 0, or -1 with err for an undecodable frame or a daemon's error.
  */
 static int unwrap(struct pbctl_conn *c, const uint8_t *msg, size_t len, AdminReply **reply,
 		  enum pbctl_fail *why, char *err, size_t errlen)

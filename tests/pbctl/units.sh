@@ -12,7 +12,7 @@ for d in policyd logd; do
 		'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID' "ExecStart=.*/$d -D\$"; do
 		grep -q "^$want" "$unit" || { echo "pbsh-$d.service lacks $want"; fail=1; }
 	done
-	grep -q '@sbindir@' "$unit" && { echo "pbsh-$d.service: @sbindir@ not filled in"; fail=1; }
+	grep -q '@[a-z]*@' "$unit" && { echo "pbsh-$d.service: a @variable@ is not filled in"; fail=1; }
 	# verify checks that ExecStart exists: point it at the built daemon.
 	sed "s#^\(Exec[A-Za-z]*=\)[^ ]*/$d#\1$(dirname "$PB_BUILD/$d/$d")/$d#" "$unit" >"$T/pbsh-$d.service"
 done

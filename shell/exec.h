@@ -50,6 +50,8 @@ int exec_argv(int argc, char **argv, int fcflags, bool replace);
 void func_define(const char *name, union node *body);
 /* func_lookup: the function called name, or NULL. */
 struct func *func_lookup(const char *name);
+/* func_foreach: call cb for every defined function, in no particular order (completion). */
+void func_foreach(void (*cb)(const struct func *f, void *ctx), void *ctx);
 /* func_unset: remove a function; 0, or -1 if there was none. */
 int func_unset(const char *name);
 

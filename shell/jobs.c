@@ -343,6 +343,33 @@ void jobs_notify(void)
 	}
 }
 
+bool jobs_exit_blocked(int cmdno)
+{
+	static int warned_at = -10;
+	if (!jobctl || getpid() != sh_rootpid)
+		return false;
+	jobs_reap_nohang();
+	bool stopped = false;
+	for (struct job *j = jobs; j; j = j->next)
+		if (!j->foreign && job_stopped(j))
+			stopped = true;
+	if (!stopped)
+		return false;
+	/* The exit command itself counts as one command: allow it right after the warning. */
+	if (cmdno != warned_at && cmdno != warned_at + 1) {
+		warned_at = cmdno;
+		fputs("You have stopped jobs.\n", stderr);
+		return true;
+	}
+	/* Leaving anyway: stopped jobs would wait forever; let them see the hang-up. */
+	for (struct job *j = jobs; j; j = j->next)
+		if (!j->foreign && job_stopped(j) && j->pgid > 0) {
+			killpg(j->pgid, SIGHUP);
+			killpg(j->pgid, SIGCONT);
+		}
+	return false;
+}
+
 /* Find a job by %spec or pid; NULL after a message. */
 static struct job *find_job(const char *spec, const char *who)
 {

@@ -74,6 +74,15 @@ void jobs_notify(void);
 /* jobs_reap_nohang: collect children that ended, without blocking. */
 void jobs_reap_nohang(void);
 
+/*
+ * jobs_exit_blocked: the interactive shell is asked to exit (exit, ^D); cmdno is the
+ * number of the command being read (hist_number()). With stopped jobs, the first
+ * attempt warns and returns true (stay); a second attempt with no other command in
+ * between (the exit command itself aside) returns false, after sending the stopped jobs SIGHUP and SIGCONT.
+ * Always false without job control or in a subshell.
+ */
+bool jobs_exit_blocked(int cmdno);
+
 int c_jobs(int argc, char **argv);
 int c_fg(int argc, char **argv);
 int c_bg(int argc, char **argv);

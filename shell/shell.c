@@ -23,6 +23,7 @@
 int sh_exitstatus;
 pid_t sh_rootpid;
 int sh_subshell;
+bool (*sh_edit_hook)(void);
 
 static struct outbuf stdout_buf = {.fd = 1};
 struct outbuf *sh_out = &stdout_buf;
@@ -307,7 +308,8 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 		input_push_fd(fd, script, 1, 0);
 		status = eval_input(pflags, false, EV_EXIT);
 	} else {
-		input_push_fd(0, NULL, 1, INPUT_SYNC | (opt[OPT_INTERACTIVE] ? INPUT_INTERACTIVE : 0));
+		if (!opt[OPT_INTERACTIVE] || sh_edit_hook == NULL || !sh_edit_hook())
+			input_push_fd(0, NULL, 1, INPUT_SYNC | (opt[OPT_INTERACTIVE] ? INPUT_INTERACTIVE : 0));
 		status = eval_input(pflags, opt[OPT_INTERACTIVE], 0);
 		if (opt[OPT_INTERACTIVE])
 			fputs("\n", stderr);

@@ -292,6 +292,13 @@ static int cmp_var(const void *a, const void *b)
 	return strcmp(x->text, y->text);
 }
 
+void var_foreach(void (*cb)(const char *name, size_t nlen, void *ctx), void *ctx)
+{
+	for (int i = 0; i < NBUCKET; i++)
+		for (struct var *v = table[i]; v; v = v->next)
+			cb(v->text, v->nlen, ctx);
+}
+
 void var_list(int mode)
 {
 	struct var **all = xmalloc((nvars + 1) * sizeof *all);

@@ -103,7 +103,7 @@ static void winch_cb(int sig)
 }
 
 /*
- * libedit's reader: one character from the terminal. poll() is always interrupted by
+ * libedit's reader: one character from the terminal. ppoll() is always interrupted by
  * a signal, so a resize redraws the line at once and ^C abandons it; other signals
  * (trapped ones) wait until the line is done.
  */
@@ -111,21 +111,28 @@ static int getc_cb(EditLine *e, wchar_t *wc)
 {
 	mbstate_t st;
 	memset(&st, 0, sizeof st);
+	/* Both signals stay blocked but inside ppoll(), so none arrives unseen between a check and the wait. */
+	sigset_t block, orig;
+	sigemptyset(&block);
+	sigaddset(&block, SIGWINCH);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	int ret = -1;
 	for (;;) {
+		if (got_winch) {
+			got_winch = 0;
+			el_resize(e);
+			set_size_vars();
+			el_set(e, EL_REFRESH);
+		}
+		if (sh_gotsigint || (trap_pending && trap_lastsig == SIGINT)) {
+			errno = EINTR;
+			break;
+		}
 		struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
-		if (poll(&pfd, 1, -1) < 0) {
+		if (ppoll(&pfd, 1, NULL, &orig) < 0) {
 			if (errno != EINTR)
-				return -1;
-			if (got_winch) {
-				got_winch = 0;
-				el_resize(e);
-				set_size_vars();
-				el_set(e, EL_REFRESH);
-			}
-			if (sh_gotsigint || (trap_pending && trap_lastsig == SIGINT)) {
-				errno = EINTR;
-				return -1;
-			}
+				break;
 			continue;
 		}
 		unsigned char ch;
@@ -133,10 +140,12 @@ static int getc_cb(EditLine *e, wchar_t *wc)
 		if (r < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			return -1;
+			break;
 		}
-		if (r == 0)
-			return 0;
+		if (r == 0) {
+			ret = 0;
+			break;
+		}
 		char b = (char)ch;
 		wchar_t w;
 		size_t k = mbrtowc(&w, &b, 1, &st);
@@ -147,8 +156,13 @@ static int getc_cb(EditLine *e, wchar_t *wc)
 			w = (wchar_t)ch;
 		}
 		*wc = w;
-		return 1;
+		ret = 1;
+		break;
 	}
+	int e_saved = errno;
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	errno = e_saved;
+	return ret;
 }
 
 /* TAB: complete the word under the cursor; list the candidates when nothing can be added. */
@@ -340,7 +354,7 @@ bool edit_start(void)
 	el_source(el, NULL);
 	bind_keys();
 
-	/* A resize restarts nothing (SA_RESTART) but interrupts the poll() of getc_cb. */
+	/* A resize restarts other system calls (SA_RESTART) but interrupts the ppoll() of getc_cb. */
 	struct sigaction sa, old;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = winch_cb;

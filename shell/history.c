@@ -236,6 +236,8 @@ static int resolve(const char *spec, int self)
 			idx = 0;
 		if (idx > self)
 			idx = self;
+		if (idx >= hist_n) /* listing passes self = hist_n */
+			idx = hist_n - 1;
 		return (int)idx;
 	}
 	for (int i = self - 1; i >= 0; i--)
@@ -337,10 +339,13 @@ int c_fc(int argc, char **argv)
 	if (list) {
 		for (int k = 0; k <= last - first; k++) {
 			int idx = rev ? last - k : first + k;
-			if (nonum)
-				out_printf("\t%s\n", hist[idx]);
-			else
-				out_printf("%d\t%s\n", num_of(idx), hist[idx]);
+			if (!nonum)
+				out_printf("%d", num_of(idx));
+			/* The further lines of a multi-line command are indented like the first. */
+			for (const char *l = hist[idx], *nl; l; l = nl ? nl + 1 : NULL) {
+				nl = strchr(l, '\n');
+				out_printf("\t%.*s\n", nl ? (int)(nl - l) : (int)strlen(l), l);
+			}
 		}
 		return 0;
 	}

@@ -481,21 +481,21 @@ static int resume(int argc, char **argv, bool fg)
 		struct job *j = find_job(i < argc ? argv[i] : "%%", who);
 		if (j == NULL)
 			return 1;
-		if (fg)
-			out_printf("%s\n", j->cmd ? j->cmd : "");
-		else
-			out_printf("[%d] %s\n", j->id, j->cmd ? j->cmd : "");
-		out_flush();
 		for (int k = 0; k < j->nproc; k++)
 			j->procs[k].stopped = false;
+		/* The job has the terminal before the line naming it shows: a key typed after it reaches the job. */
 		if (fg) {
 			j->bg = false;
 			if (ttyfd >= 0)
 				tcsetpgrp(ttyfd, j->pgid);
 			killpg(j->pgid, SIGCONT);
+			out_printf("%s\n", j->cmd ? j->cmd : "");
+			out_flush();
 			return job_wait(j);
 		}
 		killpg(j->pgid, SIGCONT);
+		out_printf("[%d] %s\n", j->id, j->cmd ? j->cmd : "");
+		out_flush();
 		j->bg = true;
 		prev_job = cur_job;
 		cur_job = j;

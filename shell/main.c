@@ -42,8 +42,12 @@ static void login_flag(int argc, char **argv)
 			argv[o++] = argv[++i];
 	}
 	argv[o] = NULL;
-	if (login && argv[0][0] != '-')
-		argv[0] = xasprintf("-%s", argv[0]);
+	if (login) {
+		const char *base = strrchr(argv[0], '/');
+		base = base ? base + 1 : argv[0];
+		if (base[0] != '-')
+			argv[0] = xasprintf("-%s", base);
+	}
 }
 #endif
 

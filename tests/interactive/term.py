@@ -92,7 +92,7 @@ class Term:
 			left = end - time.monotonic()
 			if left <= 0:
 				raise Timeout(f'timed out waiting for {pattern!r}; output since last match:\n'
-				              f'{self.buf[self.pos:]!r}')
+				              f'{self.buf[self.pos:]!r}; raw output at the end: {self.raw[-200:]!r}')
 			try:
 				self._read(min(left, 0.5))
 			except EOFError:
@@ -128,7 +128,7 @@ class Term:
 			if pid:
 				self.status = os.waitstatus_to_exitcode(st)
 				return self.status
-		raise Timeout(f'shell did not exit; output:\n{self.buf[self.pos:]!r}')
+		raise Timeout(f'shell did not exit; output:\n{self.buf[self.pos:]!r}; raw output at the end: {self.raw[-200:]!r}')
 
 	def close(self):
 		if self.status is None:
@@ -156,11 +156,18 @@ class Env:
 		self.dir = tempfile.mkdtemp(prefix='pbksh-tty.')
 		self.home = os.path.join(self.dir, 'home')
 		os.mkdir(self.home)
+		# slp: says "started" once it runs in the foreground, then sleeps; a key
+		# sent after that message reaches it, never the shell.
+		bindir = os.path.join(self.home, 'bin')
+		os.mkdir(bindir)
+		with open(os.path.join(bindir, 'slp'), 'w') as f:
+			f.write('#!/bin/sh\necho started\nexec sleep "$@"\n')
+		os.chmod(os.path.join(bindir, 'slp'), 0o755)
 		self.terms = []
 
 	def env(self, **extra):
 		e = {
-			'PATH': '/usr/local/bin:/usr/bin:/bin', 'HOME': self.home, 'TERM': 'xterm',
+			'PATH': self.home + '/bin:/usr/local/bin:/usr/bin:/bin', 'HOME': self.home, 'TERM': 'xterm',
 			'HISTFILE': os.path.join(self.home, 'hist'), 'PS1': 'P> ', 'PS2': 'C> ',
 			'EDITOR': '', 'VISUAL': '', 'LANG': 'C.UTF-8', 'ENV': '',
 		}

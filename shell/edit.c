@@ -291,6 +291,12 @@ static char *read_cb(void *ctx, int continuation)
 		set_prompt(continuation);
 		sync_mode();
 		out_flush();
+		/*
+		 * Raw mode before the prompt is drawn: libedit would set it only at the first
+		 * key, and a key typed in between would be echoed by the terminal, or lost
+		 * altogether for ^D (an end-of-file in cooked mode).
+		 */
+		el_set(el, EL_PREP_TERM, 1);
 		int count = 0;
 		errno = 0;
 		const char *line = el_gets(el, &count);

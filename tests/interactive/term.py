@@ -92,7 +92,7 @@ class Term:
 			left = end - time.monotonic()
 			if left <= 0:
 				raise Timeout(f'timed out waiting for {pattern!r}; output since last match:\n'
-				              f'{self.buf[self.pos:]!r}; raw output at the end: {self.raw[-200:]!r}')
+				              f'{self.buf[self.pos:]!r}; raw output: {self.raw[-600:]!r}')
 			try:
 				self._read(min(left, 0.5))
 			except EOFError:
@@ -128,7 +128,7 @@ class Term:
 			if pid:
 				self.status = os.waitstatus_to_exitcode(st)
 				return self.status
-		raise Timeout(f'shell did not exit; output:\n{self.buf[self.pos:]!r}; raw output at the end: {self.raw[-200:]!r}')
+		raise Timeout(f'shell did not exit; output:\n{self.buf[self.pos:]!r}; raw output: {self.raw[-600:]!r}')
 
 	def close(self):
 		if self.status is None:

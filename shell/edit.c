@@ -222,6 +222,9 @@ static unsigned char complete_fn(EditLine *e, int ch)
 static void bind_keys(void)
 {
 	el_set(el, EL_BIND, "^I", "pb-complete", NULL);
+	/* As in mksh: ^W rubs out the word before the cursor (the terminal's WERASE), not libedit's kill-region. */
+	if (cur_vi == 0)
+		el_set(el, EL_BIND, "^W", "ed-delete-prev-word", NULL);
 }
 
 /* The mode follows `set -o vi` / `set -o emacs` (emacs unless vi is on). */

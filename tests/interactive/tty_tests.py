@@ -30,15 +30,19 @@ def run(t, cmd, out=None):
 def emacs_edit(env):
 	t = env.start()
 	run(t, 'set -o', r'^emacs +on$')
-	# Left arrow, insert; ^A/^E; ^W rubs out a word; ^U the line; ^K the rest.
+	# Left arrow, insert; ^A/^E; ^U kills the line; ^K the rest.
 	t.send('echo ab', 'left', 'X', 'enter')
 	t.expect(r'^aXb$')
 	t.expect(P)
 	t.send('echo yz', 'C-a', 'C-f', 'C-f', 'C-f', 'C-f', 'C-f', 'C-f', 'W', 'C-e', '!', 'enter')
 	t.expect(r'^yWz!$')
 	t.expect(P)
-	t.send('echo gone', 'C-w', 'kept', 'enter')
-	t.expect(r'^kept$')
+	# ESC DEL and ^W rub out the word before the cursor (as in mksh).
+	t.send('echo $((1+1))kept gone', '\x1b\x7f', 'enter')
+	t.expect(r'^2kept$')
+	t.expect(P)
+	t.send('echo $((2+2))new gone', 'C-w', 'enter')
+	t.expect(r'^4new$')
 	t.expect(P)
 	t.send('echo nothing', 'C-u', 'echo fresh', 'enter')
 	t.expect(r'^fresh$')

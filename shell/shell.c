@@ -287,12 +287,11 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 		/* exit, errors (a non-interactive shell exits on them), return at top level. */
 		sh_exit(j.status);
 	}
-	if (opt[OPT_INTERACTIVE]) {
-		if (login) {
-			eval_string(". /etc/profile 2>/dev/null; . \"${HOME:-/}/.profile\" 2>/dev/null; :", NULL, 0);
-		}
+	/* A login shell reads the profiles also when it runs -c or a script (as mksh, bash and dash do). */
+	if (login)
+		eval_string(". /etc/profile 2>/dev/null; . \"${HOME:-/}/.profile\" 2>/dev/null; :", NULL, 0);
+	if (opt[OPT_INTERACTIVE])
 		source_env();
-	}
 	int pflags = opt[OPT_INTERACTIVE] ? PARSE_INTERACTIVE : 0;
 	if (cmdstr) {
 		input_push_string(cmdstr, cflag && sh_arg0 && argv[0] != sh_arg0 && av != argv + 1 ? NULL : NULL, 1);

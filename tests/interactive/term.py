@@ -177,8 +177,8 @@ class Env:
 				e.pop(k, None)
 		return e
 
-	def start(self, args=(), argv0=None, cols=80, rows=24, prompt=r'P> ', **extra):
-		t = Term([self.shell, *args], self.env(**extra), cols=cols, rows=rows, argv0=argv0)
+	def start(self, args=(), argv0=None, cols=80, rows=24, prompt=r'P> ', shell=None, **extra):
+		t = Term([shell or self.shell, *args], self.env(**extra), cols=cols, rows=rows, argv0=argv0)
 		self.terms.append(t)
 		if prompt:
 			t.expect(prompt)

@@ -271,12 +271,27 @@ def login_and_env(env):
 	t2 = env.start(argv0='-pbksh')
 	run(t2, 'echo $FROM_PROFILE $FROM_ENV', r'^yes yes-env$')
 	# Not a login shell: no .profile; ENV is parameter-expanded.
+	# A login shell running -c reads the profile too (as mksh, bash and dash do); ENV is for interactive shells.
+	r = subprocess.run([env.shell, '-l', '-c', 'echo "$FROM_PROFILE:$FROM_ENV"'], capture_output=True,
+	                   text=True, env=env.env(), timeout=10)
+	assert r.stdout == 'yes:\n', r
 	t3 = env.start(ENV='$HOME/envfile', FROM_PROFILE='given')
 	run(t3, 'echo ${FROM_PROFILE} ${FROM_ENV}', r'^given given-env$')
 
 
 def ignoreeof(env):
 	t = env.start()
+	run(t, 'set -o ignoreeof', None)
+	t.send('C-d')
+	t.expect(r"Use 'exit' to leave the shell\.")
+	t.expect(P)
+	run(t, 'echo alive', r'^alive$')
+	run(t, 'set +o ignoreeof', None)
+	t.send('C-d')
+	assert t.wait_exit() == 0
+	# pbsh -i on a terminal (no line editor) honours it too.
+	pbsh = os.environ.get('PBSH') or os.path.join(os.path.dirname(env.shell), 'pbsh')
+	t = env.start(['-i'], shell=pbsh)
 	run(t, 'set -o ignoreeof', None)
 	t.send('C-d')
 	t.expect(r"Use 'exit' to leave the shell\.")

@@ -134,9 +134,19 @@ void jobs_vfork_child(struct job *j, bool bg)
 
 pid_t job_fork(struct job *j, bool bg)
 {
+	/*
+	 * Signals stay blocked until the child has its own dispositions: a kill sent
+	 * right after `cmd &` would otherwise hit the SIGTERM the interactive shell
+	 * ignores, and be lost (a blocked signal stays pending even when ignored).
+	 */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		sh_errorf(2, "cannot fork: %s", strerror(errno));
+	}
 	if (pid == 0) {
 		sh_forked_child();
 		if (jobctl && j) {
@@ -155,8 +165,10 @@ pid_t job_fork(struct job *j, bool bg)
 			signal(SIGQUIT, SIG_IGN);
 		}
 		opt[OPT_MONITOR] = false;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return 0;
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (j)
 		job_add(j, pid);
 	return pid;
@@ -334,6 +346,11 @@ void jobs_notify(void)
 		nx = j->next;
 		if (!j->bg || !j->changed)
 			continue;
+		/* A job that was only continued (bg, SIGCONT) is not news; its end or stop is. */
+		if (!job_done(j) && !job_stopped(j)) {
+			j->changed = false;
+			continue;
+		}
 		out_flush();
 		char buf[32];
 		fprintf(stderr, "[%d]%c  %-24s %s\n", j->id, j == cur_job ? '+' : j == prev_job ? '-' : ' ', state_text(j, buf, sizeof buf), j->cmd ? j->cmd : "");
@@ -670,6 +687,12 @@ int c_kill(int argc, char **argv)
 				continue;
 			}
 			pid = j->pgid ? -j->pgid : j->procs[0].pid;
+			/* A stopped job would only see the signal once continued: continue it (as ksh does). */
+			if (j->pgid && job_stopped(j) && sig != SIGCONT && sig != SIGSTOP && sig != SIGTSTP &&
+			    sig != SIGTTIN && sig != SIGTTOU && kill(-j->pgid, sig) == 0) {
+				killpg(j->pgid, SIGCONT);
+				continue;
+			}
 			if (j->pgid == 0) {
 				for (int n = 0; n < j->nproc; n++)
 					if (!j->procs[n].done && kill(j->procs[n].pid, sig) < 0) {

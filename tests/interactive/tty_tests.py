@@ -74,6 +74,11 @@ def vi_edit(env):
 	t.send('esc', 'k', '$', 'x', 'enter')
 	t.expect(r'^uno two$')
 	t.expect(P)
+	# TAB completes in insert mode.
+	run(t, 'vifunc_abc() { echo vi-$((2+3)); }', None)
+	t.send('vifunc_a', 'tab', 'enter')
+	t.expect(r'^vi-5$')
+	t.expect(P)
 	# Back to emacs through set +o vi / set -o emacs.
 	run(t, 'set -o emacs', None)
 	t.send('echo em', 'C-a', 'C-e', 'acs', 'enter')
@@ -127,6 +132,15 @@ def history_file(env):
 		lines = f.read().splitlines()
 	for i in range(5):
 		assert f'echo a-{i}' in lines and f'echo b-{i}' in lines, lines
+	# Without HISTFILE the history goes to ~/.sh_history; HISTFILE= keeps none.
+	d = env.start(HISTFILE=None)
+	run(d, 'echo default-file', r'^default-file$')
+	with open(os.path.join(env.home, '.sh_history')) as f:
+		assert 'echo default-file\n' in f.read()
+	e = env.start(HISTFILE='')
+	run(e, 'echo no-file', r'^no-file$')
+	with open(os.path.join(env.home, '.sh_history')) as f:
+		assert 'no-file' not in f.read()
 	# HISTSIZE bounds what a new session keeps.
 	c = env.start(HISTSIZE='3')
 	c.line('fc -l 1 99')
@@ -199,6 +213,12 @@ def ctrl_c(env):
 	t.expect(P)
 	run(t, 'echo alive', r'^alive$')
 	t.expect_not(r'^never$', 0.3)
+	# ^C at the PS2 prompt abandons the whole command.
+	t.line('for i in 1 2')
+	t.expect(r'C> ')
+	t.send('C-c')
+	t.expect(P)
+	run(t, 'echo fresh-$((3*3))', r'^fresh-9$')
 	# A loop of programs stops as a whole.
 	t.line('while :; do slp 1; done')
 	t.expect(r'^started$')

@@ -70,7 +70,7 @@ static void builtin_cb(const struct builtin *b, void *ctx)
 	add(ctx, b->name, strlen(b->name), " ");
 }
 
-static void func_cb(const struct func *f, void *ctx)
+static void func_cb(struct func *f, void *ctx)
 {
 	add(ctx, f->name, strlen(f->name), " ");
 }
@@ -80,9 +80,9 @@ static void alias_cb(const struct alias *a, void *ctx)
 	add(ctx, a->name, strlen(a->name), " ");
 }
 
-static void var_cb(const char *name, size_t nlen, void *ctx)
+static void var_cb(struct var *v, void *ctx)
 {
-	add(ctx, name, nlen, "");
+	add(ctx, v->text, v->nlen, "");
 }
 
 /* Files in the folder of prefix whose names start with its last component; with exec_only, only programs and folders. */

@@ -89,11 +89,11 @@ void func_define(const char *name, union node *body)
 	functab[b] = f;
 }
 
-void func_foreach(void (*cb)(const struct func *f, void *ctx), void *ctx)
+void func_foreach(void (*fn)(struct func *f, void *ctx), void *ctx)
 {
 	for (int b = 0; b < FUNC_BUCKETS; b++)
 		for (struct func *f = functab[b]; f; f = f->next)
-			cb(f, ctx);
+			fn(f, ctx);
 }
 
 int func_unset(const char *name)

@@ -48,10 +48,10 @@ int exec_argv(int argc, char **argv, int fcflags, bool replace);
 
 /* func_define: define or replace a function (the body is copied to the heap). */
 void func_define(const char *name, union node *body);
+/* func_foreach: call fn for every function (in no particular order). */
+void func_foreach(void (*fn)(struct func *f, void *ctx), void *ctx);
 /* func_lookup: the function called name, or NULL. */
 struct func *func_lookup(const char *name);
-/* func_foreach: call cb for every defined function, in no particular order (completion). */
-void func_foreach(void (*cb)(const struct func *f, void *ctx), void *ctx);
 /* func_unset: remove a function; 0, or -1 if there was none. */
 int func_unset(const char *name);
 

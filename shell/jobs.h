@@ -68,12 +68,6 @@ void jobs_vfork_child(struct job *j, bool bg);
 /* jobs_set_control: turn job control (process groups, terminal) on or off. */
 void jobs_set_control(bool on);
 
-/* jobs_notify: report jobs that finished or stopped (interactive prompt, or `jobs`). */
-void jobs_notify(void);
-
-/* jobs_reap_nohang: collect children that ended, without blocking. */
-void jobs_reap_nohang(void);
-
 /*
  * jobs_exit_blocked: the interactive shell is asked to exit (exit, ^D); cmdno is the
  * number of the command being read (hist_number()). With stopped jobs, the first
@@ -82,6 +76,12 @@ void jobs_reap_nohang(void);
  * Always false without job control or in a subshell.
  */
 bool jobs_exit_blocked(int cmdno);
+
+/* jobs_notify: report jobs that finished or stopped (interactive prompt, or `jobs`). */
+void jobs_notify(void);
+
+/* jobs_reap_nohang: collect children that ended, without blocking. */
+void jobs_reap_nohang(void);
 
 int c_jobs(int argc, char **argv);
 int c_fg(int argc, char **argv);

@@ -67,5 +67,7 @@ int c_fc(int argc, char **argv);
 
 /* hist_add (history.c): remember a command of an interactive shell for fc. */
 void hist_add(const char *cmd);
+/* hist_number (history.c): the number the next command will get. */
+int hist_number(void);
 
 #endif

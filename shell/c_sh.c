@@ -14,7 +14,6 @@
 #include "builtin.h"
 #include "eval.h"
 #include "exec.h"
-#include "history.h"
 #include "input.h"
 #include "jobs.h"
 #include "options.h"

@@ -119,6 +119,11 @@ if [ -z "$shell" ]; then
   exit 0
 fi
 say "opening $(basename "$shell"); policy: conf/policy.yaml; type 'exit' to end the demo"
+if [ "$(basename "$shell")" = pbksh ]; then
+  # The demo's history stays in its own folder; the user's ~/.sh_history is not touched.
+  export HISTFILE="$work/history"
+  say "emacs editing (set -o vi for vi), TAB completes, ^Z/fg/jobs for job control"
+fi
 if "$shell" --config "$work/pbsh.yaml" -c true 2>/dev/null; then
   "$shell" --config "$work/pbsh.yaml" -i
 else

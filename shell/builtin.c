@@ -70,6 +70,12 @@ const struct builtin *builtin_lookup(const char *name)
 	return bsearch(name, table, sizeof table / sizeof table[0], sizeof table[0], cmp_name);
 }
 
+void builtin_foreach(void (*cb)(const struct builtin *b, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+		cb(&table[i], ctx);
+}
+
 int builtin_run(const struct builtin *b, int argc, char **argv)
 {
 	/* Every builtin runs through here: the policy gate for builtins (never inside a builtin). */

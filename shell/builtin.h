@@ -22,6 +22,9 @@ struct builtin {
 /* builtin_lookup: the builtin called name, or NULL. */
 const struct builtin *builtin_lookup(const char *name);
 
+/* builtin_foreach: call cb for every builtin, in name order (completion lists them). */
+void builtin_foreach(void (*cb)(const struct builtin *b, void *ctx), void *ctx);
+
 /*
  * builtin_run: run b with argv, flushing its output; returns its exit
  * status. The policy gate (GATE_BUILTIN) is asked first; a denied builtin
@@ -64,5 +67,7 @@ int c_fc(int argc, char **argv);
 
 /* hist_add (history.c): remember a command of an interactive shell for fc. */
 void hist_add(const char *cmd);
+/* hist_number (history.c): the number the next command will get. */
+int hist_number(void);
 
 #endif

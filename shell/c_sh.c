@@ -15,6 +15,7 @@
 #include "eval.h"
 #include "exec.h"
 #include "input.h"
+#include "jobs.h"
 #include "options.h"
 #include "parse.h"
 #include "shell.h"
@@ -40,6 +41,9 @@ int c_exit(int argc, char **argv)
 			sh_errorf(2, "exit: %s: bad number", argv[1]);
 		st = (int)(n & 0xff);
 	}
+	/* An interactive shell with stopped jobs warns once before leaving them. */
+	if (opt[OPT_INTERACTIVE] && jobs_exit_blocked(hist_number()))
+		return 1;
 	sh_unwind(SH_EXIT, st);
 }
 

@@ -89,6 +89,13 @@ void func_define(const char *name, union node *body)
 	functab[b] = f;
 }
 
+void func_foreach(void (*fn)(struct func *f, void *ctx), void *ctx)
+{
+	for (int b = 0; b < FUNC_BUCKETS; b++)
+		for (struct func *f = functab[b]; f; f = f->next)
+			fn(f, ctx);
+}
+
 int func_unset(const char *name)
 {
 	if (func_lookup(name) == NULL)

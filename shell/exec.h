@@ -48,6 +48,8 @@ int exec_argv(int argc, char **argv, int fcflags, bool replace);
 
 /* func_define: define or replace a function (the body is copied to the heap). */
 void func_define(const char *name, union node *body);
+/* func_foreach: call fn for every function (in no particular order). */
+void func_foreach(void (*fn)(struct func *f, void *ctx), void *ctx);
 /* func_lookup: the function called name, or NULL. */
 struct func *func_lookup(const char *name);
 /* func_unset: remove a function; 0, or -1 if there was none. */

@@ -9,6 +9,7 @@
 #include "alias.h"
 #include "arena.h"
 #include "input.h"
+#include "options.h"
 
 enum src_type { SRC_FD, SRC_STRING, SRC_READER, SRC_ALIAS };
 
@@ -257,6 +258,7 @@ static bool refill(struct source *s)
 		s->buf = s->own;
 	}
 	/* Prompt once per line, even when a shared fd is read a byte at a time. */
+	int shown = prompt_level;
 	if (!s->midline) {
 		if ((s->flags & INPUT_INTERACTIVE) && input_prompt_hook != NULL)
 			input_prompt_hook(prompt_level);
@@ -281,6 +283,16 @@ static bool refill(struct source *s)
 			/* A terminal gives EOF once (^D); let the next command try again. */
 			if (!(s->flags & INPUT_INTERACTIVE))
 				s->eof = true;
+			else if (opt[OPT_IGNOREEOF] && !s->midline && isatty(s->fd)) {
+				/* set -o ignoreeof: ^D on an empty line does not end the shell. */
+				static const char msg[] = "Use 'exit' to leave the shell.\n";
+				if (write(2, msg, sizeof msg - 1) < 0) {
+					/* nothing to do: the prompt follows anyway */
+				}
+				if (input_prompt_hook != NULL)
+					input_prompt_hook(shown);
+				continue;
+			}
 			return false;
 		}
 		size_t n = strip_nul(s->own, (size_t)r);

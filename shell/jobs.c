@@ -134,9 +134,19 @@ void jobs_vfork_child(struct job *j, bool bg)
 
 pid_t job_fork(struct job *j, bool bg)
 {
+	/*
+	 * Signals stay blocked until the child has its own dispositions: a kill sent
+	 * right after `cmd &` would otherwise hit the SIGTERM the interactive shell
+	 * ignores, and be lost (a blocked signal stays pending even when ignored).
+	 */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		sh_errorf(2, "cannot fork: %s", strerror(errno));
+	}
 	if (pid == 0) {
 		sh_forked_child();
 		if (jobctl && j) {
@@ -155,8 +165,10 @@ pid_t job_fork(struct job *j, bool bg)
 			signal(SIGQUIT, SIG_IGN);
 		}
 		opt[OPT_MONITOR] = false;
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return 0;
 	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (j)
 		job_add(j, pid);
 	return pid;
@@ -334,6 +346,11 @@ void jobs_notify(void)
 		nx = j->next;
 		if (!j->bg || !j->changed)
 			continue;
+		/* A job that was only continued (bg, SIGCONT) is not news; its end or stop is. */
+		if (!job_done(j) && !job_stopped(j)) {
+			j->changed = false;
+			continue;
+		}
 		out_flush();
 		char buf[32];
 		fprintf(stderr, "[%d]%c  %-24s %s\n", j->id, j == cur_job ? '+' : j == prev_job ? '-' : ' ', state_text(j, buf, sizeof buf), j->cmd ? j->cmd : "");
@@ -341,6 +358,33 @@ void jobs_notify(void)
 		if (job_done(j))
 			job_free(j);
 	}
+}
+
+bool jobs_exit_blocked(int cmdno)
+{
+	static int warned_at = -10;
+	if (!jobctl || getpid() != sh_rootpid)
+		return false;
+	jobs_reap_nohang();
+	bool stopped = false;
+	for (struct job *j = jobs; j; j = j->next)
+		if (!j->foreign && job_stopped(j))
+			stopped = true;
+	if (!stopped)
+		return false;
+	/* The exit command itself counts as one command: allow it right after the warning. */
+	if (cmdno != warned_at && cmdno != warned_at + 1) {
+		warned_at = cmdno;
+		fputs("You have stopped jobs.\n", stderr);
+		return true;
+	}
+	/* Leaving anyway: stopped jobs would wait forever; let them see the hang-up. */
+	for (struct job *j = jobs; j; j = j->next)
+		if (!j->foreign && job_stopped(j) && j->pgid > 0) {
+			killpg(j->pgid, SIGHUP);
+			killpg(j->pgid, SIGCONT);
+		}
+	return false;
 }
 
 /* Find a job by %spec or pid; NULL after a message. */
@@ -454,21 +498,21 @@ static int resume(int argc, char **argv, bool fg)
 		struct job *j = find_job(i < argc ? argv[i] : "%%", who);
 		if (j == NULL)
 			return 1;
-		if (fg)
-			out_printf("%s\n", j->cmd ? j->cmd : "");
-		else
-			out_printf("[%d] %s\n", j->id, j->cmd ? j->cmd : "");
-		out_flush();
 		for (int k = 0; k < j->nproc; k++)
 			j->procs[k].stopped = false;
+		/* The job has the terminal before the line naming it shows: a key typed after it reaches the job. */
 		if (fg) {
 			j->bg = false;
 			if (ttyfd >= 0)
 				tcsetpgrp(ttyfd, j->pgid);
 			killpg(j->pgid, SIGCONT);
+			out_printf("%s\n", j->cmd ? j->cmd : "");
+			out_flush();
 			return job_wait(j);
 		}
 		killpg(j->pgid, SIGCONT);
+		out_printf("[%d] %s\n", j->id, j->cmd ? j->cmd : "");
+		out_flush();
 		j->bg = true;
 		prev_job = cur_job;
 		cur_job = j;
@@ -643,6 +687,12 @@ int c_kill(int argc, char **argv)
 				continue;
 			}
 			pid = j->pgid ? -j->pgid : j->procs[0].pid;
+			/* A stopped job would only see the signal once continued: continue it (as ksh does). */
+			if (j->pgid && job_stopped(j) && sig != SIGCONT && sig != SIGSTOP && sig != SIGTSTP &&
+			    sig != SIGTTIN && sig != SIGTTOU && kill(-j->pgid, sig) == 0) {
+				killpg(j->pgid, SIGCONT);
+				continue;
+			}
 			if (j->pgid == 0) {
 				for (int n = 0; n < j->nproc; n++)
 					if (!j->procs[n].done && kill(j->procs[n].pid, sig) < 0) {

@@ -68,6 +68,15 @@ void jobs_vfork_child(struct job *j, bool bg);
 /* jobs_set_control: turn job control (process groups, terminal) on or off. */
 void jobs_set_control(bool on);
 
+/*
+ * jobs_exit_blocked: the interactive shell is asked to exit (exit, ^D); cmdno is the
+ * number of the command being read (hist_number()). With stopped jobs, the first
+ * attempt warns and returns true (stay); a second attempt with no other command in
+ * between (the exit command itself aside) returns false, after sending the stopped jobs SIGHUP and SIGCONT.
+ * Always false without job control or in a subshell.
+ */
+bool jobs_exit_blocked(int cmdno);
+
 /* jobs_notify: report jobs that finished or stopped (interactive prompt, or `jobs`). */
 void jobs_notify(void);
 

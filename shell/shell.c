@@ -23,6 +23,7 @@
 int sh_exitstatus;
 pid_t sh_rootpid;
 int sh_subshell;
+bool (*sh_edit_hook)(void);
 
 static struct outbuf stdout_buf = {.fd = 1};
 struct outbuf *sh_out = &stdout_buf;
@@ -286,12 +287,11 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 		/* exit, errors (a non-interactive shell exits on them), return at top level. */
 		sh_exit(j.status);
 	}
-	if (opt[OPT_INTERACTIVE]) {
-		if (login) {
-			eval_string(". /etc/profile 2>/dev/null; . \"${HOME:-/}/.profile\" 2>/dev/null; :", NULL, 0);
-		}
+	/* A login shell reads the profiles also when it runs -c or a script (as mksh, bash and dash do). */
+	if (login)
+		eval_string(". /etc/profile 2>/dev/null; . \"${HOME:-/}/.profile\" 2>/dev/null; :", NULL, 0);
+	if (opt[OPT_INTERACTIVE])
 		source_env();
-	}
 	int pflags = opt[OPT_INTERACTIVE] ? PARSE_INTERACTIVE : 0;
 	if (cmdstr) {
 		input_push_string(cmdstr, cflag && sh_arg0 && argv[0] != sh_arg0 && av != argv + 1 ? NULL : NULL, 1);
@@ -307,7 +307,8 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 		input_push_fd(fd, script, 1, 0);
 		status = eval_input(pflags, false, EV_EXIT);
 	} else {
-		input_push_fd(0, NULL, 1, INPUT_SYNC | (opt[OPT_INTERACTIVE] ? INPUT_INTERACTIVE : 0));
+		if (!opt[OPT_INTERACTIVE] || sh_edit_hook == NULL || !sh_edit_hook())
+			input_push_fd(0, NULL, 1, INPUT_SYNC | (opt[OPT_INTERACTIVE] ? INPUT_INTERACTIVE : 0));
 		status = eval_input(pflags, opt[OPT_INTERACTIVE], 0);
 		if (opt[OPT_INTERACTIVE])
 			fputs("\n", stderr);

@@ -17,6 +17,12 @@ extern int sh_exitstatus;
 extern pid_t sh_rootpid;
 /* Nesting of forked subshells: 0 in the main shell. */
 extern int sh_subshell;
+/*
+ * sh_edit_hook: set by pbksh's main before sh_main: called when an interactive shell
+ * is about to read its terminal; returns true if it pushed its own input source (the
+ * line editor), false to read fd 0 as pbsh does.
+ */
+extern bool (*sh_edit_hook)(void);
 /* fmt_ll: decimal text of v into buf (at least 21 bytes); returns the length. Faster than snprintf in hot paths. */
 int fmt_ll(char *buf, long long v);
 

@@ -292,6 +292,19 @@ static int cmp_var(const void *a, const void *b)
 	return strcmp(x->text, y->text);
 }
 
+void var_foreach(void (*fn)(struct var *v, void *ctx), void *ctx)
+{
+	struct var **all = xmalloc((nvars + 1) * sizeof *all);
+	size_t n = 0;
+	for (int i = 0; i < NBUCKET; i++)
+		for (struct var *v = table[i]; v; v = v->next)
+			all[n++] = v;
+	qsort(all, n, sizeof *all, cmp_var);
+	for (size_t i = 0; i < n; i++)
+		fn(all[i], ctx);
+	free(all);
+}
+
 void var_list(int mode)
 {
 	struct var **all = xmalloc((nvars + 1) * sizeof *all);

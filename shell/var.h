@@ -68,6 +68,9 @@ char **var_environ(void);
 /* var_list: print variables: mode 0 `set` (all), 'x' `export -p`, 'r' `readonly -p`. */
 void var_list(int mode);
 
+/* var_foreach: call fn for every variable, sorted by name. */
+void var_foreach(void (*fn)(struct var *v, void *ctx), void *ctx);
+
 /* Local scopes for functions (`local`, ksh `typeset` in a function). */
 void var_push_scope(void);
 void var_pop_scope(void);

@@ -1,0 +1,592 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+# Integration tests of pbsh-monitor driven by a fake shell (fakeshell.py) against the real policyd and logd over mutual TLS.
+#
+# Usage: test_monitor.py GROUP  (basic, refused, failover, midsession, nativeroot, spool, iolog, subshell)
+# Environment (meson's integ_env): PBSH_MONITOR or PB_BUILD, POLICYD, LOGD, PBLOG, PBREPLAY, PB_TESTS.
+import fcntl
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.environ.get("PB_TESTS", os.path.join(HERE, ".."))
+BUILD = os.environ.get("PB_BUILD", "")
+MONITOR = os.environ.get("PBSH_MONITOR") or os.path.join(BUILD, "monitor", "pbsh-monitor")
+POLICYD = os.environ.get("POLICYD")
+LOGD = os.environ.get("LOGD")
+PBLOG = os.environ.get("PBLOG")
+PBREPLAY = os.environ.get("PBREPLAY")
+SPOOLFWD = os.environ.get("SPOOLFWD") or os.path.join(BUILD, "tests", "monitor", "spoolfwd")
+
+POLICY = """\
+lists:
+  allowed: [/bin/ls, /bin/echo, /bin/true]
+rules:
+  - name: io
+    when: {mode: shell start, user: ivan}
+    set: {iolog: "%u/%i"}
+  - name: start
+    when: {mode: shell start, user: "!mallory"}
+    accept: true
+  - name: allowed
+    when: {command: "@allowed"}
+    set: {runuser: "%u"}
+    accept: true
+  - name: rm
+    when: {command: /bin/rm}
+    reject: "no rm for %u"
+"""
+
+_n = 0
+_failed = 0
+
+
+def ok(cond, name, info=""):
+    global _n, _failed
+    _n += 1
+    print(f"{'ok' if cond else 'not ok'} {_n} {name}", flush=True)
+    if not cond:
+        _failed += 1
+        for line in str(info).splitlines()[-40:]:
+            print(f"# {line}", flush=True)
+    return cond
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_file(path, proc=None, secs=10, empty_ok=False):
+    for _ in range(int(secs * 20)):
+        if os.path.exists(path) and (empty_ok or os.path.getsize(path) > 0):
+            return True
+        if proc is not None and proc.poll() is not None:
+            return False
+        time.sleep(0.05)
+    return False
+
+
+class Env:
+    """A private folder with the test PKI, a policyd, a logd and a monitor configuration."""
+
+    def __init__(self):
+        self.tmp = tempfile.mkdtemp(prefix="monitor-test.")
+        self.pki = os.path.join(self.tmp, "pki")
+        subprocess.run([os.path.join(TESTS, "pki.sh"), self.pki], check=True, stdout=subprocess.DEVNULL)
+        self.procs = {}
+        self.ports = {}
+        self.spool = os.path.join(self.tmp, "spool")
+        self.events = os.path.join(self.tmp, "events")
+        self.io = os.path.join(self.tmp, "io")
+        with open(os.path.join(self.tmp, "policy.yaml"), "w") as f:
+            f.write(POLICY)
+
+    def tls(self, cert):
+        return f"tls:\n  ca: {self.pki}/ca.crt\n  cert: {self.pki}/{cert}.crt\n  key: {self.pki}/{cert}.key\n"
+
+    def start_policyd(self, name="policyd"):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "pbsh.yaml")
+        with open(conf, "w") as f:
+            f.write(self.tls("server") + f"policyd:\n  listen: [127.0.0.1:0]\n  policy: {self.tmp}/policy.yaml\n"
+                    f"  pidfile: {d}/pid\n  log: {d}/log\n")
+        pf = os.path.join(d, "port")
+        p = subprocess.Popen([POLICYD, "-D", "-f", conf, "--port-file", pf], stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(d, "stderr"), "w"))
+        if not wait_file(pf, p):
+            raise RuntimeError(f"{name} did not start: " + open(os.path.join(d, "stderr")).read())
+        self.procs[name] = p
+        self.ports[name] = int(open(pf).read())
+        return self.ports[name]
+
+    def start_logd(self, port=0):
+        d = os.path.join(self.tmp, "logd")
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "pbsh.yaml")
+        with open(conf, "w") as f:
+            f.write(self.tls("server") + f"logd:\n  listen: [127.0.0.1:{port}]\n  eventlog: {self.events}/\n"
+                    f"  iolog_dir: {self.io}\n  iolog_path: \"%{{user}}/%{{seq}}\"\n  commit_interval: 100ms\n"
+                    f"  pidfile: {d}/pid\n  log: {d}/log\n")
+        pf = os.path.join(d, "port")
+        if os.path.exists(pf):
+            os.unlink(pf)
+        for _ in range(20):
+            p = subprocess.Popen([LOGD, "-D", "-f", conf, "--port-file", pf], stdout=subprocess.DEVNULL,
+                                 stderr=open(os.path.join(d, "stderr"), "a"))
+            if wait_file(pf, p):
+                break
+            time.sleep(0.2)  # a fixed port may still be in use: try again
+        else:
+            raise RuntimeError("logd did not start: " + open(os.path.join(d, "stderr")).read())
+        self.procs["logd"] = p
+        self.ports["logd"] = int(open(pf).read())
+        return self.ports["logd"]
+
+    def stop(self, name, sig=signal.SIGTERM):
+        p = self.procs.pop(name, None)
+        if p is not None and p.poll() is None:
+            p.send_signal(sig)
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def monitor_conf(self, policy=(), log=(), cert="host1", extra=""):
+        conf = os.path.join(self.tmp, "monitor.yaml")
+        pl = ", ".join(f"127.0.0.1:{p}" for p in policy)
+        ll = ", ".join(f"127.0.0.1:{p}" for p in log)
+        with open(conf, "w") as f:
+            f.write(self.tls(cert) + "  servername: localhost\n" + f"policyservers: [{pl}]\nlogservers: [{ll}]\n"
+                    f"spooldir: {self.spool}\ntimeouts:\n  connect: 1s\n  request: 2s\n{extra}")
+        return conf
+
+    def run(self, conf, actions, stdio=None, timeout=30, name="run"):
+        script = os.path.join(self.tmp, f"{name}.json")
+        out = os.path.join(self.tmp, f"{name}.out")
+        err = os.path.join(self.tmp, f"{name}.err")
+        with open(script, "w") as f:
+            json.dump(actions, f)
+        if os.path.exists(out):
+            os.unlink(out)
+        argv = [sys.executable, os.path.join(HERE, "fakeshell.py"), MONITOR, conf, script, out, "monitor@4"]
+        if stdio is None:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=open(err, "w"), timeout=timeout)
+            rc = p.returncode
+        else:
+            rc = stdio(argv, err)
+        recs = []
+        if os.path.exists(out):
+            recs = [json.loads(line) for line in open(out)]
+        return rc, recs, open(err).read() if os.path.exists(err) else ""
+
+    def events_json(self):
+        if not os.path.isdir(self.events):
+            return []
+        p = subprocess.run([PBLOG, "-d", self.events + "/", "-o", "json"], capture_output=True, text=True)
+        return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+
+    def wait_events(self, pred, secs=10):
+        evs = []
+        for _ in range(int(secs * 10)):
+            evs = self.events_json()
+            if pred(evs):
+                return evs
+            time.sleep(0.1)
+        return evs
+
+    def close(self):
+        for name in list(self.procs):
+            self.stop(name, signal.SIGKILL)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def kill_between(env, steps):
+    """A thread that, for each (ready, name, go): waits for the shell's file ready, kills name, touches go."""
+    import threading
+
+    def run():
+        for ready, name, go in steps:
+            wait_file(ready, empty_ok=True)
+            env.stop(name, signal.SIGKILL)
+            open(go, "w").close()
+
+    th = threading.Thread(target=run)
+    th.start()
+    return th
+
+
+def by_op(recs, op):
+    return [r for r in recs if r.get("op") == op]
+
+
+def start(user="alice", uid=1000, **kw):
+    a = {"op": "start", "user": user, "uid": uid, "argv": ["pbsh", "-c", "x"]}
+    a.update(kw)
+    return a
+
+
+def chk(cmd, rid, tag="", mode="shell command"):
+    return {"op": "check", "id": rid, "command": cmd, "argv": [os.path.basename(cmd) or cmd, "-x"], "tag": tag,
+            "mode": mode}
+
+
+# ---- groups ----
+
+def group_basic(env):
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    rc, recs, err = env.run(conf, [
+        start(),
+        chk("/bin/ls", 7, "ls"),
+        chk("/bin/rm", 8, "rm"),
+        {"op": "pipeline", "checks": [
+            {"id": 21, "command": "/bin/echo", "argv": ["echo", "a"]},
+            {"id": 22, "command": "/bin/rm", "argv": ["rm", "b"]},
+            {"id": 23, "command": "/bin/true", "argv": ["true"]}]},
+        chk("/bin/ls", 9, "ls2"),
+        {"op": "finish", "status": 3},
+        chk("/bin/echo", 10, "echo"),
+        {"op": "exec", "argv": ["/bin/sh", "-c", "exit 5"]},
+    ])
+    ok(rc == 5, "the monitor exits with the status of the shell's exec'd last command", f"rc={rc}\n{err}")
+    s = by_op(recs, "start")
+    ok(len(s) == 1 and s[0]["kind"] == "started" and s[0]["accept"] and not s[0]["native_root"]
+       and s[0]["policyserver"] == f"127.0.0.1:{pp}" and s[0]["logserver"] == f"127.0.0.1:{lp}",
+       "start accepted through policyd, logd named", f"{s}\n{err}")
+    c = {r["tag"]: r for r in by_op(recs, "check")}
+    ok(c.get("ls", {}).get("accept") is True and c["ls"]["id"] == 7 and c["ls"]["rule"] == "allowed"
+       and len(c["ls"]["uniqueid"]) == 32 and c["ls"]["runuser"] == "alice", "check accepted with its id", c)
+    ok(c.get("rm", {}).get("accept") is False and c["rm"]["id"] == 8 and c["rm"]["reason"] == "no rm for alice",
+       "check refused with the policy's reason", c)
+    pl = {r["id"]: r for r in by_op(recs, "pipeline")}
+    ok(sorted(pl) == [21, 22, 23] and pl[21]["accept"] and not pl[22]["accept"] and pl[23]["accept"],
+       "pipelined checks: each reply carries its own request's id and decision", pl)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    kinds = [(e.get("event"), e.get("pbclientmode"), e.get("command")) for e in evs]
+    want = [("accept", "shell start", "/bin/pbsh"), ("accept", "shell command", "/bin/ls"),
+            ("reject", "shell command", "/bin/rm"), ("accept", "shell command", "/bin/echo"),
+            ("reject", "shell command", "/bin/rm"), ("accept", "shell command", "/bin/true"),
+            ("accept", "shell command", "/bin/ls"), ("finish", None, None),
+            ("accept", "shell command", "/bin/echo"), ("finish", None, None), ("exit", None, "/bin/pbsh")]
+    ok(kinds == want, "logd has the session: start, every relayed decision, the finishes, the exit",
+       "\n".join(map(str, kinds)) + "\n" + err)
+    fin = [e for e in evs if e.get("event") == "finish"]
+    ok(len(fin) == 2 and fin[0].get("uniqueid") == c["ls2"]["uniqueid"] and fin[0].get("exit_value") == 3
+       and fin[1].get("uniqueid") == c["echo"]["uniqueid"] and fin[1].get("exit_value") == 5,
+       "FINISH events carry the uniqueid and status; the exec'd last command's finish is the shell's status",
+       fin)
+    rej = [e for e in evs if e.get("event") == "reject"]
+    ok(all(e.get("reason") == "no rm for alice" and e.get("submituser") == "alice" for e in rej),
+       "reject events carry the reason and the user", rej)
+    ex = [e for e in evs if e.get("event") == "exit"]
+    ok(len(ex) == 1 and ex[0].get("exit_value") == 5, "the exit event has the shell's status", ex)
+
+
+def group_refused(env):
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    rc, recs, err = env.run(conf, [start(user="mallory"), chk("/bin/ls", 2)], name="mallory")
+    s = by_op(recs, "start")
+    ok(rc == 1 and len(s) == 1 and s[0]["kind"] == "started" and not s[0]["accept"],
+       "a start the policy refuses: accept false, the shell ends", f"rc={rc} {s}\n{err}")
+    ok(not by_op(recs, "check"), "nothing was checked after the refusal", recs)
+    evs = env.wait_events(lambda e: any(x.get("event") == "reject" for x in e))
+    ok([(e.get("event"), e.get("submituser")) for e in evs] == [("reject", "mallory")],
+       "the refused start is logged once as a reject", evs)
+
+    dead = free_port()
+    conf = env.monitor_conf([dead], [lp])
+    rc, recs, err = env.run(conf, [start(), chk("/bin/ls", 2)], name="noserver")
+    s = by_op(recs, "start")
+    ok(rc == 1 and len(s) == 1 and s[0]["kind"] == "error" and "no policy server answered" in s[0]["message"]
+       and f"127.0.0.1:{dead}" in s[0]["message"],
+       "non-root and no policy server: an error naming what failed (fail closed)", f"rc={rc} {s}\n{err}")
+
+
+def group_failover(env):
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    dead = free_port()
+    # A server that accepts TCP but never answers: the connect timeout must move on.
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(5)
+    conf = env.monitor_conf([dead, mute.getsockname()[1], pp], [lp])
+    t0 = time.monotonic()
+    rc, recs, err = env.run(conf, [start(), chk("/bin/ls", 2), {"op": "exit", "status": 0}])
+    took = time.monotonic() - t0
+    s = by_op(recs, "start")
+    ok(rc == 0 and s and s[0]["accept"] and s[0]["policyserver"] == f"127.0.0.1:{pp}",
+       "failover in order: refused, then mute (connect timeout), then the third answers", f"{s}\n{err}")
+    ok(1.0 <= took < 10, f"the mute server cost about one connect timeout ({took:.1f}s)", took)
+    c = by_op(recs, "check")
+    ok(c and c[0]["accept"], "checks go to the server that answered", c)
+    mute.close()
+
+
+def group_midsession(env):
+    pa = env.start_policyd("pa")
+    pb = env.start_policyd("pb")
+    lp = env.start_logd()
+    conf = env.monitor_conf([pa, pb], [lp])
+    ready, go = os.path.join(env.tmp, "ready"), os.path.join(env.tmp, "go")
+    ready2, go2 = ready + "2", go + "2"
+    th = kill_between(env, [(ready, "pa", go), (ready2, "pb", go2)])
+    rc, recs, err = env.run(conf, [
+        start(), chk("/bin/ls", 2, "before"),
+        {"op": "touch", "path": ready}, {"op": "wait_file", "path": go},
+        chk("/bin/ls", 3, "failover"),
+        {"op": "touch", "path": ready2}, {"op": "wait_file", "path": go2},
+        chk("/bin/ls", 4, "none"),
+        chk("/bin/echo", 5, "none2"),
+        {"op": "exit", "status": 0}])
+    th.join()
+    c = {r["tag"]: r for r in by_op(recs, "check")}
+    ok(c.get("before", {}).get("accept") is True, "check before the failure", c)
+    ok(c.get("failover", {}).get("accept") is True and c["failover"]["id"] == 3,
+       "policyd killed mid-session: the next check fails over to the second server", f"{c}\n{err}")
+    ok(c.get("none", {}).get("kind") == "error" and "no policy server answered" in c["none"].get("message", "")
+       and c["none"]["id"] == 4, "no server left, non-root: the check gets an error (fail closed)", c)
+    ok(c.get("none2", {}).get("kind") == "error", "and so does the next one", c)
+
+
+def group_nativeroot(env):
+    if os.getuid() != 0:
+        print("ok 1 # SKIP native root mode needs a real uid of 0")
+        return
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    ready, go = os.path.join(env.tmp, "ready"), os.path.join(env.tmp, "go")
+    th = kill_between(env, [(ready, "policyd", go)])
+    rc, recs, err = env.run(conf, [
+        start(user="root", uid=0), chk("/bin/rm", 2, "server"),
+        {"op": "touch", "path": ready}, {"op": "wait_file", "path": go},
+        chk("/bin/rm", 3, "native"), {"op": "finish", "status": 0}, chk("/bin/ls", 4, "native2"),
+        {"op": "exit", "status": 0}])
+    th.join()
+    c = {r["tag"]: r for r in by_op(recs, "check")}
+    ok(c.get("server", {}).get("accept") is False, "root is still refused while policyd answers", c)
+    ok(c.get("native", {}).get("accept") is True and c["native"]["rule"] == "native-root"
+       and len(c["native"]["uniqueid"]) == 32 and c["native"]["id"] == 3,
+       "policyd gone, real uid 0: native root mode accepts locally", f"{c}\n{err}")
+    ok(c.get("native2", {}).get("rule") == "native-root", "and goes on doing so", c)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    nat = [e for e in evs if e.get("rule") == "native-root"]
+    ok(len(nat) == 2 and all(e.get("event") == "accept" for e in nat), "native root decisions are logged", evs)
+    # A root start with no policy server at all starts in native root mode.
+    conf = env.monitor_conf([free_port()], [lp])
+    rc, recs, err = env.run(conf, [start(user="root", uid=0), chk("/bin/rm", 2), {"op": "exit", "status": 0}],
+                            name="rootstart")
+    s = by_op(recs, "start")
+    ok(rc == 0 and s and s[0]["accept"] and s[0]["native_root"] and s[0]["rule"] == "native-root",
+       "root with no policy server starts in native root mode", f"{s}\n{err}")
+    # A process that only claims uid 0 is not root: that needs a real uid other than 0.
+    if shutil.which("setpriv"):
+        pass
+
+
+def group_spool(env):
+    if os.getuid() != 0:
+        print("ok 1 # SKIP the spool test runs a native root session (real uid 0)")
+        return
+    lport = free_port()
+    conf = env.monitor_conf([free_port()], [lport])
+    acts = [start(user="root", uid=0), chk("/bin/ls", 2, "a"), {"op": "finish", "status": 0},
+            chk("/bin/rm", 3, "b"), {"op": "finish", "status": 1}, {"op": "exit", "status": 4},
+            {"op": "exit_code", "code": 4}]
+    rc, recs, err = env.run(conf, acts, name="spooled")
+    s = by_op(recs, "start")
+    ok(rc == 4 and s and s[0]["native_root"] and s[0]["logserver"] == "spool",
+       "no policy server and no log server: native root, logged to the spool", f"rc={rc} {s}\n{err}")
+    journals = sorted(os.listdir(env.spool)) if os.path.isdir(env.spool) else []
+    ok(len(journals) == 1 and journals[0].endswith(".journal"), "one journal in the spool", journals)
+    st = os.stat(env.spool)
+    ok(st.st_mode & 0o777 == 0o700 and st.st_uid == os.getuid(), "the spool is 0700 and the monitor's", oct(st.st_mode))
+    # logd comes back; the forwarder (what pbctl forward calls) hands the journal over.
+    env.start_logd(lport)
+    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
+    ok(p.returncode == 0 and "forwarded 1" in p.stdout, "pb_spool_forward forwards the journal",
+       p.stdout + p.stderr)
+    ok(not [f for f in os.listdir(env.spool) if f.endswith(".journal")], "the acknowledged journal is deleted",
+       os.listdir(env.spool))
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    kinds = [(e.get("event"), e.get("command")) for e in evs]
+    want = [("accept", "/bin/pbsh"), ("accept", "/bin/ls"), ("finish", None), ("accept", "/bin/rm"),
+            ("finish", None), ("exit", "/bin/pbsh")]
+    ok(kinds == want, "pblog shows every event of the spooled session once", kinds)
+    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
+    time.sleep(0.3)
+    ok(p.returncode == 0 and "forwarded 0" in p.stdout and len(env.events_json()) == len(want),
+       "forwarding again sends nothing twice", p.stdout + str(len(env.events_json())))
+
+    # A session spooled while logd is down is forwarded by the next session that starts.
+    env.stop("logd")
+    rc, recs, err = env.run(conf, acts, name="spooled2")
+    ok(len([f for f in os.listdir(env.spool) if f.endswith(".journal")]) == 1, "second session spooled",
+       os.listdir(env.spool))
+    env.start_logd(lport)
+    rc, recs, err = env.run(conf, [start(user="root", uid=0), {"op": "sleep", "s": 1.0}, {"op": "exit", "status": 0}],
+                            name="next")
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 3)
+    ok(sum(1 for e in evs if e.get("event") == "exit") == 3 and len(evs) == 2 * len(want) + 2
+       and not [f for f in os.listdir(env.spool) if f.endswith(".journal")],
+       "the next session's start forwarded the leftover journal, once", [(e.get("event"), e.get("command")) for e in evs])
+
+    # logd goes away in the middle of a session: the rest is spooled, then forwarded.
+    ready, go = os.path.join(env.tmp, "ready"), os.path.join(env.tmp, "go")
+    th = kill_between(env, [(ready, "logd", go)])
+    rc, recs, err = env.run(conf, [start(user="root", uid=0), chk("/bin/ls", 2), {"op": "sleep", "s": 0.3},
+                                   {"op": "touch", "path": ready}, {"op": "wait_file", "path": go},
+                                   chk("/bin/echo", 3), {"op": "finish", "status": 0}, {"op": "exit", "status": 0}],
+                            name="midlog")
+    th.join()
+    ok(len([f for f in os.listdir(env.spool) if f.endswith(".journal")]) == 1,
+       "logd killed mid-session: the rest of the session is in the spool", err)
+    env.start_logd(lport)
+    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 4)
+    mine = [e for e in evs if e.get("command") in ("/bin/ls", "/bin/echo") and e.get("event") == "accept"]
+    ok(p.returncode == 0 and sum(1 for e in evs if e.get("event") == "exit") == 4
+       and sum(1 for e in evs if e.get("command") == "/bin/echo") == 1,
+       "after forwarding, the command logged after logd died is there once, and the session's exit",
+       p.stdout + p.stderr + str([(e.get("event"), e.get("command")) for e in evs]) + str(mine))
+
+
+def group_iolog(env):
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+
+    def in_pty(argv, errpath):
+        pid, fd = pty.fork()
+        if pid != 0:
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        if pid == 0:
+            # The monitor's stderr goes to a file, so only the relayed session is on the terminal.
+            e = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(e, 2)
+            os.execv(argv[0], argv)
+        seen = b""
+        sent = False
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.2)
+            if r:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                seen += data
+            if not sent and b"hello-from-the-shell" in seen:
+                # The user resizes the window (the monitor passes it on and logs it), then types.
+                fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+                time.sleep(0.2)
+                os.write(fd, b"typed-by-the-user\r")
+                sent = True
+        _, st = os.waitpid(pid, 0)
+        in_pty.seen = seen
+        return os.waitstatus_to_exitcode(st)
+
+    rc, recs, err = env.run(conf, [
+        start(user="ivan", has_tty=True, tty="/dev/pts/0"),
+        {"op": "write", "text": "hello-from-the-shell\r\n"},
+        {"op": "readline"},
+        {"op": "write", "text": "bye\r\n"},
+        {"op": "exit", "status": 0}], stdio=in_pty)
+    s = by_op(recs, "start")
+    ok(rc == 0 and s and s[0]["pty"] and s[0]["nfds"] == 1 and s[0]["iolog"].startswith("ivan/"),
+       "iolog at start: the reply carries a pty slave", f"rc={rc} {s}\n{err}")
+    rl = by_op(recs, "readline")
+    ok(rl and "typed-by-the-user" in rl[0]["text"], "the user's typing reaches the shell through the pty", rl)
+    ok(b"hello-from-the-shell" in in_pty.seen and b"bye" in in_pty.seen,
+       "the shell's output reaches the user's terminal", in_pty.seen)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    acc = [e for e in evs if e.get("event") == "accept"]
+    lid = acc[0].get("iolog_path") if acc else None
+    ok(lid is not None and lid.startswith("ivan/"), "the start event names its I/O log", acc)
+    if lid is None:
+        return
+    for _ in range(50):
+        if os.path.exists(os.path.join(env.io, lid, "log.json")) and \
+                "exit_value" in open(os.path.join(env.io, lid, "log.json")).read():
+            break
+        time.sleep(0.1)
+    out = open(os.path.join(env.io, lid, "ttyout"), "rb").read() if os.path.exists(os.path.join(env.io, lid, "ttyout")) else b""
+    tin = open(os.path.join(env.io, lid, "ttyin"), "rb").read() if os.path.exists(os.path.join(env.io, lid, "ttyin")) else b""
+    ok(b"hello-from-the-shell" in out and b"bye" in out, "ttyout logged", out)
+    ok(b"typed-by-the-user" in tin, "ttyin logged", tin)
+    timing = open(os.path.join(env.io, lid, "timing")).read()
+    ok(any(line.split()[:1] == ["5"] and line.split()[2:] == ["30", "100"] for line in timing.splitlines()),
+       "the window size change is in the timing file", timing)
+    ok('"lines": 24' in open(os.path.join(env.io, lid, "log.json")).read(), "the terminal's size at the start is logged")
+    p = subprocess.run([PBREPLAY, "-d", env.io, "-n", lid], capture_output=True, timeout=30)
+    ok(p.returncode == 0 and b"hello-from-the-shell" in p.stdout, "pbreplay replays the session", p.stdout + p.stderr)
+    if shutil.which("sudoreplay"):
+        p = subprocess.run(["sudoreplay", "-d", env.io, "-n", "-m", "0", lid], capture_output=True, timeout=30)
+        ok(p.returncode == 0 and b"hello-from-the-shell" in p.stdout, "sudoreplay replays the session",
+           p.stdout + p.stderr)
+
+
+def group_subshell(env):
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    rc, recs, err = env.run(conf, [
+        start(),
+        {"op": "subshell", "who": "sub1", "actions": [chk("/bin/ls", 1, "sub-ls"), chk("/bin/rm", 2, "sub-rm")]},
+        {"op": "subshell", "who": "sub2", "actions": [
+            chk("/bin/echo", 1, "sub-echo"),
+            {"op": "subshell", "who": "subsub", "actions": [chk("/bin/true", 5, "subsub")]}]},
+        {"op": "finish", "uniqueid": "", "status": 2},
+        chk("/bin/ls", 9, "parent"),
+        {"op": "exit", "status": 0}])
+    c = {r["tag"]: r for r in by_op(recs, "check")}
+    ok(rc == 0, "session ended cleanly", err)
+    ok(c.get("sub-ls", {}).get("accept") is True and c["sub-ls"]["who"] == "sub1"
+       and c.get("sub-rm", {}).get("accept") is False,
+       "a subshell's checks are answered on its own channel", c)
+    ok(c.get("subsub", {}).get("accept") is True and c["subsub"]["id"] == 5,
+       "a subshell of a subshell gets its channel from the factory too", c)
+    ok(c.get("parent", {}).get("accept") is True, "the parent's channel still works", c)
+    subs = [r for r in by_op(recs, "subshell") if r["who"] == "shell"]
+    ok(len(subs) == 2 and all(s["status"] == 0 for s in subs), "subshells ended well", subs)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    acc = [e for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"]
+    pids = {e.get("pbpid") for e in acc}
+    ok(len(acc) == 4 and len(pids) == 4, "each accept is logged with the pid of the process that asked",
+       [(e.get("command"), e.get("pbpid")) for e in acc])
+
+
+GROUPS = {"basic": group_basic, "refused": group_refused, "failover": group_failover,
+          "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
+          "iolog": group_iolog, "subshell": group_subshell}
+
+
+def main():
+    group = sys.argv[1]
+    for prog in (MONITOR, POLICYD, LOGD, PBLOG):
+        if not prog or not os.path.exists(prog):
+            print(f"1..0 # SKIP {prog!r} is missing")
+            return 0
+    env = Env()
+    try:
+        GROUPS[group](env)
+    except Exception as e:  # noqa: BLE001
+        import traceback
+        ok(False, f"{group}: exception", traceback.format_exc())
+    finally:
+        if os.environ.get("MONITOR_KEEP"):
+            print(f"# kept {env.tmp}")
+            for p in env.procs.values():
+                p.kill()
+        else:
+            env.close()
+    print(f"1..{_n}")
+    return 1 if _failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -873,22 +873,46 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 
 /* ---- reading channels ---- */
 
+/*
+ * recv_request: one SessionRequest from a channel or the factory, with its
+ * descriptors. NULL with *rc < 0 when the socket failed or closed, NULL
+ * with *rc 0 when the record was not a request.
+ */
+static SessionRequest *recv_request(int fd, uint32_t max, int *fds, int *nfds, int *rc)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	*nfds = 0;
+	*rc = pb_chan_recv(fd, &buf, &len, fds, nfds, 1000, max);
+	if (*rc < 0)
+		return NULL;
+	SessionRequest *req = session_request__unpack(NULL, len, buf);
+	free(buf);
+	return req;
+}
+
+/* request_done: free a request and close the descriptors nobody took (set to -1 when taken). */
+static void request_done(SessionRequest *req, int *fds, int nfds)
+{
+	if (req != NULL)
+		session_request__free_unpacked(req, NULL);
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 static void chan_cb(void *arg, uint32_t events)
 {
 	struct chan *c = arg;
 	struct mon *m = c->m;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int fds[PB_CHAN_MAX_FDS], nfds = 0;
-	int rc = pb_chan_recv(c->fd, &buf, &len, fds, &nfds, 1000, m->net.max);
+	int fds[PB_CHAN_MAX_FDS], nfds = 0, rc;
+	SessionRequest *req = recv_request(c->fd, m->net.max, fds, &nfds, &rc);
 	if (rc < 0) {
 		if (rc != PB_ERR_EOF)
 			pb_log(PB_LV_WARN, "channel of pid %ld: %s", (long)c->pid, pb_strerror(rc));
 		chan_del(m, c);
 		return;
 	}
-	SessionRequest *req = session_request__unpack(NULL, len, buf);
-	free(buf);
 	if (req == NULL) {
 		reply_error(c, 0, PB_ERR_PROTO, "undecodable request");
 		goto done;
@@ -921,21 +945,15 @@ static void chan_cb(void *arg, uint32_t events)
 		break;
 	}
 done:
-	if (req != NULL)
-		session_request__free_unpacked(req, NULL);
-	for (int i = 0; i < nfds; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	request_done(req, fds, nfds);
 }
 
 /* factory_cb: a subshell hands over its new channel (single records, never answered). */
 static void factory_cb(void *arg, uint32_t events)
 {
 	struct mon *m = arg;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int fds[PB_CHAN_MAX_FDS], nfds = 0;
-	int rc = pb_chan_recv(m->a->factory_fd, &buf, &len, fds, &nfds, 1000, m->net.max);
+	int fds[PB_CHAN_MAX_FDS], nfds = 0, rc;
+	SessionRequest *req = recv_request(m->a->factory_fd, m->net.max, fds, &nfds, &rc);
 	if (rc < 0) {
 		if (rc == PB_ERR_EOF) {
 			/* Every process of the session has closed it: no more subshells. */
@@ -943,8 +961,6 @@ static void factory_cb(void *arg, uint32_t events)
 		}
 		return;
 	}
-	SessionRequest *req = session_request__unpack(NULL, len, buf);
-	free(buf);
 	if (req != NULL && req->type_case == SESSION_REQUEST__TYPE_CHANNEL && nfds == 1 && m->startreq != NULL) {
 		pid_t pid = peer_pid(fds[0]);
 		if (pid <= 0)
@@ -954,11 +970,7 @@ static void factory_cb(void *arg, uint32_t events)
 	} else {
 		pb_log(PB_LV_WARN, "factory: a record that is not a channel was dropped");
 	}
-	if (req != NULL)
-		session_request__free_unpacked(req, NULL);
-	for (int i = 0; i < nfds; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	request_done(req, fds, nfds);
 }
 
 /* ---- signals and the end ---- */

@@ -381,9 +381,12 @@ def group_nativeroot(env):
     s = by_op(recs, "start")
     ok(rc == 0 and s and s[0]["accept"] and s[0]["native_root"] and s[0]["rule"] == "native-root",
        "root with no policy server starts in native root mode", f"{s}\n{err}")
-    # A process that only claims uid 0 is not root: that needs a real uid other than 0.
-    if shutil.which("setpriv"):
-        pass
+    # A shell that only claims uid 0 (real uid nobody, effective 0, as a setuid shell is) is not root.
+    rc, recs, err = env.run(conf, [{"op": "setruid", "uid": 65534}, start(user="root", uid=0), chk("/bin/rm", 2)],
+                            name="claims")
+    s = by_op(recs, "start")
+    ok(rc == 1 and s and s[0]["kind"] == "error" and "no policy server answered" in s[0]["message"],
+       "claiming uid 0 with another real uid gets no native root mode", f"{s}\n{err}")
 
 
 def group_spool(env):
@@ -560,7 +563,39 @@ def group_subshell(env):
        [(e.get("command"), e.get("pbpid")) for e in acc])
 
 
-GROUPS = {"basic": group_basic, "refused": group_refused, "failover": group_failover,
+def group_cmdio(env):
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    rc, recs, err = env.run(conf, [
+        start(), chk("/bin/echo", 2, "echo"),
+        {"op": "io_start", "id": 3, "output": "only-this-command\r\n"},
+        {"op": "finish", "status": 0},
+        chk("/bin/ls", 4, "after"),
+        {"op": "exit", "status": 0}])
+    io = by_op(recs, "io_start")
+    ok(rc == 0 and io and io[0]["kind"] == "decision" and io[0]["accept"] and io[0]["nfds"] == 1 and io[0]["id"] == 3,
+       "SessionIoStart: the reply carries the pty slave", f"{io}\n{err}")
+    ok(io and "only-this-command" in io[0].get("relayed", ""), "the command's output is relayed to its stdout", io)
+    c = {r["tag"]: r for r in by_op(recs, "check")}
+    ok(c.get("after", {}).get("accept") is True, "the session goes on after the command", c)
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 2)
+    echo_uid = c.get("echo", {}).get("uniqueid")
+    own = [e for e in evs if e.get("event") == "accept" and e.get("iolog_path") and e.get("uniqueid") == echo_uid]
+    ok(len(own) == 1 and own[0].get("command") == "/bin/echo", "the command has a log session of its own", evs)
+    if own:
+        lid = own[0]["iolog_path"]
+        for _ in range(50):
+            if os.path.exists(os.path.join(env.io, lid, "stdout")) and os.path.getsize(os.path.join(env.io, lid, "stdout")):
+                break
+            time.sleep(0.1)
+        out = open(os.path.join(env.io, lid, "stdout"), "rb").read()
+        ok(b"only-this-command" in out, "its output is in its I/O log", out)
+        p = subprocess.run([PBREPLAY, "-d", env.io, "-n", lid], capture_output=True, timeout=30)
+        ok(b"only-this-command" in p.stdout, "pbreplay plays the command's log", p.stdout + p.stderr)
+
+
+GROUPS = {"cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

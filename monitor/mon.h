@@ -201,6 +201,12 @@ int mpol_timeout(const struct mpol *p);
 /* mpol_tick: fail over when a request's deadline has passed. */
 void mpol_tick(struct mpol *p);
 
+/*
+ * mpol_backoff: after every server failed, checks within ms fail at once
+ * instead of trying the servers again (0: the default, 2 s).
+ */
+void mpol_backoff(struct mpol *p, int ms);
+
 /* mpol_server: "host:port" of the server in use ("" when none). Owned by p. */
 const char *mpol_server(const struct mpol *p);
 

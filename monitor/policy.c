@@ -37,6 +37,7 @@ struct mpol {
 	uint64_t next_id;
 	struct pend *pending;
 	int64_t retry_after;
+	int backoff_ms;
 	struct mon_watch w;
 };
 
@@ -57,6 +58,7 @@ struct mpol *mpol_new(const struct mon_net *net, const struct pb_hostport *hp, s
 	p->cb = cb;
 	p->arg = arg;
 	p->next_id = 1;
+	p->backoff_ms = RETRY_BACKOFF_MS;
 	p->w.cb = readable_cb;
 	p->w.arg = p;
 	return p;
@@ -207,7 +209,7 @@ static int reconnect(struct mpol *p, char *err, size_t errlen)
 		pb_log(PB_LV_NOTICE, "policy server %s took over the session", p->server);
 		return 0;
 	}
-	p->retry_after = mon_now_ms() + RETRY_BACKOFF_MS;
+	p->retry_after = mon_now_ms() + p->backoff_ms;
 	return PB_ERR_IO;
 }
 
@@ -368,6 +370,11 @@ void mpol_tick(struct mpol *p)
 			broken(p, "no answer within timeouts.request");
 			return;
 		}
+}
+
+void mpol_backoff(struct mpol *p, int ms)
+{
+	p->backoff_ms = ms > 0 ? ms : RETRY_BACKOFF_MS;
 }
 
 const char *mpol_server(const struct mpol *p)

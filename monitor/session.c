@@ -18,6 +18,9 @@
 #include "debug.h"
 #include "err.h"
 
+/* In native root mode, the policy servers are tried again at most this often. */
+#define NATIVE_RETRY_MS 30000
+
 /* One process's channel (the shell's root channel or a subshell's). */
 struct chan {
 	struct chan *next;
@@ -370,9 +373,12 @@ static void check_reply_cb(void *arg, uint64_t serial, uint64_t shell_id, const 
 		return; /* the process went away meanwhile */
 	if (reply == NULL) {
 		if (m->root) {
-			/* Real uid 0 and no policy server: native root mode from now on (DESIGN §6). */
-			if (!m->native_root)
+			/* Real uid 0 and no policy server: native root mode (DESIGN §6). */
+			if (!m->native_root) {
 				pb_log(PB_LV_WARN, "%s: native root mode", why);
+				/* Try the servers again only now and then: each try may cost a connect timeout. */
+				mpol_backoff(m->pol, NATIVE_RETRY_MS);
+			}
 			m->native_root = true;
 			decide_native(m, c, shell_id, chk);
 			return;
@@ -381,6 +387,11 @@ static void check_reply_cb(void *arg, uint64_t serial, uint64_t shell_id, const 
 		snprintf(msg, sizeof(msg), "no policy server answered: %s", why);
 		reply_error(c, shell_id, PB_ERR_IO, msg);
 		return;
+	}
+	if (m->native_root) {
+		pb_log(PB_LV_NOTICE, "policy server %s answers again: native root mode ends", mpol_server(m->pol));
+		m->native_root = false;
+		mpol_backoff(m->pol, 0);
 	}
 	SessionReply r = SESSION_REPLY__INIT;
 	r.id = shell_id;
@@ -795,7 +806,19 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 	 * Root is the shell process's real uid, not what it claims. SO_PEERCRED
 	 * cannot tell: the shell made the channel with euid 0 before it forked.
 	 */
-	m->root = m->st->uid == 0 && real_uid_of(m->a->shell_pid) == 0;
+	long ruid = real_uid_of(m->a->shell_pid);
+	m->root = m->st->uid == 0 && ruid == 0;
+	if (ruid < 0 || ruid != m->st->uid) {
+		char why[160];
+		snprintf(why, sizeof(why), "start: uid %lld is not the shell's real uid (%ld)", (long long)m->st->uid,
+			 ruid);
+		pb_log(PB_LV_ERROR, "%s", why);
+		reply_error(c, req->id, PB_ERR_DENIED, why);
+		m->startreq = NULL;
+		m->st = NULL;
+		session_request__free_unpacked(req, NULL);
+		return;
+	}
 	PB_TRACE(PB_SS_MONITOR, 3, "start: user %s uid %lld%s", m->st->user, (long long)m->st->uid,
 		 m->root ? " (root)" : "");
 
@@ -925,9 +948,8 @@ static void chan_cb(void *arg, uint32_t events)
 	case SESSION_REQUEST__TYPE_CHECK:
 		if (!m->started)
 			reply_error(c, req->id, PB_ERR_PROTO, "no check before an accepted start");
-		else if (m->native_root)
-			decide_native(m, c, req->id, req->check);
 		else
+			/* In native root mode too: a server that answers again takes over. */
 			mpol_check(m->pol, c->serial, req->id, req->check);
 		break;
 	case SESSION_REQUEST__TYPE_EVENT:

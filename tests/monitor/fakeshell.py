@@ -119,6 +119,9 @@ class Shell:
         for a in actions:
             op = a["op"]
             if op == "start":
+                # The monitor holds the shell to its real uid: be the user we claim (effective uid stays 0).
+                if os.getuid() == 0 and a.get("uid", 1000) != 0:
+                    os.setresuid(a.get("uid", 1000), 0, 0)
                 body = pw.field_bytes(1, shell_start(a)) + pw.field_bytes(2, a.get("program", "pbsh"))
                 body += pw.field_varint(3, int(a.get("interactive", False)))
                 body += pw.field_varint(4, int(a.get("has_tty", False)))

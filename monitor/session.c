@@ -609,6 +609,46 @@ static void log_finish(struct mon *m, const char *uid, int status, int sig, bool
 	mlog_send(m->log, &cm);
 }
 
+/*
+ * log_include: a file the shell read with `.` (shelllogincludefiles): an
+ * event of mode "shell include" naming the file, with its text when it is
+ * text (logd refuses NUL bytes in strings), and in an I/O-logged session the
+ * text also as standard input of the I/O log, where replays keep it apart
+ * from the terminal.
+ */
+static void log_include(struct mon *m, const SessionEvent *ev)
+{
+	struct infos in = {.n = 0};
+	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
+	Pblog__AcceptMessage am = PBLOG__ACCEPT_MESSAGE__INIT;
+	struct timespec wall;
+	char *text = NULL;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	Pblog__TimeSpec ts = ts_of(wall);
+	info_str(&in, "command", ev->file && ev->file[0] ? ev->file : "(unnamed)");
+	info_str(&in, "pbclientmode", "shell include");
+	info_str(&in, "submitcwd", ev->cwd);
+	info_session(m, &in);
+	info_str(&in, "runuser", ev->runuser && ev->runuser[0] ? ev->runuser : m->st->user);
+	info_num(&in, "pbpid", ev->pid);
+	info_num(&in, "textbytes", (int64_t)ev->text.len);
+	if (ev->text.len > 0 && memchr(ev->text.data, '\0', ev->text.len) == NULL &&
+	    (text = malloc(ev->text.len + 1)) != NULL) {
+		memcpy(text, ev->text.data, ev->text.len);
+		text[ev->text.len] = '\0';
+		info_str(&in, "text", text);
+	}
+	am.submit_time = &ts;
+	am.info_msgs = in.p;
+	am.n_info_msgs = in.n;
+	cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG;
+	cm.accept_msg = &am;
+	mlog_send(m->log, &cm);
+	free(text);
+	if (m->pty != NULL && ev->text.len > 0)
+		log_iobuf(m->log, &m->last_io, false, true, ev->text.data, ev->text.len);
+}
+
 static struct chan *chan_of_pid(struct mon *m, pid_t pid)
 {
 	for (struct chan *c = m->chans; c != NULL; c = c->next)
@@ -667,6 +707,9 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 		log_decision(m, &chk, &d, (pid_t)ev->pid);
 		return;
 	}
+	case SESSION_EVENT__KIND__SESSION_EVENT_INCLUDE:
+		log_include(m, ev);
+		return;
 	default:
 		PB_TRACE(PB_SS_MONITOR, 2, "event of unknown kind %d ignored", (int)ev->kind);
 		return;

@@ -168,6 +168,10 @@ class Shell:
                 b += pw.field_varint(8, a.get("status", 0)) + pw.field_varint(9, a.get("signal", 0))
                 b += pw.field_varint(11, a.get("run_ns", 1500000)) + pw.field_varint(12, a.get("pid", os.getpid()))
                 chan_send(self.chan, request(0, 4, b))
+            elif op == "include":
+                b = pw.field_varint(1, 5) + pw.field_varint(12, os.getpid()) + pw.field_bytes(14, a["file"])
+                b += pw.field_bytes(15, a["text"].encode())
+                chan_send(self.chan, request(0, 4, b))
             elif op == "subshell":
                 # A forked child never uses its parent's channel: it makes its own and hands it to the factory.
                 pid = os.fork()

@@ -240,6 +240,7 @@ def group_basic(env):
     rc, recs, err = env.run(conf, [
         start(),
         chk("/bin/ls", 7, "ls"),
+        {"op": "include", "file": "/home/alice/.profile", "text": "PATH=/bin\necho \"hi\"\n"},
         chk("/bin/rm", 8, "rm"),
         {"op": "pipeline", "checks": [
             {"id": 21, "command": "/bin/echo", "argv": ["echo", "a"]},
@@ -266,7 +267,7 @@ def group_basic(env):
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
     kinds = [(e.get("event"), e.get("pbclientmode"), e.get("command")) for e in evs]
     want = [("accept", "shell start", "/bin/pbsh"), ("accept", "shell command", "/bin/ls"),
-            ("reject", "shell command", "/bin/rm"), ("accept", "shell command", "/bin/echo"),
+            ("accept", "shell include", "/home/alice/.profile"), ("reject", "shell command", "/bin/rm"), ("accept", "shell command", "/bin/echo"),
             ("reject", "shell command", "/bin/rm"), ("accept", "shell command", "/bin/true"),
             ("accept", "shell command", "/bin/ls"), ("finish", None, None),
             ("accept", "shell command", "/bin/echo"), ("finish", None, None), ("exit", None, "/bin/pbsh")]
@@ -280,6 +281,9 @@ def group_basic(env):
     rej = [e for e in evs if e.get("event") == "reject"]
     ok(all(e.get("reason") == "no rm for alice" and e.get("submituser") == "alice" for e in rej),
        "reject events carry the reason and the user", rej)
+    inc = [e for e in evs if e.get("pbclientmode") == "shell include"]
+    ok(len(inc) == 1 and inc[0].get("text") == 'PATH=/bin\necho "hi"\n' and inc[0].get("textbytes") == 20,
+       "a sourced file (shelllogincludefiles) is logged with its text", inc)
     ex = [e for e in evs if e.get("event") == "exit"]
     ok(len(ex) == 1 and ex[0].get("exit_value") == 5, "the exit event has the shell's status", ex)
 

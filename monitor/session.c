@@ -18,6 +18,9 @@
 #include "debug.h"
 #include "err.h"
 
+/* Exec'd commands of closed subshell channels remembered for their FINISH. */
+#define ORPHANS 64
+
 /* In native root mode, the policy servers are tried again at most this often. */
 #define NATIVE_RETRY_MS 30000
 
@@ -73,6 +76,16 @@ struct mon {
 	bool shell_done;
 	int wstatus;
 	bool exit_seen;			/* the shell sent EXIT: it did not exec a last command */
+	/*
+	 * Subshell channels that closed with their last command unfinished (it
+	 * was exec'd): its FINISH comes from the parent that reaps the pid,
+	 * after the channel is gone. A small ring; the oldest is forgotten.
+	 */
+	struct {
+		pid_t pid;
+		char *uid;
+	} orphans[ORPHANS];
+	unsigned norphan;
 	char *exec_uid;			/* the root channel closed with this command unfinished */
 	bool quit;
 };
@@ -274,6 +287,12 @@ static void chan_del(struct mon *m, struct chan *c)
 	if (c->root && c->last_uid != NULL && !c->last_finished) {
 		free(m->exec_uid);
 		m->exec_uid = strdup(c->last_uid);
+	} else if (c->last_uid != NULL && !c->last_finished) {
+		unsigned i = m->norphan++ % ORPHANS;
+		free(m->orphans[i].uid);
+		m->orphans[i].pid = c->pid;
+		m->orphans[i].uid = c->last_uid;
+		c->last_uid = NULL;
 	}
 	for (struct chan **pp = &m->chans; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
@@ -661,17 +680,26 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 {
 	switch (ev->kind) {
 	case SESSION_EVENT__KIND__SESSION_EVENT_FINISH: {
-		const char *uid = ev->uniqueid;
-		struct chan *owner = c;
-		if (uid == NULL || uid[0] == '\0') {
-			/* A pipeline stage asked and exec'd in its own process: its last accepted command. */
-			owner = ev->pid > 0 ? chan_of_pid(m, (pid_t)ev->pid) : NULL;
-			if (owner == NULL && c->last_uid != NULL && !c->last_finished)
-				owner = c;
-			uid = owner != NULL ? owner->last_uid : NULL;
+		const char *uid = ev->uniqueid && ev->uniqueid[0] ? ev->uniqueid : NULL;
+		char *orphan = NULL;
+		if (uid == NULL) {
+			/*
+			 * A subshell or pipeline stage asked and exec'd in its own
+			 * process; its parent reaped the pid: the last command
+			 * accepted on that process's channel, if still unfinished.
+			 */
+			struct chan *owner = ev->pid > 0 ? chan_of_pid(m, (pid_t)ev->pid) : NULL;
+			if (owner != NULL && owner->last_uid != NULL && !owner->last_finished)
+				uid = owner->last_uid;
+			for (unsigned i = 0; uid == NULL && owner == NULL && i < ORPHANS; i++)
+				if (m->orphans[i].uid != NULL && m->orphans[i].pid == (pid_t)ev->pid) {
+					uid = orphan = m->orphans[i].uid;
+					m->orphans[i].uid = NULL;
+				}
 		}
-		if (uid == NULL || uid[0] == '\0') {
-			PB_TRACE(PB_SS_MONITOR, 2, "finish of pid %lld: no command to attach it to", (long long)ev->pid);
+		if (uid == NULL) {
+			PB_TRACE(PB_SS_MONITOR, 5, "finish of pid %lld: no unfinished command to attach it to",
+				 (long long)ev->pid);
 			return;
 		}
 		for (struct chan *o = m->chans; o != NULL; o = o->next)
@@ -683,6 +711,7 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 				cmdio_end(m, ci, ev);
 				break;
 			}
+		free(orphan);
 		return;
 	}
 	case SESSION_EVENT__KIND__SESSION_EVENT_EXIT:
@@ -1177,6 +1206,8 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 	if (m->startreq != NULL)
 		session_request__free_unpacked(m->startreq, NULL);
 	free(m->exec_uid);
+	for (unsigned i = 0; i < ORPHANS; i++)
+		free(m->orphans[i].uid);
 	mon_net_free(&m->net);
 	close(m->sigfd);
 	close(m->epfd);

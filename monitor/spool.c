@@ -483,5 +483,8 @@ int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *
 		*pending = npend;
 	if (rc < 0 && first == 0)
 		first = rc;
+	if (npend > 0 && first == 0)
+		snprintf(err, errlen, "%u journal%s in use (a running session, or another forwarder)", npend,
+			 npend == 1 ? "" : "s");
 	return npend > 0 ? (first < 0 ? first : PB_ERR_AGAIN) : 0;
 }

@@ -16,9 +16,9 @@ struct pb_conf;
  * server acknowledged is recorded in the journal as it arrives, so a
  * forward that stops half-way resumes where it stopped next time (an I/O
  * log restarts at its last commit point). *forwarded and *pending (either
- * may be NULL) get the counts. Returns 0 when nothing is left, or a
- * negative PB_ERR_* with the first failure in err (PB_ERR_NOTFOUND: no
- * spool directory is not an error; 0 is returned then).
+ * may be NULL) get the counts. Returns 0 when nothing is left (also when
+ * there is no spool directory), PB_ERR_AGAIN when the only journals left
+ * are in use, or the negative PB_ERR_* of the first failure; err says why.
  */
 int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *pending, char *err,
 		     size_t errlen);

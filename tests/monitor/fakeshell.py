@@ -100,6 +100,7 @@ class Shell:
     def __init__(self, chan, factory, out, who):
         self.chan, self.factory, self.out, self.who = chan, factory, out, who
         self.last_uid = ""
+        self.last_sub = 0
         self.slave = None
 
     def emit(self, rec):
@@ -166,7 +167,8 @@ class Shell:
                 if "reason" in a:
                     b += pw.field_bytes(7, a["reason"])
                 b += pw.field_varint(8, a.get("status", 0)) + pw.field_varint(9, a.get("signal", 0))
-                b += pw.field_varint(11, a.get("run_ns", 1500000)) + pw.field_varint(12, a.get("pid", os.getpid()))
+                pid = self.last_sub if a.get("pid") == "$lastsub" else a.get("pid", os.getpid())
+                b += pw.field_varint(11, a.get("run_ns", 1500000)) + pw.field_varint(12, pid)
                 chan_send(self.chan, request(0, 4, b))
             elif op == "include":
                 b = pw.field_varint(1, 5) + pw.field_varint(12, os.getpid()) + pw.field_bytes(14, a["file"])
@@ -187,6 +189,7 @@ class Shell:
                         code = 1
                     os._exit(code)
                 _, st = os.waitpid(pid, 0)
+                self.last_sub = pid
                 self.emit({"op": "subshell", "pid": pid, "status": os.waitstatus_to_exitcode(st)})
             elif op == "setruid":
                 # What the setuid shell is: the user's real uid, effective uid 0.

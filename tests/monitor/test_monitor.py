@@ -165,7 +165,7 @@ class Env:
             json.dump(actions, f)
         if os.path.exists(out):
             os.unlink(out)
-        argv = [sys.executable, os.path.join(HERE, "fakeshell.py"), MONITOR, conf, script, out, "monitor@4"]
+        argv = [sys.executable, os.path.join(HERE, "fakeshell.py"), MONITOR, conf, script, out, os.environ.get("MONITOR_DEBUG", "monitor@4")]
         if stdio is None:
             p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=open(err, "w"), timeout=timeout)
@@ -547,16 +547,18 @@ def group_subshell(env):
     conf = env.monitor_conf([pp], [lp])
     rc, recs, err = env.run(conf, [
         start(),
-        {"op": "subshell", "who": "sub1", "actions": [chk("/bin/ls", 1, "sub-ls"), chk("/bin/rm", 2, "sub-rm")]},
+        {"op": "subshell", "who": "sub0", "actions": [chk("/bin/rm", 2, "sub-rm"), chk("/bin/ls", 1, "sub-ls")]},
+        # The subshell exec'd /bin/ls (its channel closed with it): the parent reaps the pid and reports it.
+        {"op": "finish", "uniqueid": "", "pid": "$lastsub", "status": 2},
         {"op": "subshell", "who": "sub2", "actions": [
             chk("/bin/echo", 1, "sub-echo"),
             {"op": "subshell", "who": "subsub", "actions": [chk("/bin/true", 5, "subsub")]}]},
-        {"op": "finish", "uniqueid": "", "status": 2},
+        {"op": "finish", "uniqueid": "", "pid": "$lastsub", "status": 0},
         chk("/bin/ls", 9, "parent"),
         {"op": "exit", "status": 0}])
     c = {r["tag"]: r for r in by_op(recs, "check")}
     ok(rc == 0, "session ended cleanly", err)
-    ok(c.get("sub-ls", {}).get("accept") is True and c["sub-ls"]["who"] == "sub1"
+    ok(c.get("sub-ls", {}).get("accept") is True and c["sub-ls"]["who"] == "sub0"
        and c.get("sub-rm", {}).get("accept") is False,
        "a subshell's checks are answered on its own channel", c)
     ok(c.get("subsub", {}).get("accept") is True and c["subsub"]["id"] == 5,
@@ -569,6 +571,9 @@ def group_subshell(env):
     pids = {e.get("pbpid") for e in acc}
     ok(len(acc) == 4 and len(pids) == 4, "each accept is logged with the pid of the process that asked",
        [(e.get("command"), e.get("pbpid")) for e in acc])
+    fin = [(e.get("uniqueid"), e.get("exit_value")) for e in evs if e.get("event") == "finish"]
+    ok(fin == [(c.get("sub-ls", {}).get("uniqueid"), 2), (c.get("sub-echo", {}).get("uniqueid"), 0)],
+       "a FINISH by pid, sent after the subshell's channel closed, is logged for the command it exec'd", fin)
 
 
 def group_cmdio(env):

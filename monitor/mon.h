@@ -203,7 +203,8 @@ void mpol_tick(struct mpol *p);
 
 /*
  * mpol_backoff: after every server failed, checks within ms fail at once
- * instead of trying the servers again (0: the default, 2 s).
+ * instead of trying the servers again (0: the default, 2 s). Without a
+ * connection, the pause starts now.
  */
 void mpol_backoff(struct mpol *p, int ms);
 

@@ -169,8 +169,9 @@ PolicyReply *mpol_start(struct mpol *p, char *err, size_t errlen)
 			return r;
 		}
 		snprintf(err, errlen, "policy server %s", e);
-		pb_log(PB_LV_WARN, "%s", err);
+		PB_TRACE(PB_SS_MONITOR, 1, "%s", err);
 	}
+	p->retry_after = mon_now_ms() + p->backoff_ms;
 	return NULL;
 }
 
@@ -193,7 +194,7 @@ static int reconnect(struct mpol *p, char *err, size_t errlen)
 		PolicyReply *r = open_one(p, i, &t, e, sizeof(e));
 		if (r == NULL) {
 			snprintf(err, errlen, "policy server %s", e);
-			pb_log(PB_LV_WARN, "%s", err);
+			PB_TRACE(PB_SS_MONITOR, 1, "%s", err);
 			continue;
 		}
 		bool ok = r->type_case == POLICY_REPLY__TYPE_DECISION && r->decision->accept;
@@ -375,6 +376,8 @@ void mpol_tick(struct mpol *p)
 void mpol_backoff(struct mpol *p, int ms)
 {
 	p->backoff_ms = ms > 0 ? ms : RETRY_BACKOFF_MS;
+	/* Called right after every server failed: the pause starts now. */
+	p->retry_after = ms > 0 && p->t == NULL ? mon_now_ms() + ms : 0;
 }
 
 const char *mpol_server(const struct mpol *p)

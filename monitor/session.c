@@ -911,6 +911,7 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 		perr = pr->error;
 	} else if (m->root) {
 		pb_log(PB_LV_WARN, "%s: native root mode", err);
+		mpol_backoff(m->pol, NATIVE_RETRY_MS);
 		m->native_root = true;
 		native_decision(&local, uid, POLICY_MODE__POLICY_MODE_SHELL_START);
 		d = &local;

@@ -1176,9 +1176,14 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 
 	/* The shell may have ended before we blocked SIGCHLD. */
 	int st;
-	if (waitpid(a->shell_pid, &st, WNOHANG) == a->shell_pid) {
+	pid_t reaped = waitpid(a->shell_pid, &st, WNOHANG);
+	if (reaped == a->shell_pid) {
 		m->shell_done = true;
 		m->wstatus = st;
+	} else if (reaped < 0) {
+		/* Only a child can be reaped: without that the session's end would never be seen. */
+		pb_log(PB_LV_ERROR, "--shell-pid %ld is not the monitor's child", (long)a->shell_pid);
+		return 1;
 	}
 	while (!m->shell_done) {
 		struct epoll_event evs[16];

@@ -464,42 +464,44 @@ def group_spool(env):
        p.stdout + p.stderr + str([(e.get("event"), e.get("command")) for e in evs]) + str(mine))
 
 
+def in_pty(argv, errpath):
+    """Run argv on a new pty as the user's terminal: answer the shell's hello with typing, resize once."""
+    pid, fd = pty.fork()
+    if pid != 0:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    if pid == 0:
+        # The monitor's stderr goes to a file, so only the relayed session is on the terminal.
+        e = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(e, 2)
+        os.execv(argv[0], argv)
+    seen = b""
+    sent = False
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            seen += data
+        if not sent and b"hello-from-the-shell" in seen:
+            # The user resizes the window (the monitor passes it on and logs it), then types.
+            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+            time.sleep(0.2)
+            os.write(fd, b"typed-by-the-user\r")
+            sent = True
+    _, st = os.waitpid(pid, 0)
+    in_pty.seen = seen
+    return os.waitstatus_to_exitcode(st)
+
+
 def group_iolog(env):
     pp = env.start_policyd()
     lp = env.start_logd()
     conf = env.monitor_conf([pp], [lp])
-
-    def in_pty(argv, errpath):
-        pid, fd = pty.fork()
-        if pid != 0:
-            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-        if pid == 0:
-            # The monitor's stderr goes to a file, so only the relayed session is on the terminal.
-            e = os.open(errpath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(e, 2)
-            os.execv(argv[0], argv)
-        seen = b""
-        sent = False
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], 0.2)
-            if r:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:
-                    break
-                if not data:
-                    break
-                seen += data
-            if not sent and b"hello-from-the-shell" in seen:
-                # The user resizes the window (the monitor passes it on and logs it), then types.
-                fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-                time.sleep(0.2)
-                os.write(fd, b"typed-by-the-user\r")
-                sent = True
-        _, st = os.waitpid(pid, 0)
-        in_pty.seen = seen
-        return os.waitstatus_to_exitcode(st)
 
     rc, recs, err = env.run(conf, [
         start(user="ivan", has_tty=True, tty="/dev/pts/0"),
@@ -608,7 +610,41 @@ def group_cmdio(env):
         ok(b"only-this-command" in p.stdout, "pbreplay plays the command's log", p.stdout + p.stderr)
 
 
-GROUPS = {"cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
+def group_spooliolog(env):
+    if os.getuid() != 0:
+        print("ok 1 # SKIP native root mode needs a real uid of 0")
+        return
+    lport = free_port()
+    conf = env.monitor_conf([free_port()], [lport])
+    rc, recs, err = env.run(conf, [
+        start(user="root", uid=0, has_tty=True, tty="/dev/pts/0"),
+        {"op": "write", "text": "hello-from-the-shell\r\n"},
+        {"op": "readline"},
+        {"op": "write", "text": "bye\r\n"},
+        {"op": "exit", "status": 0}], stdio=in_pty)
+    s = by_op(recs, "start")
+    ok(rc == 0 and s and s[0]["native_root"] and s[0]["pty"] and s[0]["logserver"] == "spool",
+       "native root with a terminal: the session is I/O logged, to the spool", f"{s}\n{err}")
+    env.start_logd(lport)
+    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
+    ok(p.returncode == 0 and "forwarded 1" in p.stdout, "the I/O journal is forwarded", p.stdout + p.stderr)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
+    ok(lid is not None, "logd made an I/O log of the spooled session", evs)
+    if lid is None:
+        return
+    for _ in range(50):
+        if "exit_value" in open(os.path.join(env.io, lid, "log.json")).read():
+            break
+        time.sleep(0.1)
+    p = subprocess.run([PBREPLAY, "-d", env.io, "-n", lid], capture_output=True, timeout=30)
+    ok(p.returncode == 0 and p.stdout.count(b"hello-from-the-shell") == 1 and b"bye" in p.stdout,
+       "pbreplay plays the forwarded session, once", p.stdout + p.stderr)
+    tin = open(os.path.join(env.io, lid, "ttyin"), "rb").read()
+    ok(b"typed-by-the-user" in tin, "with the user's input", tin)
+
+
+GROUPS = {"spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

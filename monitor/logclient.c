@@ -27,6 +27,7 @@ struct qframe {
 	uint8_t *buf;		/* header + payload */
 	size_t len, off;	/* off: bytes written so far */
 	bool io;		/* an I/O record: kept until a commit point covers it */
+	bool exit;		/* the session's ExitMessage */
 	struct timespec cum;	/* the I/O log's elapsed time after this record */
 };
 
@@ -56,6 +57,9 @@ struct mlog {
 	size_t first_len;
 	bool ended;			/* Exit (or a rejected start) queued: the server closes next */
 	bool closed;			/* the server closed after the end: all delivered */
+	bool has_io;			/* I/O records were sent: the end needs a commit point for all */
+	uint8_t *exit_msg;		/* the Exit written to the server, for a continuation */
+	size_t exit_len;
 	struct spool_journal *j;
 };
 
@@ -223,6 +227,9 @@ static void to_spool(struct mlog *l, const char *why)
 		journal_frame(l, f->buf + PB_FRAME_HDR, f->len - PB_FRAME_HDR);
 	for (struct qframe *f = l->q.head; f != NULL; f = f->next)
 		journal_frame(l, f->buf + PB_FRAME_HDR, f->len - PB_FRAME_HDR);
+	/* An Exit already written but not acknowledged ends the continuation too. */
+	if (!fresh && l->exit_msg != NULL)
+		journal_frame(l, l->exit_msg + PB_FRAME_HDR, l->exit_len - PB_FRAME_HDR);
 	qlist_clear(&l->q);
 	qlist_clear(&l->kept);
 	l->qbytes = 0;
@@ -245,10 +252,17 @@ static void flush(struct mlog *l)
 			continue;
 		qlist_pop(&l->q);
 		l->qbytes -= f->len;
-		if (f->io)
+		if (f->io) {
+			l->has_io = true;
 			qlist_push(&l->kept, f);
-		else
+		} else if (f->exit && l->exit_msg == NULL) {
+			/* Kept whole: the frame's buffer becomes the copy (header skipped when used). */
+			l->exit_msg = f->buf;
+			l->exit_len = f->len;
+			free(f);
+		} else {
 			qframe_free(f);
+		}
 	}
 	bool want = l->mode == ML_LIVE && l->q.head != NULL;
 	if (want != l->want_write) {
@@ -273,7 +287,13 @@ static void read_server(struct mlog *l)
 		uint8_t *buf = NULL;
 		size_t len = 0;
 		int rc = pb_tls_recv_frame(l->t, l->net->max, l->net->request_ms, &buf, &len);
-		if (rc == PB_ERR_EOF && l->ended && l->q.head == NULL) {
+		/*
+		 * The server closes a finished session. An I/O log is delivered
+		 * only when a commit point covers all of it: a server that dies
+		 * after our Exit closes too.
+		 */
+		if (rc == PB_ERR_EOF && l->ended && l->q.head == NULL &&
+		    (!l->has_io || mon_ts_cmp(l->committed, l->cum) >= 0)) {
 			l->closed = true;
 			drop_conn(l);
 			return;
@@ -376,6 +396,7 @@ void mlog_send(struct mlog *l, const Pblog__ClientMessage *cm)
 	}
 	f->buf = buf;
 	f->len = len;
+	f->exit = cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG;
 	if ((f->io = mon_log_delay(cm, &delay))) {
 		l->cum = mon_ts_add(l->cum, delay);
 		f->cum = l->cum;
@@ -436,5 +457,6 @@ void mlog_free(struct mlog *l)
 	spool_journal_close(l->j);
 	free(l->log_id);
 	free(l->first);
+	free(l->exit_msg);
 	free(l);
 }

@@ -243,12 +243,16 @@ static int jdata_load(int fd, struct jdata *d)
 /*
  * stored_upto: how many frames a commit point covers: every frame up to
  * the last I/O record whose cumulative delay is within the point (a
- * RestartMessage frame sets the elapsed time to its resume point).
+ * RestartMessage frame sets the elapsed time to its resume point; logd
+ * sends only points after which the next record has a positive delay).
+ * *total gets the elapsed time after the last frame, *has_io whether there
+ * are I/O records at all (then only a point at *total acknowledges the end).
  */
-static uint64_t stored_upto(const struct jdata *d, struct timespec point)
+static uint64_t stored_upto(const struct jdata *d, struct timespec point, struct timespec *total, bool *has_io)
 {
 	struct timespec cum = {0, 0};
 	uint64_t k = 0;
+	*has_io = false;
 	for (size_t i = 0; i < d->n; i++) {
 		Pblog__ClientMessage *cm = pblog__client_message__unpack(NULL, d->frames[i].len,
 									 d->frames[i].data);
@@ -259,14 +263,14 @@ static uint64_t stored_upto(const struct jdata *d, struct timespec point)
 			cum.tv_sec = (time_t)cm->restart_msg->resume_point->tv_sec;
 			cum.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
 		} else if (mon_log_delay(cm, &delay)) {
+			*has_io = true;
 			cum = mon_ts_add(cum, delay);
 			if (mon_ts_cmp(cum, point) <= 0)
 				k = i + 1;
 		}
 		pblog__client_message__free_unpacked(cm, NULL);
-		if (mon_ts_cmp(cum, point) > 0)
-			break;
 	}
+	*total = cum;
 	return k;
 }
 
@@ -338,11 +342,21 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net, const
 			goto io_fail;
 	}
 	/* The server ends a finished session by closing; what it says before is recorded. */
+	struct timespec total, last = d.commit;
+	bool has_io;
+	(void)stored_upto(&d, last, &total, &has_io);
 	for (;;) {
 		uint8_t *buf = NULL;
 		size_t len = 0;
 		rc = pb_tls_recv_frame(t, net->max, net->request_ms, &buf, &len);
 		if (rc == PB_ERR_EOF) {
+			/* An I/O log is delivered when a commit point covers all of it, not by a close alone. */
+			if (has_io && mon_ts_cmp(last, total) < 0) {
+				snprintf(err, errlen, "%s: the log server closed before acknowledging the whole I/O log",
+					 path);
+				rc = PB_ERR_TRUNCATED;
+				goto done;
+			}
 			rc = 0;
 			break;
 		}
@@ -368,7 +382,8 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net, const
 			struct timespec p = {(time_t)sm->commit_point->tv_sec, sm->commit_point->tv_nsec};
 			ts.tv_sec = p.tv_sec;
 			ts.tv_nsec = (int32_t)p.tv_nsec;
-			st.frames = stored_upto(&d, p);
+			last = p;
+			st.frames = stored_upto(&d, p, &total, &has_io);
 			st.commit = &ts;
 			r.type_case = SPOOL_RECORD__TYPE_STORED;
 			r.stored = &st;

@@ -644,7 +644,49 @@ def group_spooliolog(env):
     ok(b"typed-by-the-user" in tin, "with the user's input", tin)
 
 
-GROUPS = {"spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
+def group_resume(env):
+    if os.getuid() != 0:
+        print("ok 1 # SKIP native root mode needs a real uid of 0")
+        return
+    lport = free_port()
+    conf = env.monitor_conf([free_port()], [lport])
+    acts = [start(user="root", uid=0, has_tty=True, tty="/dev/pts/0"),
+            {"op": "write", "text": "hello-from-the-shell\r\n"}]
+    for i in range(12):
+        acts += [{"op": "sleep", "s": 0.02}, {"op": "write", "text": f"line-{i:02d}\r\n"}]
+    acts += [{"op": "exit", "status": 0}]
+    rc, recs, err = env.run(conf, acts, stdio=in_pty)
+    ok(rc == 0 and len(os.listdir(env.spool)) == 1, "an I/O-logged session in the spool", err)
+    env.start_logd(lport)
+    # The first forward goes through a proxy that cuts it after 8 frames and logd's next commit point.
+    pf = os.path.join(env.tmp, "proxyport")
+    proxy = subprocess.Popen([sys.executable, os.path.join(HERE, "cutproxy.py"), pf, str(lport), env.pki, "8"])
+    env.procs["proxy"] = proxy
+    wait_file(pf, proxy)
+    cut = env.monitor_conf([free_port()], [int(open(pf).read())])
+    p = subprocess.run([SPOOLFWD, cut], capture_output=True, text=True, timeout=30)
+    ok(p.returncode != 0 and "forwarded 0" in p.stdout and len(os.listdir(env.spool)) == 1,
+       "a forward cut in the middle keeps the journal", p.stdout + p.stderr)
+    conf = env.monitor_conf([free_port()], [lport])
+    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
+    ok(p.returncode == 0 and "forwarded 1" in p.stdout and not os.listdir(env.spool),
+       "the next forward completes it", p.stdout + p.stderr)
+    logtext = open(os.path.join(env.tmp, "logd", "log")).read()
+    ok("restarted at" in logtext, "it resumed the I/O log at the commit point (RestartMessage)", logtext[-2000:])
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    kinds = [e.get("event") for e in evs]
+    ok(kinds == ["accept", "exit"], "the start and the exit are logged once", kinds)
+    lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
+    out = b""
+    if lid:
+        out = open(os.path.join(env.io, lid, "ttyout"), "rb").read()
+    import re
+    lines = re.findall(rb"line-\d\d", out)
+    ok(out.count(b"hello-from-the-shell") == 1 and lines == [f"line-{i:02d}".encode() for i in range(12)],
+       "the I/O log holds every record exactly once, in order", out)
+
+
+GROUPS = {"resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

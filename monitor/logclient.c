@@ -47,6 +47,7 @@ struct mlog {
 	bool subcmd;			/* the server announced SubcommandExit */
 	struct mon_watch w;
 	bool want_write;
+	int64_t retry_at;		/* spooling: when to try the log servers again */
 	struct qlist q;			/* not yet written */
 	struct qlist kept;		/* written I/O records after the last commit point */
 	size_t qbytes;
@@ -207,11 +208,21 @@ static void to_spool(struct mlog *l, const char *why)
 	bool fresh = l->mode == ML_LIVE && l->first != NULL && l->t == NULL && l->server[0] == '\0';
 	if (l->mode == ML_SPOOL)
 		return;
+	if (l->j != NULL) {
+		/* Lost again while the journal was being sent (mlog_tick): the journal still holds it all. */
+		drop_conn(l);
+		l->mode = ML_SPOOL;
+		qlist_clear(&l->q);
+		qlist_clear(&l->kept);
+		l->qbytes = 0;
+		return;
+	}
 	if (why != NULL)
 		pb_log(PB_LV_WARN, "log server %s: %s; spooling the session", l->server[0] ? l->server : "",
 		       why);
 	drop_conn(l);
 	l->mode = ML_SPOOL;
+	l->retry_at = mon_now_ms() + l->net->spool_retry_ms;
 	if (spool_journal_create(l->spooldir, &l->j, err, sizeof(err)) < 0) {
 		pb_log(PB_LV_ERROR, "%s: the session's log is lost", err);
 		l->mode = ML_OFF;
@@ -369,23 +380,15 @@ const char *mlog_begin(struct mlog *l, const Pblog__ClientMessage *first)
 	return l->server;
 }
 
-void mlog_send(struct mlog *l, const Pblog__ClientMessage *cm)
+/* queue: one message for the live server, written as soon as the socket takes it. */
+static void queue(struct mlog *l, const Pblog__ClientMessage *cm)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	struct timespec delay;
-	if (l->mode == ML_OFF)
-		return;
-	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG)
-		l->ended = true;
 	int rc = pb_frame_pack(&cm->base, l->net->max, &buf, &len);
 	if (rc < 0) {
 		pb_log(PB_LV_ERROR, "log message dropped: %s", pb_strerror(rc));
-		return;
-	}
-	if (l->mode == ML_SPOOL) {
-		journal_frame(l, buf + PB_FRAME_HDR, len - PB_FRAME_HDR);
-		free(buf);
 		return;
 	}
 	struct qframe *f = calloc(1, sizeof(*f));
@@ -408,6 +411,85 @@ void mlog_send(struct mlog *l, const Pblog__ClientMessage *cm)
 		return;
 	}
 	flush(l);
+}
+
+void mlog_send(struct mlog *l, const Pblog__ClientMessage *cm)
+{
+	if (l->mode == ML_OFF)
+		return;
+	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG)
+		l->ended = true;
+	if (l->mode == ML_LIVE) {
+		queue(l, cm);
+		return;
+	}
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = pb_frame_pack(&cm->base, l->net->max, &buf, &len);
+	if (rc < 0) {
+		pb_log(PB_LV_ERROR, "log message dropped: %s", pb_strerror(rc));
+		return;
+	}
+	journal_frame(l, buf + PB_FRAME_HDR, len - PB_FRAME_HDR);
+	free(buf);
+}
+
+int mlog_timeout(const struct mlog *l)
+{
+	if (l == NULL || l->mode != ML_SPOOL || l->j == NULL || l->ended)
+		return -1;
+	int64_t left = l->retry_at - mon_now_ms();
+	return left < 0 ? 0 : (int)left;
+}
+
+/* requeue_cb: one journal frame goes to the live server as if it were new. */
+static void requeue_cb(void *arg, const uint8_t *payload, size_t len)
+{
+	struct mlog *l = arg;
+	if (l->mode != ML_LIVE)
+		return; /* the server went away again: the journal stays */
+	Pblog__ClientMessage *cm = pblog__client_message__unpack(NULL, len, payload);
+	if (cm == NULL)
+		return;
+	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG && cm->restart_msg->resume_point) {
+		/* A continuation resumes the I/O log: elapsed time and acknowledgement start there. */
+		l->cum.tv_sec = (time_t)cm->restart_msg->resume_point->tv_sec;
+		l->cum.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
+		l->committed = l->cum;
+	}
+	if (cm->type_case != PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT || l->subcmd)
+		queue(l, cm);
+	pblog__client_message__free_unpacked(cm, NULL);
+}
+
+void mlog_tick(struct mlog *l)
+{
+	char err[512];
+	size_t which = 0;
+	if (mlog_timeout(l) != 0)
+		return;
+	l->retry_at = mon_now_ms() + l->net->spool_retry_ms;
+	struct pb_tls *t = mon_log_open(l->net, l->hp, l->nhp, &l->subcmd, &which, err, sizeof(err));
+	if (t == NULL) {
+		PB_TRACE(PB_SS_MONITOR, 3, "still spooling: %s", err);
+		return;
+	}
+	/* The journal so far opens the server's session; from here on it is the live stream's. */
+	l->t = t;
+	l->mode = ML_LIVE;
+	snprintf(l->server, sizeof(l->server), "%s", l->hp[which].text);
+	l->cum = l->committed = (struct timespec){0, 0};
+	watch_update(l, EPOLL_CTL_ADD);
+	int rc = spool_journal_frames(l->j, requeue_cb, l);
+	if (rc < 0 || l->mode != ML_LIVE) {
+		/* Unreadable, or the server went away again meanwhile: the journal stays where it is. */
+		if (rc < 0)
+			pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j), pb_strerror(rc));
+		return;
+	}
+	pb_log(PB_LV_NOTICE, "log server %s answers again: the spooled part of the session was sent", l->server);
+	spool_journal_discard(l->j);
+	l->j = NULL;
 }
 
 bool mlog_subcmd_exit(const struct mlog *l)

@@ -26,6 +26,7 @@ struct mon_net {
 	int connect_ms;		/* timeouts.connect: TCP connect and TLS handshake */
 	int request_ms;		/* timeouts.request: one reply */
 	uint32_t max;		/* max_frame */
+	int spool_retry_ms;	/* timeouts.spool_retry: a spooling session tries the log servers again */
 };
 
 /*
@@ -110,6 +111,16 @@ int spool_journal_end(struct spool_journal *j);
 int spool_journal_forward(struct spool_journal *j, const struct mon_net *net,
 			  const struct pb_hostport *hp, size_t n, char *err, size_t errlen);
 
+/*
+ * spool_journal_frames: call cb with every ClientMessage of the journal,
+ * in order (borrowed for the call). Returns 0 or a negative PB_ERR_*.
+ */
+int spool_journal_frames(struct spool_journal *j, void (*cb)(void *arg, const uint8_t *cm, size_t len),
+			 void *arg);
+
+/* spool_journal_discard: delete and close a journal whose content went elsewhere. Accepts NULL. */
+void spool_journal_discard(struct spool_journal *j);
+
 /* spool_journal_path: the journal's file name (owned by j). */
 const char *spool_journal_path(const struct spool_journal *j);
 
@@ -147,6 +158,19 @@ const char *mlog_begin(struct mlog *l, const Pblog__ClientMessage *first);
 
 /* mlog_send: queue one message of the session (never blocks on the server). */
 void mlog_send(struct mlog *l, const Pblog__ClientMessage *cm);
+
+/*
+ * mlog_timeout: milliseconds until the spooling session should try the log
+ * servers again (mlog_tick), -1 when it need not.
+ */
+int mlog_timeout(const struct mlog *l);
+
+/*
+ * mlog_tick: a spooling session whose retry time has come tries the log
+ * servers; when one answers, the journal so far is sent to it, the rest of
+ * the session follows live, and the journal is deleted.
+ */
+void mlog_tick(struct mlog *l);
 
 /* mlog_subcmd_exit: may SubcommandExit be sent (live server announced it, or spooling)? */
 bool mlog_subcmd_exit(const struct mlog *l);

@@ -27,6 +27,7 @@ int mon_net_init(struct mon_net *net, const struct pb_conf *conf, char *err, siz
 	net->connect_ms = (int)pb_conf_ms(conf, "timeouts.connect");
 	net->request_ms = (int)pb_conf_ms(conf, "timeouts.request");
 	net->max = (uint32_t)pb_conf_size(conf, "max_frame");
+	net->spool_retry_ms = (int)pb_conf_ms(conf, "timeouts.spool_retry");
 	if (!tc.plain && (tc.ca == NULL || tc.cert == NULL || tc.key == NULL)) {
 		snprintf(err, errlen, "%s: tls.ca, tls.cert and tls.key must be set for the servers",
 			 pb_conf_file(conf));

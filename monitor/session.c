@@ -1188,6 +1188,9 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 	while (!m->shell_done) {
 		struct epoll_event evs[16];
 		int to = m->pol != NULL ? mpol_timeout(m->pol) : -1;
+		int lt = m->log != NULL ? mlog_timeout(m->log) : -1;
+		if (lt >= 0 && (to < 0 || lt < to))
+			to = lt;
 		int n = epoll_wait(m->epfd, evs, 16, to);
 		if (n < 0 && errno != EINTR)
 			pb_fatal(1, "epoll_wait: %s", strerror(errno));
@@ -1197,6 +1200,8 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 		}
 		if (m->pol != NULL)
 			mpol_tick(m->pol);
+		if (m->log != NULL)
+			mlog_tick(m->log);
 	}
 	finish(m);
 	if (WIFSIGNALED(m->wstatus)) {

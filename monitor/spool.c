@@ -423,6 +423,25 @@ int spool_journal_forward(struct spool_journal *j, const struct mon_net *net,
 	return rc;
 }
 
+int spool_journal_frames(struct spool_journal *j, void (*cb)(void *arg, const uint8_t *cm, size_t len),
+			 void *arg)
+{
+	struct jdata d;
+	int rc = jdata_load(j->fd, &d);
+	for (size_t i = 0; rc == 0 && i < d.n; i++)
+		cb(arg, d.frames[i].data, d.frames[i].len);
+	jdata_free(&d);
+	return rc;
+}
+
+void spool_journal_discard(struct spool_journal *j)
+{
+	if (j == NULL)
+		return;
+	unlink(j->path);
+	spool_journal_close(j);
+}
+
 /* still_linked: the file fd is open on is still the one at path (not deleted by a forwarder before us). */
 static bool still_linked(int fd, const char *path)
 {

@@ -149,6 +149,7 @@ class Env:
                 p.wait()
 
     def monitor_conf(self, policy=(), log=(), cert="host1", extra=""):
+        """extra: lines added under timeouts:."""
         conf = os.path.join(self.tmp, "monitor.yaml")
         pl = ", ".join(f"127.0.0.1:{p}" for p in policy)
         ll = ", ".join(f"127.0.0.1:{p}" for p in log)
@@ -686,7 +687,38 @@ def group_resume(env):
        "the I/O log holds every record exactly once, in order", out)
 
 
-GROUPS = {"resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
+def group_logback(env):
+    pp = env.start_policyd()
+    lport = free_port()
+    conf = env.monitor_conf([pp], [lport], extra="  spool_retry: 200ms\n")
+    ready, go = os.path.join(env.tmp, "ready"), os.path.join(env.tmp, "go")
+    import threading
+
+    def driver():
+        wait_file(ready, empty_ok=True)
+        env.start_logd(lport)
+        open(go, "w").close()
+
+    th = threading.Thread(target=driver)
+    th.start()
+    rc, recs, err = env.run(conf, [
+        start(), chk("/bin/ls", 2, "spooled"), {"op": "finish", "status": 0},
+        {"op": "touch", "path": ready}, {"op": "wait_file", "path": go}, {"op": "sleep", "s": 0.8},
+        chk("/bin/echo", 3, "live"), {"op": "finish", "status": 0}, {"op": "exit", "status": 0}])
+    th.join()
+    s = by_op(recs, "start")
+    ok(rc == 0 and s and s[0]["logserver"] == "spool", "logd down at the start: the session spools", f"{s}\n{err}")
+    ok(not [f for f in os.listdir(env.spool) if f.endswith(".journal")],
+       "logd back in the middle of the session: the journal was sent and deleted", os.listdir(env.spool))
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    kinds = [(e.get("event"), e.get("command")) for e in evs]
+    ok(kinds == [("accept", "/bin/pbsh"), ("accept", "/bin/ls"), ("finish", None), ("accept", "/bin/echo"),
+                 ("finish", None), ("exit", "/bin/pbsh")],
+       "one logd session holds the spooled part and the live rest, each event once", kinds)
+    ok(len({e.get("session") for e in evs}) == 1, "all in one session", evs)
+
+
+GROUPS = {"logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

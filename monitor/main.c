@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 		usage();
 	if (debug != NULL && pb_debug_parse(debug, &errstr) < 0)
 		pb_fatal(2, "--debug: %s", errstr);
+	a.debug = debug != NULL;
 	if (!is_socket(a.root_fd) || !is_socket(a.factory_fd))
 		pb_fatal(2, "descriptors 3 and 4 must be the session's channels");
 	/* Programs the shell runs never inherit a channel (DESIGN §8); neither do our helpers. */

@@ -280,6 +280,7 @@ struct mon_args {
 	pid_t shell_pid;	/* --shell-pid */
 	int root_fd;		/* the root channel (3) */
 	int factory_fd;		/* the factory socket (4) */
+	bool debug;		/* --debug given: traces go where the shell's go (kshlog/shlog) */
 };
 
 /*

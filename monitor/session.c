@@ -870,6 +870,12 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 	m->startreq = req;
 	m->st = req->start->start;
 	m->program = req->start->program && req->start->program[0] ? req->start->program : "pbsh";
+	if (m->a->debug) {
+		/* Traces join the shell's (DESIGN §7 kshlog/shlog), not the user's terminal. */
+		const char *path = pb_conf_str(m->conf, strcmp(m->program, "pbksh") == 0 ? "kshlog" : "shlog");
+		if (path != NULL && pb_log_open("pbsh-monitor", PB_LOG_FILE, path) < 0)
+			pb_log(PB_LV_WARN, "cannot open %s: %s", path, strerror(errno));
+	}
 	if (m->st->host && m->st->host[0])
 		snprintf(m->host, sizeof(m->host), "%s", m->st->host);
 	else if (pb_conf_bool(m->conf, "tls.plaintext_for_tests") && gethostname(m->host, sizeof(m->host)) < 0)

@@ -238,6 +238,9 @@ def group_basic(env):
     pp = env.start_policyd()
     lp = env.start_logd()
     conf = env.monitor_conf([pp], [lp])
+    trace = os.path.join(env.tmp, "pbsh.trace")
+    with open(conf, "a") as f:
+        f.write(f"shlog: {trace}\n")
     rc, recs, err = env.run(conf, [
         start(),
         chk("/bin/ls", 7, "ls"),
@@ -287,6 +290,8 @@ def group_basic(env):
        "a sourced file (shelllogincludefiles) is logged with its text", inc)
     ex = [e for e in evs if e.get("event") == "exit"]
     ok(len(ex) == 1 and ex[0].get("exit_value") == 5, "the exit event has the shell's status", ex)
+    tr = open(trace).read() if os.path.exists(trace) else ""
+    ok("connected to 127.0.0.1" in tr and "connected to" not in err, "with --debug, traces go to shlog", tr + err)
 
 
 def group_refused(env):

@@ -723,7 +723,107 @@ def group_logback(env):
     ok(len({e.get("session") for e in evs}) == 1, "all in one session", evs)
 
 
-GROUPS = {"logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
+SHELL_POLICY = """\
+lists:
+  allowed: [/bin/ls, /usr/bin/ls, /bin/echo, /usr/bin/echo, /bin/true, /usr/bin/true]
+rules:
+  - name: io
+    when: {mode: shell start, tty: "/dev/*"}
+    set: {iolog: "%u/%i"}
+  - name: start
+    when: {mode: shell start}
+    accept: true
+  - name: allowed
+    when: {command: "@allowed"}
+    accept: true
+  - name: rm
+    when: {command: [/bin/rm, /usr/bin/rm]}
+    reject: "no rm for %u"
+"""
+
+
+def group_shell(env):
+    """The real pbsh with the real monitor, once the shell's governed mode is in the tree."""
+    pbsh = os.environ.get("PBSH")
+    if not pbsh or not os.path.exists(pbsh):
+        print("ok 1 # SKIP no pbsh")
+        return
+    with open(os.path.join(env.tmp, "policy.yaml"), "w") as f:
+        f.write(SHELL_POLICY)
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    # Does this pbsh start a monitor at all? A stand-in that leaves a mark and refuses tells.
+    probe = os.path.join(env.tmp, "probe.sh")
+    with open(probe, "w") as f:
+        f.write(f"#!/bin/sh\n: > {env.tmp}/probed\nexit 1\n")
+    os.chmod(probe, 0o755)
+    shell_env = {"PATH": "/usr/bin:/bin", "HOME": env.tmp}
+    subprocess.run([pbsh, "--config", conf, "-c", "true"], env=dict(shell_env, PBSH_MONITOR=probe),
+                   capture_output=True, timeout=30)
+    if not os.path.exists(os.path.join(env.tmp, "probed")):
+        print("ok 1 # SKIP this pbsh has no governed mode (the shell side is not merged)")
+        return
+    shell_env["PBSH_MONITOR"] = MONITOR
+    p = subprocess.run([pbsh, "--config", conf, "-c",
+                        "/bin/ls -d /; /bin/rm -f /nonexistent; (/bin/echo sub); x=$(/bin/echo cs); echo $x; /bin/true"],
+                       env=shell_env, capture_output=True, text=True, timeout=30)
+    ok(p.returncode == 0 and p.stdout == "/\nsub\ncs\n" and "no rm for" in p.stderr,
+       "pbsh -c through the monitor: allowed commands run, rm is refused with the policy's reason",
+       f"rc={p.returncode} out={p.stdout!r} err={p.stderr!r}")
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    cmds = [(e.get("event"), os.path.basename(e.get("command") or "")) for e in evs if e.get("event") != "finish"]
+    ok(cmds == [("accept", "pbsh"), ("accept", "ls"), ("reject", "rm"), ("accept", "echo"), ("accept", "echo"),
+                ("accept", "true"), ("exit", "pbsh")], "every decision and the exit are logged once", cmds)
+    acc = {e.get("uniqueid") for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"}
+    fin = [e.get("uniqueid") for e in evs if e.get("event") == "finish"]
+    ok(len(fin) == 4 and set(fin) == acc, "each command run has its finish (subshells and the exec'd last one too)",
+       [(e.get("event"), e.get("command"), e.get("uniqueid")) for e in evs])
+
+    # An interactive session on a terminal: I/O logged through the monitor's pty, replayable.
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(pbsh, [pbsh, "--config", conf, "-i"], dict(shell_env, PS1="PROMPT$ "))
+    seen = b""
+
+    def read_for(secs):
+        nonlocal seen
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    d = os.read(fd, 4096)
+                except OSError:
+                    return
+                if not d:
+                    return
+                seen += d
+    read_for(1.5)
+    for line in (b"/bin/echo hello-io\r", b"/bin/rm x\r", b"exit 3\r"):
+        os.write(fd, line)
+        read_for(1.0)
+    _, st = os.waitpid(pid, 0)
+    ok(os.waitstatus_to_exitcode(st) == 3 and b"hello-io" in seen, "an interactive pbsh through the pty",
+       seen[-500:])
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 2)
+    lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
+    ok(lid is not None, "the interactive session has an I/O log", evs)
+    if lid is None:
+        return
+    for _ in range(50):
+        if "exit_value" in open(os.path.join(env.io, lid, "log.json")).read():
+            break
+        time.sleep(0.1)
+    p = subprocess.run([PBREPLAY, "-d", env.io, "-n", lid], capture_output=True, timeout=30)
+    ok(p.returncode == 0 and b"hello-io" in p.stdout and b"no rm for" in p.stdout, "pbreplay plays it",
+       p.stdout + p.stderr)
+    if shutil.which("sudoreplay"):
+        p = subprocess.run(["sudoreplay", "-d", env.io, "-n", "-m", "0", lid], capture_output=True, timeout=30)
+        ok(p.returncode == 0 and b"hello-io" in p.stdout, "sudoreplay plays it", p.stdout + p.stderr)
+
+
+GROUPS = {"shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

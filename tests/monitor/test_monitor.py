@@ -217,6 +217,23 @@ def kill_between(env, steps):
     return th
 
 
+def finished_iolog(env, evs, what):
+    """The I/O log id named by the events (checked), once logd has written its end."""
+    lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
+    ok(lid is not None, what, evs)
+    for _ in range(50 if lid else 0):
+        if "exit_value" in open(os.path.join(env.io, lid, "log.json")).read():
+            break
+        time.sleep(0.1)
+    return lid
+
+
+def replay(env, lid, sudo=False):
+    argv = ["sudoreplay", "-d", env.io, "-n", "-m", "0", lid] if sudo else [PBREPLAY, "-d", env.io, "-n", lid]
+    p = subprocess.run(argv, capture_output=True, timeout=30)
+    return p.returncode, p.stdout, p.stdout + p.stderr
+
+
 def by_op(recs, op):
     return [r for r in recs if r.get("op") == op]
 
@@ -523,16 +540,10 @@ def group_iolog(env):
     ok(b"hello-from-the-shell" in in_pty.seen and b"bye" in in_pty.seen,
        "the shell's output reaches the user's terminal", in_pty.seen)
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
-    acc = [e for e in evs if e.get("event") == "accept"]
-    lid = acc[0].get("iolog_path") if acc else None
-    ok(lid is not None and lid.startswith("ivan/"), "the start event names its I/O log", acc)
+    lid = finished_iolog(env, evs, "the start event names its I/O log")
     if lid is None:
         return
-    for _ in range(50):
-        if os.path.exists(os.path.join(env.io, lid, "log.json")) and \
-                "exit_value" in open(os.path.join(env.io, lid, "log.json")).read():
-            break
-        time.sleep(0.1)
+    ok(lid.startswith("ivan/"), "named by the policy's iolog template", lid)
     out = open(os.path.join(env.io, lid, "ttyout"), "rb").read() if os.path.exists(os.path.join(env.io, lid, "ttyout")) else b""
     tin = open(os.path.join(env.io, lid, "ttyin"), "rb").read() if os.path.exists(os.path.join(env.io, lid, "ttyin")) else b""
     ok(b"hello-from-the-shell" in out and b"bye" in out, "ttyout logged", out)
@@ -541,12 +552,11 @@ def group_iolog(env):
     ok(any(line.split()[:1] == ["5"] and line.split()[2:] == ["30", "100"] for line in timing.splitlines()),
        "the window size change is in the timing file", timing)
     ok('"lines": 24' in open(os.path.join(env.io, lid, "log.json")).read(), "the terminal's size at the start is logged")
-    p = subprocess.run([PBREPLAY, "-d", env.io, "-n", lid], capture_output=True, timeout=30)
-    ok(p.returncode == 0 and b"hello-from-the-shell" in p.stdout, "pbreplay replays the session", p.stdout + p.stderr)
+    rc, out, info = replay(env, lid)
+    ok(rc == 0 and b"hello-from-the-shell" in out, "pbreplay replays the session", info)
     if shutil.which("sudoreplay"):
-        p = subprocess.run(["sudoreplay", "-d", env.io, "-n", "-m", "0", lid], capture_output=True, timeout=30)
-        ok(p.returncode == 0 and b"hello-from-the-shell" in p.stdout, "sudoreplay replays the session",
-           p.stdout + p.stderr)
+        rc, out, info = replay(env, lid, sudo=True)
+        ok(rc == 0 and b"hello-from-the-shell" in out, "sudoreplay replays the session", info)
 
 
 def group_subshell(env):
@@ -635,17 +645,12 @@ def group_spooliolog(env):
     p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
     ok(p.returncode == 0 and "forwarded 1" in p.stdout, "the I/O journal is forwarded", p.stdout + p.stderr)
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
-    lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
-    ok(lid is not None, "logd made an I/O log of the spooled session", evs)
+    lid = finished_iolog(env, evs, "logd made an I/O log of the spooled session")
     if lid is None:
         return
-    for _ in range(50):
-        if "exit_value" in open(os.path.join(env.io, lid, "log.json")).read():
-            break
-        time.sleep(0.1)
-    p = subprocess.run([PBREPLAY, "-d", env.io, "-n", lid], capture_output=True, timeout=30)
-    ok(p.returncode == 0 and p.stdout.count(b"hello-from-the-shell") == 1 and b"bye" in p.stdout,
-       "pbreplay plays the forwarded session, once", p.stdout + p.stderr)
+    rc, out, info = replay(env, lid)
+    ok(rc == 0 and out.count(b"hello-from-the-shell") == 1 and b"bye" in out,
+       "pbreplay plays the forwarded session, once", info)
     tin = open(os.path.join(env.io, lid, "ttyin"), "rb").read()
     ok(b"typed-by-the-user" in tin, "with the user's input", tin)
 
@@ -807,20 +812,14 @@ def group_shell(env):
     ok(os.waitstatus_to_exitcode(st) == 3 and b"hello-io" in seen, "an interactive pbsh through the pty",
        seen[-500:])
     evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 2)
-    lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
-    ok(lid is not None, "the interactive session has an I/O log", evs)
+    lid = finished_iolog(env, evs, "the interactive session has an I/O log")
     if lid is None:
         return
-    for _ in range(50):
-        if "exit_value" in open(os.path.join(env.io, lid, "log.json")).read():
-            break
-        time.sleep(0.1)
-    p = subprocess.run([PBREPLAY, "-d", env.io, "-n", lid], capture_output=True, timeout=30)
-    ok(p.returncode == 0 and b"hello-io" in p.stdout and b"no rm for" in p.stdout, "pbreplay plays it",
-       p.stdout + p.stderr)
+    rc, out, info = replay(env, lid)
+    ok(rc == 0 and b"hello-io" in out and b"no rm for" in out, "pbreplay plays it", info)
     if shutil.which("sudoreplay"):
-        p = subprocess.run(["sudoreplay", "-d", env.io, "-n", "-m", "0", lid], capture_output=True, timeout=30)
-        ok(p.returncode == 0 and b"hello-io" in p.stdout, "sudoreplay plays it", p.stdout + p.stderr)
+        rc, out, info = replay(env, lid, sudo=True)
+        ok(rc == 0 and b"hello-io" in out, "sudoreplay plays it", info)
 
 
 GROUPS = {"shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -1210,6 +1211,11 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 			mlog_tick(m->log);
 	}
 	finish(m);
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		PB_TRACE(PB_SS_MONITOR, 2, "session over: cpu user %ld.%06lds sys %ld.%06lds",
+			 (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_sec,
+			 (long)ru.ru_stime.tv_usec);
 	if (WIFSIGNALED(m->wstatus)) {
 		*raise_sig = WTERMSIG(m->wstatus);
 		status = 128 + *raise_sig;

@@ -15,6 +15,14 @@
 /* Output waiting for the server is bounded; past this the server is treated as gone. */
 #define MLOG_QUEUE_MAX (8u * 1024u * 1024u)
 
+/*
+ * Messages are written in batches: at most this long after the first one
+ * queued, or at once when this much is queued. One TLS record and one
+ * wake-up of logd then carry the accepts and finishes of several commands.
+ */
+#define MLOG_BATCH_MS 5
+#define MLOG_BATCH_BYTES (16u * 1024u)
+
 enum mlog_mode {
 	ML_OFF,		/* no log server configured */
 	ML_LIVE,
@@ -48,6 +56,7 @@ struct mlog {
 	struct mon_watch w;
 	bool want_write;
 	int64_t retry_at;		/* spooling: when to try the log servers again */
+	int64_t flush_at;		/* live: when the batch queued must be written (0: none) */
 	struct qlist q;			/* not yet written */
 	struct qlist kept;		/* written I/O records after the last commit point */
 	size_t qbytes;
@@ -250,6 +259,7 @@ static void to_spool(struct mlog *l, const char *why)
 static void flush(struct mlog *l)
 {
 	struct qframe *f;
+	l->flush_at = 0;
 	while (l->mode == ML_LIVE && (f = l->q.head) != NULL) {
 		ssize_t r = pb_tls_write(l->t, f->buf + f->off, f->len - f->off);
 		if (r == PB_ERR_WANT_WRITE || r == PB_ERR_WANT_READ)
@@ -410,7 +420,12 @@ static void queue(struct mlog *l, const Pblog__ClientMessage *cm)
 		to_spool(l, "not reading fast enough");
 		return;
 	}
-	flush(l);
+	if (l->qbytes >= MLOG_BATCH_BYTES || l->ended) {
+		flush(l);
+		return;
+	}
+	if (l->flush_at == 0 && !l->want_write)
+		l->flush_at = mon_now_ms() + MLOG_BATCH_MS;
 }
 
 void mlog_send(struct mlog *l, const Pblog__ClientMessage *cm)
@@ -436,9 +451,16 @@ void mlog_send(struct mlog *l, const Pblog__ClientMessage *cm)
 
 int mlog_timeout(const struct mlog *l)
 {
-	if (l == NULL || l->mode != ML_SPOOL || l->j == NULL || l->ended)
+	int64_t at;
+	if (l == NULL)
 		return -1;
-	int64_t left = l->retry_at - mon_now_ms();
+	if (l->mode == ML_LIVE && l->flush_at != 0)
+		at = l->flush_at;
+	else if (l->mode == ML_SPOOL && l->j != NULL && !l->ended)
+		at = l->retry_at;
+	else
+		return -1;
+	int64_t left = at - mon_now_ms();
 	return left < 0 ? 0 : (int)left;
 }
 
@@ -468,6 +490,10 @@ void mlog_tick(struct mlog *l)
 	size_t which = 0;
 	if (mlog_timeout(l) != 0)
 		return;
+	if (l->mode == ML_LIVE) {
+		flush(l);
+		return;
+	}
 	l->retry_at = mon_now_ms() + l->net->spool_retry_ms;
 	struct pb_tls *t = mon_log_open(l->net, l->hp, l->nhp, &l->subcmd, &which, err, sizeof(err));
 	if (t == NULL) {
@@ -487,6 +513,9 @@ void mlog_tick(struct mlog *l)
 			pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j), pb_strerror(rc));
 		return;
 	}
+	flush(l);
+	if (l->mode != ML_LIVE)
+		return;
 	pb_log(PB_LV_NOTICE, "log server %s answers again: the spooled part of the session was sent", l->server);
 	spool_journal_discard(l->j);
 	l->j = NULL;

@@ -6,25 +6,38 @@
 import socket
 import ssl
 import struct
+import os
+import select
 import sys
-import threading
 
 
-def read_frame(sock):
-    hdr = b""
-    while len(hdr) < 4:
-        d = sock.recv(4 - len(hdr))
-        if not d:
-            return None
-        hdr += d
-    n = struct.unpack(">I", hdr)[0]
-    body = b""
-    while len(body) < n:
-        d = sock.recv(n - len(body))
-        if not d:
-            return None
-        body += d
-    return hdr + body
+def frames(buf):
+    """Split complete frames off the front of buf: (list of frames, rest)."""
+    out = []
+    while len(buf) >= 4:
+        n = struct.unpack(">I", buf[:4])[0]
+        if len(buf) < 4 + n:
+            break
+        out.append(buf[:4 + n])
+        buf = buf[4 + n:]
+    return out, buf
+
+
+def recv_some(sock):
+    """What a non-blocking TLS socket has now: b"" at its end, None when nothing yet."""
+    try:
+        return sock.recv(65536)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        return None
+
+
+def send_all(sock, data):
+    while data:
+        try:
+            n = sock.send(data)
+            data = data[n:]
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+            select.select([], [sock], [], 1)
 
 
 def main():
@@ -40,34 +53,40 @@ def main():
     ls.listen(1)
     with open(portfile + ".tmp", "w") as f:
         f.write(str(ls.getsockname()[1]))
-    import os
     os.rename(portfile + ".tmp", portfile)
     raw, _ = ls.accept()
     client = sctx.wrap_socket(raw, server_side=True)
     up = cctx.wrap_socket(socket.create_connection(("127.0.0.1", logd_port)), server_hostname="localhost")
-    passed = threading.Event()
-
-    def c2s():
-        k = 0
-        while True:
-            fr = read_frame(client)
-            if fr is None:
-                return
-            if k < n:
-                up.sendall(fr)
-                k += 1
-                if k == n:
-                    passed.set()
-
-    threading.Thread(target=c2s, daemon=True).start()
-    while True:
-        fr = read_frame(up)
-        if fr is None:
-            break
-        client.sendall(fr)
-        # ServerMessage field 2 (commit_point), length-delimited: tag 0x12.
-        if passed.is_set() and fr[4:5] == b"\x12":
-            break
+    # One thread: an SSL socket must not be read and written from two threads at once.
+    client.setblocking(False)
+    up.setblocking(False)
+    cbuf, sbuf, sent, done = b"", b"", 0, False
+    while not done:
+        ready = [x for x in (client, up) if x.pending()]
+        if not ready:
+            ready, _, _ = select.select([client, up], [], [], 10)
+            if not ready:
+                break
+        for sock in ready:
+            data = recv_some(sock)
+            if data is None:
+                continue
+            if data == b"":
+                done = True
+                break
+            if sock is client:
+                got, cbuf = frames(cbuf + data)
+                for fr in got:
+                    if sent < n:
+                        send_all(up, fr)
+                        sent += 1
+            else:
+                got, sbuf = frames(sbuf + data)
+                for fr in got:
+                    send_all(client, fr)
+                    # ServerMessage field 2 (commit_point), length-delimited: tag 0x12.
+                    if sent >= n and fr[4:5] == b"\x12":
+                        done = True
     for s in (client, up):
         try:
             s.shutdown(socket.SHUT_RDWR)

@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* The session's log client: one logd session, written asynchronously, switched to the spool journal when logd goes away. */
+/* SPDX-License-Identifier: ISC */
+/* The session's log client: one logd session, written asynchronously, switched to the spool journal
+ * when logd goes away. */
 #include "mon.h"
 
 #include <errno.h>
@@ -24,7 +25,7 @@
 #define MLOG_BATCH_BYTES (16u * 1024u)
 
 enum mlog_mode {
-	ML_OFF,		/* no log server configured */
+	ML_OFF, /* no log server configured */
 	ML_LIVE,
 	ML_SPOOL,
 };
@@ -32,11 +33,11 @@ enum mlog_mode {
 /* One framed ClientMessage: queued (not yet written), or written and kept until committed. */
 struct qframe {
 	struct qframe *next;
-	uint8_t *buf;		/* header + payload */
-	size_t len, off;	/* off: bytes written so far */
-	bool io;		/* an I/O record: kept until a commit point covers it */
-	bool exit;		/* the session's ExitMessage */
-	struct timespec cum;	/* the I/O log's elapsed time after this record */
+	uint8_t *buf;        /* header + payload */
+	size_t len, off;     /* off: bytes written so far */
+	bool io;             /* an I/O record: kept until a commit point covers it */
+	bool exit;           /* the session's ExitMessage */
+	struct timespec cum; /* the I/O log's elapsed time after this record */
 };
 
 struct qlist {
@@ -52,23 +53,23 @@ struct mlog {
 	enum mlog_mode mode;
 	struct pb_tls *t;
 	char server[128];
-	bool subcmd;			/* the server announced SubcommandExit */
+	bool subcmd; /* the server announced SubcommandExit */
 	struct mon_watch w;
 	bool want_write;
-	int64_t retry_at;		/* spooling: when to try the log servers again */
-	int64_t flush_at;		/* live: when the batch queued must be written (0: none) */
-	struct qlist q;			/* not yet written */
-	struct qlist kept;		/* written I/O records after the last commit point */
+	int64_t retry_at;  /* spooling: when to try the log servers again */
+	int64_t flush_at;  /* live: when the batch queued must be written (0: none) */
+	struct qlist q;    /* not yet written */
+	struct qlist kept; /* written I/O records after the last commit point */
 	size_t qbytes;
-	struct timespec cum;		/* elapsed time of the I/O records so far */
+	struct timespec cum; /* elapsed time of the I/O records so far */
 	struct timespec committed;
 	char *log_id;
-	uint8_t *first;			/* the session's first message, for a continuation */
+	uint8_t *first; /* the session's first message, for a continuation */
 	size_t first_len;
-	bool ended;			/* Exit (or a rejected start) queued: the server closes next */
-	bool closed;			/* the server closed after the end: all delivered */
-	bool has_io;			/* I/O records were sent: the end needs a commit point for all */
-	uint8_t *exit_msg;		/* the Exit written to the server, for a continuation */
+	bool ended;        /* Exit (or a rejected start) queued: the server closes next */
+	bool closed;       /* the server closed after the end: all delivered */
+	bool has_io;       /* I/O records were sent: the end needs a commit point for all */
+	uint8_t *exit_msg; /* the Exit written to the server, for a continuation */
 	size_t exit_len;
 	struct spool_journal *j;
 };
@@ -112,7 +113,7 @@ static void qlist_clear(struct qlist *l)
 static void mlog_io_cb(void *arg, uint32_t events);
 
 struct mlog *mlog_new(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
-		      const char *spooldir, int epfd)
+                      const char *spooldir, int epfd)
 {
 	struct mlog *l = calloc(1, sizeof(*l));
 	if (l == NULL)
@@ -130,7 +131,8 @@ struct mlog *mlog_new(const struct mon_net *net, const struct pb_hostport *hp, s
 
 static void watch_update(struct mlog *l, int op)
 {
-	struct epoll_event ev = {.events = EPOLLIN | (l->want_write ? EPOLLOUT : 0), .data.ptr = &l->w};
+	struct epoll_event ev = {.events = EPOLLIN | (l->want_write ? EPOLLOUT : 0),
+	                         .data.ptr = &l->w};
 	if (l->t != NULL && l->epfd >= 0)
 		(void)epoll_ctl(l->epfd, op, pb_tls_fd(l->t), &ev);
 }
@@ -150,7 +152,8 @@ static void journal_frame(struct mlog *l, const uint8_t *payload, size_t len)
 {
 	int rc = spool_journal_frame(l->j, payload, len);
 	if (rc < 0)
-		pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j), pb_strerror(rc));
+		pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j),
+		       pb_strerror(rc));
 }
 
 /*
@@ -218,7 +221,8 @@ static void to_spool(struct mlog *l, const char *why)
 	if (l->mode == ML_SPOOL)
 		return;
 	if (l->j != NULL) {
-		/* Lost again while the journal was being sent (mlog_tick): the journal still holds it all. */
+		/* Lost again while the journal was being sent (mlog_tick): the journal still holds
+		 * it all. */
 		drop_conn(l);
 		l->mode = ML_SPOOL;
 		qlist_clear(&l->q);
@@ -227,8 +231,8 @@ static void to_spool(struct mlog *l, const char *why)
 		return;
 	}
 	if (why != NULL)
-		pb_log(PB_LV_WARN, "log server %s: %s; spooling the session", l->server[0] ? l->server : "",
-		       why);
+		pb_log(PB_LV_WARN, "log server %s: %s; spooling the session",
+		       l->server[0] ? l->server : "", why);
 	drop_conn(l);
 	l->mode = ML_SPOOL;
 	l->retry_at = mon_now_ms() + l->net->spool_retry_ms;
@@ -277,7 +281,8 @@ static void flush(struct mlog *l)
 			l->has_io = true;
 			qlist_push(&l->kept, f);
 		} else if (f->exit && l->exit_msg == NULL) {
-			/* Kept whole: the frame's buffer becomes the copy (header skipped when used). */
+			/* Kept whole: the frame's buffer becomes the copy (header skipped when
+			 * used). */
 			l->exit_msg = f->buf;
 			l->exit_len = f->len;
 			free(f);
@@ -337,14 +342,15 @@ static void read_server(struct mlog *l)
 			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT:
 			committed_to(l, (struct timespec){(time_t)sm->commit_point->tv_sec,
-							  sm->commit_point->tv_nsec});
+			                                  sm->commit_point->tv_nsec});
 			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
 		case PBLOG__SERVER_MESSAGE__TYPE_ABORT: {
 			/* The server refused our log: keep it in the spool for an administrator. */
 			char why[300];
 			snprintf(why, sizeof(why), "refused the log: %.250s",
-				 sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error : sm->abort);
+			         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error
+			                                                            : sm->abort);
 			pblog__server_message__free_unpacked(sm, NULL);
 			to_spool(l, why);
 			return;
@@ -473,8 +479,10 @@ static void requeue_cb(void *arg, const uint8_t *payload, size_t len)
 	Pblog__ClientMessage *cm = pblog__client_message__unpack(NULL, len, payload);
 	if (cm == NULL)
 		return;
-	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG && cm->restart_msg->resume_point) {
-		/* A continuation resumes the I/O log: elapsed time and acknowledgement start there. */
+	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG &&
+	    cm->restart_msg->resume_point) {
+		/* A continuation resumes the I/O log: elapsed time and acknowledgement start there.
+		 */
 		l->cum.tv_sec = (time_t)cm->restart_msg->resume_point->tv_sec;
 		l->cum.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
 		l->committed = l->cum;
@@ -495,7 +503,8 @@ void mlog_tick(struct mlog *l)
 		return;
 	}
 	l->retry_at = mon_now_ms() + l->net->spool_retry_ms;
-	struct pb_tls *t = mon_log_open(l->net, l->hp, l->nhp, &l->subcmd, &which, err, sizeof(err));
+	struct pb_tls *t =
+	    mon_log_open(l->net, l->hp, l->nhp, &l->subcmd, &which, err, sizeof(err));
 	if (t == NULL) {
 		PB_TRACE(PB_SS_MONITOR, 3, "still spooling: %s", err);
 		return;
@@ -508,15 +517,18 @@ void mlog_tick(struct mlog *l)
 	watch_update(l, EPOLL_CTL_ADD);
 	int rc = spool_journal_frames(l->j, requeue_cb, l);
 	if (rc < 0 || l->mode != ML_LIVE) {
-		/* Unreadable, or the server went away again meanwhile: the journal stays where it is. */
+		/* Unreadable, or the server went away again meanwhile: the journal stays where it
+		 * is. */
 		if (rc < 0)
-			pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j), pb_strerror(rc));
+			pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j),
+			       pb_strerror(rc));
 		return;
 	}
 	flush(l);
 	if (l->mode != ML_LIVE)
 		return;
-	pb_log(PB_LV_NOTICE, "log server %s answers again: the spooled part of the session was sent", l->server);
+	pb_log(PB_LV_NOTICE,
+	       "log server %s answers again: the spooled part of the session was sent", l->server);
 	spool_journal_discard(l->j);
 	l->j = NULL;
 }
@@ -536,22 +548,26 @@ void mlog_finish(struct mlog *l)
 			to_spool(l, "no acknowledgement of the session's end");
 			break;
 		}
-		struct pollfd p = {.fd = pb_tls_fd(l->t), .events = POLLIN | (l->q.head ? POLLOUT : 0)};
+		struct pollfd p = {.fd = pb_tls_fd(l->t),
+		                   .events = POLLIN | (l->q.head ? POLLOUT : 0)};
 		int r = poll(&p, 1, left);
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r > 0)
-			mlog_io_cb(l, (p.revents & POLLIN ? EPOLLIN : 0) | (p.revents & POLLOUT ? EPOLLOUT : 0) |
-					      (p.revents & (POLLHUP | POLLERR) ? EPOLLHUP : 0));
+			mlog_io_cb(l, (p.revents & POLLIN ? EPOLLIN : 0) |
+			                  (p.revents & POLLOUT ? EPOLLOUT : 0) |
+			                  (p.revents & (POLLHUP | POLLERR) ? EPOLLHUP : 0));
 	}
 	if (l->mode != ML_SPOOL || l->j == NULL)
 		return;
 	int rc = spool_journal_end(l->j);
 	if (rc < 0) {
-		pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j), pb_strerror(rc));
+		pb_log(PB_LV_ERROR, "spool journal %s: %s", spool_journal_path(l->j),
+		       pb_strerror(rc));
 		return;
 	}
-	/* A log server may answer again by now: forward at once rather than wait for the next session. */
+	/* A log server may answer again by now: forward at once rather than wait for the next
+	 * session. */
 	if (spool_journal_forward(l->j, l->net, l->hp, l->nhp, err, sizeof(err)) == 0)
 		pb_log(PB_LV_INFO, "the spooled session was forwarded");
 	else

@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* pbsh-monitor: the session monitor a governed pbksh/pbsh starts (DESIGN §8): arguments, environment, signals, then the session. */
+/* SPDX-License-Identifier: ISC */
+/* pbsh-monitor: the session monitor a governed pbksh/pbsh starts (DESIGN §8): arguments,
+ * environment, signals, then the session. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -18,7 +19,7 @@
 static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: pbsh-monitor --config FILE --shell-pid PID [--debug SPEC]\n"
-			"(started by pbksh and pbsh with their channels on descriptors 3 and 4)\n");
+	                "(started by pbksh and pbsh with their channels on descriptors 3 and 4)\n");
 	exit(2);
 }
 
@@ -32,10 +33,10 @@ static int is_socket(int fd)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"shell-pid", required_argument, NULL, 'p'},
-		{"debug", required_argument, NULL, 'd'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"shell-pid", required_argument, NULL, 'p'},
+	    {"debug", required_argument, NULL, 'd'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct mon_args a = {.root_fd = 3, .factory_fd = 4};
 	const char *debug = NULL, *errstr = NULL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* The session monitor's internal interfaces: server connections, policy client, log client, session loop. */
+/* The session monitor's internal interfaces: server connections, policy client, log client, session
+ * loop. */
 #ifndef MON_H
 #define MON_H
 
@@ -22,11 +23,12 @@
 /* What every client connection of the monitor needs, from pbsh.yaml. */
 struct mon_net {
 	struct pb_tls_ctx *ctx;
-	const char *servername;	/* tls.servername, or NULL: each server's host */
-	int connect_ms;		/* timeouts.connect: TCP connect and TLS handshake */
-	int request_ms;		/* timeouts.request: one reply */
-	uint32_t max;		/* max_frame */
-	int spool_retry_ms;	/* timeouts.spool_retry: a spooling session tries the log servers again */
+	const char *servername; /* tls.servername, or NULL: each server's host */
+	int connect_ms;         /* timeouts.connect: TCP connect and TLS handshake */
+	int request_ms;         /* timeouts.request: one reply */
+	uint32_t max;           /* max_frame */
+	int spool_retry_ms; /* timeouts.spool_retry: a spooling session tries the log servers again
+	                     */
 };
 
 /*
@@ -44,7 +46,7 @@ void mon_net_free(struct mon_net *net);
  * pb_tls_free) or NULL with the reason in err.
  */
 struct pb_tls *mon_net_connect(const struct mon_net *net, const struct pb_hostport *hp, char *err,
-			       size_t errlen);
+                               size_t errlen);
 
 /*
  * mon_send: pack msg as one frame and write it all within timeout_ms.
@@ -77,7 +79,7 @@ void mon_uniqueid(char out[33]);
  * reason of the last failure in err.
  */
 struct pb_tls *mon_log_open(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
-			    bool *subcmd_exit, size_t *which, char *err, size_t errlen);
+                            bool *subcmd_exit, size_t *which, char *err, size_t errlen);
 
 /*
  * mon_log_delay: the delay a ClientMessage adds to its I/O log's elapsed
@@ -109,14 +111,14 @@ int spool_journal_end(struct spool_journal *j);
  * 0 when forwarded, or a negative PB_ERR_* (the journal stays) with err.
  */
 int spool_journal_forward(struct spool_journal *j, const struct mon_net *net,
-			  const struct pb_hostport *hp, size_t n, char *err, size_t errlen);
+                          const struct pb_hostport *hp, size_t n, char *err, size_t errlen);
 
 /*
  * spool_journal_frames: call cb with every ClientMessage of the journal,
  * in order (borrowed for the call). Returns 0 or a negative PB_ERR_*.
  */
-int spool_journal_frames(struct spool_journal *j, void (*cb)(void *arg, const uint8_t *cm, size_t len),
-			 void *arg);
+int spool_journal_frames(struct spool_journal *j,
+                         void (*cb)(void *arg, const uint8_t *cm, size_t len), void *arg);
 
 /* spool_journal_discard: delete and close a journal whose content went elsewhere. Accepts NULL. */
 void spool_journal_discard(struct spool_journal *j);
@@ -146,7 +148,7 @@ struct mlog;
  * connection there). Returns NULL when out of memory.
  */
 struct mlog *mlog_new(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
-		      const char *spooldir, int epfd);
+                      const char *spooldir, int epfd);
 
 /*
  * mlog_begin: open the session's log with its first message (the start's
@@ -194,7 +196,7 @@ struct mpol;
  * when no policy server could answer (why says what failed).
  */
 typedef void (*mpol_reply_cb)(void *arg, uint64_t chan, uint64_t shell_id, const PolicyCheck *chk,
-			      const PolicyReply *reply, const char *why);
+                              const PolicyReply *reply, const char *why);
 
 /*
  * mpol_new: a policy client for servers hp[0..n); start is the session's
@@ -202,7 +204,8 @@ typedef void (*mpol_reply_cb)(void *arg, uint64_t chan, uint64_t shell_id, const
  * reconnection). Replies to checks go to cb. NULL when out of memory.
  */
 struct mpol *mpol_new(const struct mon_net *net, const struct pb_hostport *hp, size_t n, int epfd,
-		      const PolicyShellStart *start, const char *client_name, mpol_reply_cb cb, void *arg);
+                      const PolicyShellStart *start, const char *client_name, mpol_reply_cb cb,
+                      void *arg);
 
 /*
  * mpol_start: connect to the first policy server that answers (in order,
@@ -258,8 +261,8 @@ struct relay_ops {
  * mode until relay_free (also restored at exit). Returns 0 or a negative
  * PB_ERR_* with err.
  */
-int relay_open(struct relay **rp, int epfd, int in_fd, int out_fd, bool tty, const struct relay_ops *ops,
-	       void *arg, int *slave, char *err, size_t errlen);
+int relay_open(struct relay **rp, int epfd, int in_fd, int out_fd, bool tty,
+               const struct relay_ops *ops, void *arg, int *slave, char *err, size_t errlen);
 
 /* relay_winch: the user's terminal changed size: pass it on (and report it). */
 void relay_winch(struct relay *r);
@@ -276,11 +279,11 @@ void relay_free(struct relay *r);
 /* ---- session.c: the monitor's session (main.c parses arguments and calls it) ---- */
 
 struct mon_args {
-	const char *config;	/* --config (NULL: the compiled-in path) */
-	pid_t shell_pid;	/* --shell-pid */
-	int root_fd;		/* the root channel (3) */
-	int factory_fd;		/* the factory socket (4) */
-	bool debug;		/* --debug given: traces go where the shell's go (kshlog/shlog) */
+	const char *config; /* --config (NULL: the compiled-in path) */
+	pid_t shell_pid;    /* --shell-pid */
+	int root_fd;        /* the root channel (3) */
+	int factory_fd;     /* the factory socket (4) */
+	bool debug;         /* --debug given: traces go where the shell's go (kshlog/shlog) */
 };
 
 /*

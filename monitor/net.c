@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* The monitor's client connections: TLS set-up from pbsh.yaml, connecting, framing, and the log protocol's hello. */
+/* SPDX-License-Identifier: ISC */
+/* The monitor's client connections: TLS set-up from pbsh.yaml, connecting, framing, and the log
+ * protocol's hello. */
 #include "mon.h"
 
 #include <errno.h>
@@ -15,10 +16,10 @@
 int mon_net_init(struct mon_net *net, const struct pb_conf *conf, char *err, size_t errlen)
 {
 	struct pb_tls_conf tc = {
-		.ca = pb_conf_str(conf, "tls.ca"),
-		.cert = pb_conf_str(conf, "tls.cert"),
-		.key = pb_conf_str(conf, "tls.key"),
-		.plain = pb_conf_bool(conf, "tls.plaintext_for_tests"),
+	    .ca = pb_conf_str(conf, "tls.ca"),
+	    .cert = pb_conf_str(conf, "tls.cert"),
+	    .key = pb_conf_str(conf, "tls.key"),
+	    .plain = pb_conf_bool(conf, "tls.plaintext_for_tests"),
 	};
 	const char *errstr = NULL;
 
@@ -29,8 +30,9 @@ int mon_net_init(struct mon_net *net, const struct pb_conf *conf, char *err, siz
 	net->max = (uint32_t)pb_conf_size(conf, "max_frame");
 	net->spool_retry_ms = (int)pb_conf_ms(conf, "timeouts.spool_retry");
 	if (!tc.plain && (tc.ca == NULL || tc.cert == NULL || tc.key == NULL)) {
-		snprintf(err, errlen, "%s: tls.ca, tls.cert and tls.key must be set for the servers",
-			 pb_conf_file(conf));
+		snprintf(err, errlen,
+		         "%s: tls.ca, tls.cert and tls.key must be set for the servers",
+		         pb_conf_file(conf));
 		return PB_ERR_CONF;
 	}
 	net->ctx = pb_tls_ctx_new(PB_TLS_CLIENT, &tc, &errstr);
@@ -48,7 +50,7 @@ void mon_net_free(struct mon_net *net)
 }
 
 struct pb_tls *mon_net_connect(const struct mon_net *net, const struct pb_hostport *hp, char *err,
-			       size_t errlen)
+                               size_t errlen)
 {
 	const char *errstr = NULL;
 	int64_t start = mon_now_ms();
@@ -57,7 +59,8 @@ struct pb_tls *mon_net_connect(const struct mon_net *net, const struct pb_hostpo
 		snprintf(err, errlen, "%s", errstr ? errstr : pb_strerror(fd));
 		return NULL;
 	}
-	struct pb_tls *t = pb_tls_new(net->ctx, fd, net->servername ? net->servername : hp->host, &errstr);
+	struct pb_tls *t =
+	    pb_tls_new(net->ctx, fd, net->servername ? net->servername : hp->host, &errstr);
 	if (t == NULL) {
 		snprintf(err, errlen, "%s: %s", hp->text, errstr ? errstr : "TLS set-up failed");
 		return NULL;
@@ -68,12 +71,12 @@ struct pb_tls *mon_net_connect(const struct mon_net *net, const struct pb_hostpo
 	if (rc < 0) {
 		const char *why = pb_tls_errstr(t);
 		snprintf(err, errlen, "%s: TLS handshake: %s", hp->text,
-			 why != NULL && why[0] != '\0' ? why : pb_strerror(rc));
+		         why != NULL && why[0] != '\0' ? why : pb_strerror(rc));
 		pb_tls_free(t);
 		return NULL;
 	}
 	PB_TRACE(PB_SS_MONITOR, 3, "connected to %s (%s%s)", hp->text, pb_tls_version(t),
-		 pb_tls_resumed(t) ? ", resumed" : "");
+	         pb_tls_resumed(t) ? ", resumed" : "");
 	return t;
 }
 
@@ -145,7 +148,7 @@ void mon_uniqueid(char out[33])
 
 /* hello_one: ClientHello on a fresh connection, then the ServerHello. */
 static int hello_one(const struct mon_net *net, struct pb_tls *t, bool *subcmd_exit, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	Pblog__ClientHello ch = PBLOG__CLIENT_HELLO__INIT;
 	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
@@ -165,8 +168,8 @@ static int hello_one(const struct mon_net *net, struct pb_tls *t, bool *subcmd_e
 	free(buf);
 	if (sm == NULL || sm->type_case != PBLOG__SERVER_MESSAGE__TYPE_HELLO) {
 		snprintf(err, errlen, "the server did not answer with a ServerHello%s%s",
-			 sm && sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? ": " : "",
-			 sm && sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error : "");
+		         sm && sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? ": " : "",
+		         sm && sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error : "");
 		if (sm != NULL)
 			pblog__server_message__free_unpacked(sm, NULL);
 		return PB_ERR_PROTO;
@@ -180,7 +183,7 @@ static int hello_one(const struct mon_net *net, struct pb_tls *t, bool *subcmd_e
 }
 
 struct pb_tls *mon_log_open(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
-			    bool *subcmd_exit, size_t *which, char *err, size_t errlen)
+                            bool *subcmd_exit, size_t *which, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "no log server configured");
 	for (size_t i = 0; i < n; i++) {

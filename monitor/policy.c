@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* The policy client: one persistent TLS connection to policyd, failover in order, checks from every channel pipelined by id. */
+/* SPDX-License-Identifier: ISC */
+/* The policy client: one persistent TLS connection to policyd, failover in order, checks from every
+ * channel pipelined by id. */
 #include "mon.h"
 
 #include <errno.h>
@@ -17,10 +18,10 @@
 /* A check sent and not answered yet. */
 struct pend {
 	struct pend *next;
-	uint64_t id;		/* our request id on the connection */
+	uint64_t id; /* our request id on the connection */
 	uint64_t chan, shell_id;
 	int64_t deadline;
-	PolicyCheck *chk;	/* a copy, to send again after a failover */
+	PolicyCheck *chk; /* a copy, to send again after a failover */
 };
 
 struct mpol {
@@ -44,7 +45,8 @@ struct mpol {
 static void readable_cb(void *arg, uint32_t events);
 
 struct mpol *mpol_new(const struct mon_net *net, const struct pb_hostport *hp, size_t n, int epfd,
-		      const PolicyShellStart *start, const char *client_name, mpol_reply_cb cb, void *arg)
+                      const PolicyShellStart *start, const char *client_name, mpol_reply_cb cb,
+                      void *arg)
 {
 	struct mpol *p = calloc(1, sizeof(*p));
 	if (p == NULL)
@@ -75,7 +77,8 @@ static void drop_conn(struct mpol *p)
 }
 
 /* request: send one PolicyRequest and wait for its reply (the session's opening only). */
-static PolicyReply *request(struct mpol *p, struct pb_tls *t, PolicyRequest *rq, char *err, size_t errlen)
+static PolicyReply *request(struct mpol *p, struct pb_tls *t, PolicyRequest *rq, char *err,
+                            size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -84,13 +87,16 @@ static PolicyReply *request(struct mpol *p, struct pb_tls *t, PolicyRequest *rq,
 	if (rc == 0)
 		rc = pb_tls_recv_frame(t, p->net->max, p->net->request_ms, &buf, &len);
 	if (rc < 0) {
-		snprintf(err, errlen, "%s", rc == PB_ERR_TIMEOUT ? "no answer within timeouts.request" : pb_strerror(rc));
+		snprintf(err, errlen, "%s",
+		         rc == PB_ERR_TIMEOUT ? "no answer within timeouts.request"
+		                              : pb_strerror(rc));
 		return NULL;
 	}
 	PolicyReply *r = policy_reply__unpack(NULL, len, buf);
 	free(buf);
 	if (r == NULL || r->id != rq->id) {
-		snprintf(err, errlen, "%s", r == NULL ? "undecodable reply" : "reply to another request");
+		snprintf(err, errlen, "%s",
+		         r == NULL ? "undecodable reply" : "reply to another request");
 		if (r != NULL)
 			policy_reply__free_unpacked(r, NULL);
 		return NULL;
@@ -122,11 +128,13 @@ static PolicyReply *open_one(struct mpol *p, size_t i, struct pb_tls **tp, char 
 	r = request(p, t, &rq, e, sizeof(e));
 	if (r == NULL || r->type_case != POLICY_REPLY__TYPE_HELLO) {
 		if (r != NULL && r->type_case == POLICY_REPLY__TYPE_ERROR) {
-			/* A server that answers with an error has answered: the caller reports it. */
+			/* A server that answers with an error has answered: the caller reports it.
+			 */
 			*tp = t;
 			return r;
 		}
-		snprintf(err, errlen, "%s: hello: %s", p->hp[i].text, r == NULL ? e : "unexpected reply");
+		snprintf(err, errlen, "%s: hello: %s", p->hp[i].text,
+		         r == NULL ? e : "unexpected reply");
 		if (r != NULL)
 			policy_reply__free_unpacked(r, NULL);
 		pb_tls_free(t);
@@ -137,8 +145,10 @@ static PolicyReply *open_one(struct mpol *p, size_t i, struct pb_tls **tp, char 
 	rq.type_case = POLICY_REQUEST__TYPE_SHELL_START;
 	rq.shell_start = (PolicyShellStart *)p->start;
 	r = request(p, t, &rq, e, sizeof(e));
-	if (r == NULL || (r->type_case != POLICY_REPLY__TYPE_DECISION && r->type_case != POLICY_REPLY__TYPE_ERROR)) {
-		snprintf(err, errlen, "%s: shell start: %s", p->hp[i].text, r == NULL ? e : "unexpected reply");
+	if (r == NULL || (r->type_case != POLICY_REPLY__TYPE_DECISION &&
+	                  r->type_case != POLICY_REPLY__TYPE_ERROR)) {
+		snprintf(err, errlen, "%s: shell start: %s", p->hp[i].text,
+		         r == NULL ? e : "unexpected reply");
 		if (r != NULL)
 			policy_reply__free_unpacked(r, NULL);
 		pb_tls_free(t);
@@ -199,8 +209,10 @@ static int reconnect(struct mpol *p, char *err, size_t errlen)
 		}
 		bool ok = r->type_case == POLICY_REPLY__TYPE_DECISION && r->decision->accept;
 		if (!ok)
-			snprintf(err, errlen, "policy server %s refused the session: %s", p->hp[i].text,
-				 r->type_case == POLICY_REPLY__TYPE_ERROR ? r->error->message : r->decision->reason);
+			snprintf(err, errlen, "policy server %s refused the session: %s",
+			         p->hp[i].text,
+			         r->type_case == POLICY_REPLY__TYPE_ERROR ? r->error->message
+			                                                  : r->decision->reason);
 		policy_reply__free_unpacked(r, NULL);
 		if (!ok) {
 			pb_tls_free(t);
@@ -332,8 +344,8 @@ static void readable_cb(void *arg, uint32_t events)
 		if (rc < 0) {
 			if (p->pending == NULL) {
 				/* Idle: reconnect lazily at the next check. */
-				pb_log(PB_LV_NOTICE, "policy server %s closed the connection (%s)", p->server,
-				       pb_strerror(rc));
+				pb_log(PB_LV_NOTICE, "policy server %s closed the connection (%s)",
+				       p->server, pb_strerror(rc));
 				drop_conn(p);
 			} else {
 				broken(p, pb_strerror(rc));

@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* The pty relay of an I/O-logged session or command: the user's side and the program's side, both ways, with window sizes. */
+/* SPDX-License-Identifier: ISC */
+/* The pty relay of an I/O-logged session or command: the user's side and the program's side, both
+ * ways, with window sizes. */
 #include "mon.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@ struct relay {
 	int master;
 	int in_fd, out_fd;
 	bool tty;
-	bool in_open;		/* still reading the user's side */
+	bool in_open; /* still reading the user's side */
 	bool done;
 	const struct relay_ops *ops;
 	void *arg;
@@ -114,8 +115,8 @@ static void in_cb(void *arg, uint32_t events)
 		(void)write_all(r->master, buf, (size_t)n);
 }
 
-int relay_open(struct relay **rp, int epfd, int in_fd, int out_fd, bool tty, const struct relay_ops *ops,
-	       void *arg, int *slave, char *err, size_t errlen)
+int relay_open(struct relay **rp, int epfd, int in_fd, int out_fd, bool tty,
+               const struct relay_ops *ops, void *arg, int *slave, char *err, size_t errlen)
 {
 	struct relay *r = calloc(1, sizeof(*r));
 	struct termios tio;

@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* The monitor's session: channels from the shell and its subshells, decisions relayed or made in native root mode, the log, the end. */
+/* SPDX-License-Identifier: ISC */
+/* The monitor's session: channels from the shell and its subshells, decisions relayed or made in
+ * native root mode, the log, the end. */
 #include "mon.h"
 #include "spool.h"
 
@@ -29,15 +30,16 @@
 struct chan {
 	struct chan *next;
 	struct mon *m;
-	uint64_t serial;	/* replies find their channel by serial: it may be gone by then */
+	uint64_t serial; /* replies find their channel by serial: it may be gone by then */
 	int fd;
 	pid_t pid;
 	bool root;
 	struct mon_watch w;
-	/* The last command accepted on it, for a FINISH without uniqueid and an exec'd last command. */
+	/* The last command accepted on it, for a FINISH without uniqueid and an exec'd last
+	 * command. */
 	char *last_uid;
 	bool last_finished;
-	char *last_cmd;		/* its command and runuser, for a SessionIoStart's log */
+	char *last_cmd; /* its command and runuser, for a SessionIoStart's log */
 	char *last_runuser;
 	char *last_iolog;
 };
@@ -49,7 +51,7 @@ struct cmdio {
 	char *uniqueid;
 	struct relay *relay;
 	struct mlog *log;
-	struct timespec last;	/* the previous record, for delays */
+	struct timespec last; /* the previous record, for delays */
 	struct timespec start;
 	int fds[3];
 };
@@ -62,21 +64,21 @@ struct mon {
 	struct mon_watch sigw, factw;
 	struct chan *chans;
 	uint64_t next_serial;
-	SessionRequest *startreq;	/* owns the PolicyShellStart the policy client re-sends */
+	SessionRequest *startreq; /* owns the PolicyShellStart the policy client re-sends */
 	const PolicyShellStart *st;
 	const char *program;
 	char host[256];
 	bool started, native_root, root;
 	struct mpol *pol;
 	struct mlog *log;
-	const char *logserver;		/* what mlog_begin said */
+	const char *logserver; /* what mlog_begin said */
 	struct relay *pty;
 	struct cmdio *cmdios;
-	struct timespec t0;		/* session start, monotonic */
-	struct timespec last_io;	/* the previous I/O record of the session log */
+	struct timespec t0;      /* session start, monotonic */
+	struct timespec last_io; /* the previous I/O record of the session log */
 	bool shell_done;
 	int wstatus;
-	bool exit_seen;			/* the shell sent EXIT: it did not exec a last command */
+	bool exit_seen; /* the shell sent EXIT: it did not exec a last command */
 	/*
 	 * Subshell channels that closed with their last command unfinished (it
 	 * was exec'd): its FINISH comes from the parent that reaps the pid,
@@ -87,7 +89,7 @@ struct mon {
 		char *uid;
 	} orphans[ORPHANS];
 	unsigned norphan;
-	char *exec_uid;			/* the root channel closed with this command unfinished */
+	char *exec_uid; /* the root channel closed with this command unfinished */
 	bool quit;
 };
 
@@ -213,8 +215,8 @@ static void log_decision(struct mon *m, const PolicyCheck *chk, const PolicyDeci
 	Pblog__TimeSpec ts = ts_of(wall);
 	/* logd needs a command: a redirection's is its kind ("shell redirect write"). */
 	const char *cmd = chk->command && chk->command[0] ? chk->command
-			  : chk->n_argv > 0			 ? chk->argv[0]
-								 : mode_name(chk->mode);
+	                  : chk->n_argv > 0               ? chk->argv[0]
+	                                                  : mode_name(chk->mode);
 	info_str(&in, "command", cmd);
 	info_strs(&in, "runargv", chk->argv, chk->n_argv);
 	info_str(&in, "submitcwd", chk->cwd);
@@ -278,7 +280,8 @@ static struct chan *chan_add(struct mon *m, int fd, pid_t pid, bool root)
 	}
 	c->next = m->chans;
 	m->chans = c;
-	PB_TRACE(PB_SS_MONITOR, 4, "channel %llu for pid %ld", (unsigned long long)c->serial, (long)pid);
+	PB_TRACE(PB_SS_MONITOR, 4, "channel %llu for pid %ld", (unsigned long long)c->serial,
+	         (long)pid);
 	return c;
 }
 
@@ -322,7 +325,7 @@ static void reply_send(struct chan *c, SessionReply *r, const int *fds, int nfds
 	int rc = pb_chan_send(c->fd, &r->base, fds, nfds, c->m->net.max);
 	if (rc < 0)
 		PB_TRACE(PB_SS_MONITOR, 2, "channel of pid %ld: reply %llu lost: %s", (long)c->pid,
-			 (unsigned long long)r->id, pb_strerror(rc));
+		         (unsigned long long)r->id, pb_strerror(rc));
 }
 
 static void reply_error(struct chan *c, uint64_t id, int code, const char *msg)
@@ -385,7 +388,7 @@ static void decide_native(struct mon *m, struct chan *c, uint64_t id, const Poli
 }
 
 static void check_reply_cb(void *arg, uint64_t serial, uint64_t shell_id, const PolicyCheck *chk,
-			   const PolicyReply *reply, const char *why)
+                           const PolicyReply *reply, const char *why)
 {
 	struct mon *m = arg;
 	struct chan *c = chan_find(m, serial);
@@ -396,7 +399,8 @@ static void check_reply_cb(void *arg, uint64_t serial, uint64_t shell_id, const 
 			/* Real uid 0 and no policy server: native root mode (DESIGN §6). */
 			if (!m->native_root) {
 				pb_log(PB_LV_WARN, "%s: native root mode", why);
-				/* Try the servers again only now and then: each try may cost a connect timeout. */
+				/* Try the servers again only now and then: each try may cost a
+				 * connect timeout. */
 				mpol_backoff(m->pol, NATIVE_RETRY_MS);
 			}
 			m->native_root = true;
@@ -409,7 +413,8 @@ static void check_reply_cb(void *arg, uint64_t serial, uint64_t shell_id, const 
 		return;
 	}
 	if (m->native_root) {
-		pb_log(PB_LV_NOTICE, "policy server %s answers again: native root mode ends", mpol_server(m->pol));
+		pb_log(PB_LV_NOTICE, "policy server %s answers again: native root mode ends",
+		       mpol_server(m->pol));
 		m->native_root = false;
 		mpol_backoff(m->pol, 0);
 	}
@@ -438,8 +443,8 @@ static void check_reply_cb(void *arg, uint64_t serial, uint64_t shell_id, const 
  * log_iobuf: one I/O record: the terminal's (ttyin/ttyout) for the session,
  * standard input/output for a relayed command; *last times the delays.
  */
-static void log_iobuf(struct mlog *l, struct timespec *last, bool tty, bool input, const uint8_t *buf,
-		      size_t n)
+static void log_iobuf(struct mlog *l, struct timespec *last, bool tty, bool input,
+                      const uint8_t *buf, size_t n)
 {
 	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 	Pblog__IoBuffer io = PBLOG__IO_BUFFER__INIT;
@@ -447,8 +452,10 @@ static void log_iobuf(struct mlog *l, struct timespec *last, bool tty, bool inpu
 	io.delay = &d;
 	io.data.data = (uint8_t *)buf;
 	io.data.len = n;
-	cm.type_case = tty ? (input ? PBLOG__CLIENT_MESSAGE__TYPE_TTYIN_BUF : PBLOG__CLIENT_MESSAGE__TYPE_TTYOUT_BUF)
-			   : (input ? PBLOG__CLIENT_MESSAGE__TYPE_STDIN_BUF : PBLOG__CLIENT_MESSAGE__TYPE_STDOUT_BUF);
+	cm.type_case = tty ? (input ? PBLOG__CLIENT_MESSAGE__TYPE_TTYIN_BUF
+	                            : PBLOG__CLIENT_MESSAGE__TYPE_TTYOUT_BUF)
+	                   : (input ? PBLOG__CLIENT_MESSAGE__TYPE_STDIN_BUF
+	                            : PBLOG__CLIENT_MESSAGE__TYPE_STDOUT_BUF);
 	/* The oneof's members share one pointer slot: any of them carries io. */
 	cm.ttyin_buf = &io;
 	mlog_send(l, &cm);
@@ -475,8 +482,8 @@ static void session_winsize_cb(void *arg, int rows, int cols)
 }
 
 static const struct relay_ops session_relay_ops = {
-	.data = session_data_cb,
-	.winsize = session_winsize_cb,
+    .data = session_data_cb,
+    .winsize = session_winsize_cb,
 };
 
 /* ---- one command's relayed I/O (SessionIoStart) ---- */
@@ -488,7 +495,7 @@ static void cmd_data_cb(void *arg, bool input, const uint8_t *buf, size_t n)
 }
 
 static const struct relay_ops cmd_relay_ops = {
-	.data = cmd_data_cb,
+    .data = cmd_data_cb,
 };
 
 static void cmdio_free(struct cmdio *ci)
@@ -531,8 +538,8 @@ static void cmdio_end(struct mon *m, struct cmdio *ci, const SessionEvent *ev)
 	cmdio_free(ci);
 }
 
-static void handle_io_start(struct mon *m, struct chan *c, uint64_t id, const SessionIoStart *io, int *fds,
-			    int nfds)
+static void handle_io_start(struct mon *m, struct chan *c, uint64_t id, const SessionIoStart *io,
+                            int *fds, int nfds)
 {
 	char err[512];
 	int slave = -1;
@@ -554,7 +561,7 @@ static void handle_io_start(struct mon *m, struct chan *c, uint64_t id, const Se
 	ci->log = mlog_new(&m->net, lhp, nlog, pb_conf_str(m->conf, "spooldir"), m->epfd);
 	if (ci->uniqueid == NULL || ci->log == NULL ||
 	    relay_open(&ci->relay, m->epfd, fds[0], fds[1], false, &cmd_relay_ops, ci, &slave, err,
-		       sizeof(err)) < 0) {
+	               sizeof(err)) < 0) {
 		reply_error(c, id, PB_ERR_IO, ci->relay == NULL ? err : "out of memory");
 		cmdio_free(ci);
 		return;
@@ -575,7 +582,8 @@ static void handle_io_start(struct mon *m, struct chan *c, uint64_t id, const Se
 	info_str(&in, "uniqueid", io->uniqueid);
 	info_str(&in, "pbclientmode", "shell command");
 	info_session(m, &in);
-	info_str(&in, "runuser", same && c->last_runuser && c->last_runuser[0] ? c->last_runuser : m->st->user);
+	info_str(&in, "runuser",
+	         same && c->last_runuser && c->last_runuser[0] ? c->last_runuser : m->st->user);
 	if (same)
 		info_str(&in, "iolog", c->last_iolog);
 	am.submit_time = &ts;
@@ -602,7 +610,8 @@ static void handle_io_start(struct mon *m, struct chan *c, uint64_t id, const Se
 
 /* ---- events ---- */
 
-static void log_finish(struct mon *m, const char *uid, int status, int sig, bool core, uint64_t run_ns)
+static void log_finish(struct mon *m, const char *uid, int status, int sig, bool core,
+                       uint64_t run_ns)
 {
 	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 	Pblog__SubcommandExit se = PBLOG__SUBCOMMAND_EXIT__INIT;
@@ -693,14 +702,16 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 			if (owner != NULL && owner->last_uid != NULL && !owner->last_finished)
 				uid = owner->last_uid;
 			for (unsigned i = 0; uid == NULL && owner == NULL && i < ORPHANS; i++)
-				if (m->orphans[i].uid != NULL && m->orphans[i].pid == (pid_t)ev->pid) {
+				if (m->orphans[i].uid != NULL &&
+				    m->orphans[i].pid == (pid_t)ev->pid) {
 					uid = orphan = m->orphans[i].uid;
 					m->orphans[i].uid = NULL;
 				}
 		}
 		if (uid == NULL) {
-			PB_TRACE(PB_SS_MONITOR, 5, "finish of pid %lld: no unfinished command to attach it to",
-				 (long long)ev->pid);
+			PB_TRACE(PB_SS_MONITOR, 5,
+			         "finish of pid %lld: no unfinished command to attach it to",
+			         (long long)ev->pid);
 			return;
 		}
 		for (struct chan *o = m->chans; o != NULL; o = o->next)
@@ -716,12 +727,14 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 		return;
 	}
 	case SESSION_EVENT__KIND__SESSION_EVENT_EXIT:
-		/* The shell ends by itself (no exec'd last command): its exit is logged when it is reaped. */
+		/* The shell ends by itself (no exec'd last command): its exit is logged when it is
+		 * reaped. */
 		m->exit_seen = true;
 		return;
 	case SESSION_EVENT__KIND__SESSION_EVENT_ACCEPT:
 	case SESSION_EVENT__KIND__SESSION_EVENT_REJECT: {
-		/* Decisions the shell made itself and wants on record (the monitor logs its own relays). */
+		/* Decisions the shell made itself and wants on record (the monitor logs its own
+		 * relays). */
 		PolicyCheck chk = POLICY_CHECK__INIT;
 		PolicyDecision d = POLICY_DECISION__INIT;
 		chk.mode = ev->mode;
@@ -828,7 +841,8 @@ static void log_start(struct mon *m, const PolicyDecision *d, const char *reason
 	if (m->pty != NULL) {
 		int rows, cols;
 		relay_size(m->pty, &rows, &cols);
-		/* A size of 0 (a terminal that never had one) would stop sudoreplay: leave logd's default. */
+		/* A size of 0 (a terminal that never had one) would stop sudoreplay: leave logd's
+		 * default. */
 		if (rows > 0 && cols > 0) {
 			info_num(&in, "lines", rows);
 			info_num(&in, "columns", cols);
@@ -852,7 +866,8 @@ static void log_start(struct mon *m, const PolicyDecision *d, const char *reason
 	m->logserver = mlog_begin(m->log, &cm);
 }
 
-/* handle_start: the shell's first request: the policy's "shell start" decision, the log, the pty. */
+/* handle_start: the shell's first request: the policy's "shell start" decision, the log, the pty.
+ */
 static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 {
 	char err[1024], msg[1200], uid[33];
@@ -864,7 +879,8 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 	int slave = -1;
 
 	if (!c->root || m->startreq != NULL || req->start->start == NULL) {
-		reply_error(c, req->id, PB_ERR_PROTO, "start: only once, on the shell's channel, with its details");
+		reply_error(c, req->id, PB_ERR_PROTO,
+		            "start: only once, on the shell's channel, with its details");
 		session_request__free_unpacked(req, NULL);
 		return;
 	}
@@ -873,13 +889,15 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 	m->program = req->start->program && req->start->program[0] ? req->start->program : "pbsh";
 	if (m->a->debug) {
 		/* Traces join the shell's (DESIGN §7 kshlog/shlog), not the user's terminal. */
-		const char *path = pb_conf_str(m->conf, strcmp(m->program, "pbksh") == 0 ? "kshlog" : "shlog");
+		const char *path =
+		    pb_conf_str(m->conf, strcmp(m->program, "pbksh") == 0 ? "kshlog" : "shlog");
 		if (path != NULL && pb_log_open("pbsh-monitor", PB_LOG_FILE, path) < 0)
 			pb_log(PB_LV_WARN, "cannot open %s: %s", path, strerror(errno));
 	}
 	if (m->st->host && m->st->host[0])
 		snprintf(m->host, sizeof(m->host), "%s", m->st->host);
-	else if (pb_conf_bool(m->conf, "tls.plaintext_for_tests") && gethostname(m->host, sizeof(m->host)) < 0)
+	else if (pb_conf_bool(m->conf, "tls.plaintext_for_tests") &&
+	         gethostname(m->host, sizeof(m->host)) < 0)
 		m->host[0] = '\0';
 	/*
 	 * Root is the shell process's real uid, not what it claims. SO_PEERCRED
@@ -889,8 +907,8 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 	m->root = m->st->uid == 0 && ruid == 0;
 	if (ruid < 0 || ruid != m->st->uid) {
 		char why[160];
-		snprintf(why, sizeof(why), "start: uid %lld is not the shell's real uid (%ld)", (long long)m->st->uid,
-			 ruid);
+		snprintf(why, sizeof(why), "start: uid %lld is not the shell's real uid (%ld)",
+		         (long long)m->st->uid, ruid);
 		pb_log(PB_LV_ERROR, "%s", why);
 		reply_error(c, req->id, PB_ERR_DENIED, why);
 		m->startreq = NULL;
@@ -899,7 +917,7 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 		return;
 	}
 	PB_TRACE(PB_SS_MONITOR, 3, "start: user %s uid %lld%s", m->st->user, (long long)m->st->uid,
-		 m->root ? " (root)" : "");
+	         m->root ? " (root)" : "");
 
 	size_t np = 0, nl = 0;
 	const struct pb_hostport *php = pb_conf_hostports(m->conf, "policyservers", &np);
@@ -929,13 +947,14 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 		perr = &fail_e;
 	}
 
-	/* The whole session's terminal I/O is logged when the start decision says so (or in native root mode). */
+	/* The whole session's terminal I/O is logged when the start decision says so (or in native
+	 * root mode). */
 	bool iolog = d != NULL && d->accept && req->start->has_tty &&
-		     (m->native_root || (d->iolog != NULL && d->iolog[0] != '\0'));
+	             (m->native_root || (d->iolog != NULL && d->iolog[0] != '\0'));
 	if (iolog && nl == 0)
 		iolog = false; /* no log server configured: nowhere to send it */
 	if (iolog && relay_open(&m->pty, m->epfd, 0, 1, true, &session_relay_ops, m, &slave, err,
-				sizeof(err)) < 0) {
+	                        sizeof(err)) < 0) {
 		pb_log(PB_LV_ERROR, "I/O log: %s", err);
 		if (!m->root) {
 			snprintf(msg, sizeof(msg), "the session must be I/O logged, but %s", err);
@@ -1038,7 +1057,8 @@ static void chan_cb(void *arg, uint32_t events)
 		break;
 	case SESSION_REQUEST__TYPE_IO_START:
 		if (!m->started)
-			reply_error(c, req->id, PB_ERR_PROTO, "no io_start before an accepted start");
+			reply_error(c, req->id, PB_ERR_PROTO,
+			            "no io_start before an accepted start");
 		else
 			handle_io_start(m, c, req->id, req->io_start, fds, nfds);
 		break;
@@ -1063,7 +1083,8 @@ static void factory_cb(void *arg, uint32_t events)
 		}
 		return;
 	}
-	if (req != NULL && req->type_case == SESSION_REQUEST__TYPE_CHANNEL && nfds == 1 && m->startreq != NULL) {
+	if (req != NULL && req->type_case == SESSION_REQUEST__TYPE_CHANNEL && nfds == 1 &&
+	    m->startreq != NULL) {
 		pid_t pid = peer_pid(fds[0]);
 		if (pid <= 0)
 			pid = (pid_t)req->channel->pid;
@@ -1100,7 +1121,8 @@ static void sig_cb(void *arg, uint32_t events)
 				relay_winch(m->pty);
 			break;
 		default:
-			/* A hang-up or termination of the session reaches the shell, as it would without us. */
+			/* A hang-up or termination of the session reaches the shell, as it would
+			 * without us. */
 			(void)kill(m->a->shell_pid, (int)si.ssi_signo);
 			break;
 		}
@@ -1117,7 +1139,8 @@ static void finish(struct mon *m)
 		int st = m->wstatus;
 		bool sig = WIFSIGNALED(st);
 		Pblog__TimeSpec rt = ts_of(mon_ts_sub(now_mono(), m->t0));
-		/* Channels are close-on-exec: a root channel that closed on an unfinished command saw it exec'd. */
+		/* Channels are close-on-exec: a root channel that closed on an unfinished command
+		 * saw it exec'd. */
 		for (struct chan *c = m->chans; c != NULL; c = c->next)
 			if (c->root && c->last_uid != NULL && !c->last_finished) {
 				free(m->exec_uid);
@@ -1125,8 +1148,8 @@ static void finish(struct mon *m)
 			}
 		if (!m->exit_seen && m->exec_uid != NULL) {
 			uint64_t ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
-			log_finish(m, m->exec_uid, sig ? 0 : WEXITSTATUS(st), sig ? WTERMSIG(st) : 0,
-				   sig && WCOREDUMP(st), ns);
+			log_finish(m, m->exec_uid, sig ? 0 : WEXITSTATUS(st),
+			           sig ? WTERMSIG(st) : 0, sig && WCOREDUMP(st), ns);
 		}
 		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 		Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;
@@ -1188,8 +1211,10 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 		m->shell_done = true;
 		m->wstatus = st;
 	} else if (reaped < 0) {
-		/* Only a child can be reaped: without that the session's end would never be seen. */
-		pb_log(PB_LV_ERROR, "--shell-pid %ld is not the monitor's child", (long)a->shell_pid);
+		/* Only a child can be reaped: without that the session's end would never be seen.
+		 */
+		pb_log(PB_LV_ERROR, "--shell-pid %ld is not the monitor's child",
+		       (long)a->shell_pid);
 		return 1;
 	}
 	while (!m->shell_done) {
@@ -1214,8 +1239,8 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
 		PB_TRACE(PB_SS_MONITOR, 2, "session over: cpu user %ld.%06lds sys %ld.%06lds",
-			 (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec, (long)ru.ru_stime.tv_sec,
-			 (long)ru.ru_stime.tv_usec);
+		         (long)ru.ru_utime.tv_sec, (long)ru.ru_utime.tv_usec,
+		         (long)ru.ru_stime.tv_sec, (long)ru.ru_stime.tv_usec);
 	if (WIFSIGNALED(m->wstatus)) {
 		*raise_sig = WTERMSIG(m->wstatus);
 		status = 128 + *raise_sig;

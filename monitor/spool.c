@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* The spool journal of a session whose log server is away, and its forwarding with no loss and no duplicates. */
+/* SPDX-License-Identifier: ISC */
+/* The spool journal of a session whose log server is away, and its forwarding with no loss and no
+ * duplicates. */
 #include "mon.h"
 #include "spool.h"
 
@@ -51,8 +52,10 @@ static int check_dir(const char *dir, char *err, size_t errlen)
 		return errno == ENOENT ? PB_ERR_NOTFOUND : PB_ERR_IO;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
-		snprintf(err, errlen, "spool directory %s must be a directory owned by uid %ld that "
-			 "only its owner may write", dir, (long)geteuid());
+		snprintf(err, errlen,
+		         "spool directory %s must be a directory owned by uid %ld that "
+		         "only its owner may write",
+		         dir, (long)geteuid());
 		return PB_ERR_DENIED;
 	}
 	return 0;
@@ -78,7 +81,7 @@ int spool_journal_create(const char *dir, struct spool_journal **jp, char *err, 
 	mon_uniqueid(id);
 	id[12] = '\0';
 	snprintf(path, sizeof(path), "%s/%lld-%ld-%s" JOURNAL_SUFFIX, dir, (long long)time(NULL),
-		 (long)getpid(), id);
+	         (long)getpid(), id);
 	j = calloc(1, sizeof(*j));
 	if (j == NULL || (j->path = strdup(path)) == NULL) {
 		free(j);
@@ -159,7 +162,7 @@ struct jdata {
 	uint64_t stored;
 	struct timespec commit;
 	bool end;
-	SpoolRecord **recs;	/* unpacked records own the frame bytes */
+	SpoolRecord **recs; /* unpacked records own the frame bytes */
 	size_t nrecs, caprecs;
 };
 
@@ -248,18 +251,20 @@ static int jdata_load(int fd, struct jdata *d)
  * *total gets the elapsed time after the last frame, *has_io whether there
  * are I/O records at all (then only a point at *total acknowledges the end).
  */
-static uint64_t stored_upto(const struct jdata *d, struct timespec point, struct timespec *total, bool *has_io)
+static uint64_t stored_upto(const struct jdata *d, struct timespec point, struct timespec *total,
+                            bool *has_io)
 {
 	struct timespec cum = {0, 0};
 	uint64_t k = 0;
 	*has_io = false;
 	for (size_t i = 0; i < d->n; i++) {
-		Pblog__ClientMessage *cm = pblog__client_message__unpack(NULL, d->frames[i].len,
-									 d->frames[i].data);
+		Pblog__ClientMessage *cm =
+		    pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
 		struct timespec delay;
 		if (cm == NULL)
 			continue;
-		if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG && cm->restart_msg->resume_point) {
+		if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG &&
+		    cm->restart_msg->resume_point) {
 			cum.tv_sec = (time_t)cm->restart_msg->resume_point->tv_sec;
 			cum.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
 		} else if (mon_log_delay(cm, &delay)) {
@@ -283,8 +288,8 @@ static int send_cm(struct pb_tls *t, const struct mon_net *net, const Pblog__Cli
  * forward_fd: forward one locked journal. Returns 0 when the server has
  * acknowledged all of it (the caller deletes it).
  */
-static int forward_fd(int fd, const char *path, const struct mon_net *net, const struct pb_hostport *hp,
-		      size_t nhp, char *err, size_t errlen)
+static int forward_fd(int fd, const char *path, const struct mon_net *net,
+                      const struct pb_hostport *hp, size_t nhp, char *err, size_t errlen)
 {
 	struct jdata d;
 	struct pb_tls *t = NULL;
@@ -321,18 +326,21 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net, const
 	}
 	PB_TRACE(PB_SS_MONITOR, 2, "forwarding %s from frame %zu of %zu", path, start, d.n);
 	for (size_t i = start; i < d.n; i++) {
-		Pblog__ClientMessage *cm = pblog__client_message__unpack(NULL, d.frames[i].len, d.frames[i].data);
+		Pblog__ClientMessage *cm =
+		    pblog__client_message__unpack(NULL, d.frames[i].len, d.frames[i].data);
 		bool skip = cm == NULL ||
-			    (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT && !subcmd);
+		            (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT && !subcmd);
 		if (cm != NULL)
 			pblog__client_message__free_unpacked(cm, NULL);
 		if (skip)
 			continue;
-		if ((rc = pb_tls_send_frame(t, d.frames[i].data, d.frames[i].len, net->request_ms)) < 0)
+		if ((rc = pb_tls_send_frame(t, d.frames[i].data, d.frames[i].len,
+		                            net->request_ms)) < 0)
 			goto io_fail;
 	}
 	if (!d.end) {
-		/* The monitor that wrote it died: close the session so the server ends it cleanly. */
+		/* The monitor that wrote it died: close the session so the server ends it cleanly.
+		 */
 		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 		Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;
 		em.error = (char *)"the session monitor ended before the session did";
@@ -350,10 +358,13 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net, const
 		size_t len = 0;
 		rc = pb_tls_recv_frame(t, net->max, net->request_ms, &buf, &len);
 		if (rc == PB_ERR_EOF) {
-			/* An I/O log is delivered when a commit point covers all of it, not by a close alone. */
+			/* An I/O log is delivered when a commit point covers all of it, not by a
+			 * close alone. */
 			if (has_io && mon_ts_cmp(last, total) < 0) {
-				snprintf(err, errlen, "%s: the log server closed before acknowledging the whole I/O log",
-					 path);
+				snprintf(err, errlen,
+				         "%s: the log server closed before acknowledging the whole "
+				         "I/O log",
+				         path);
 				rc = PB_ERR_TRUNCATED;
 				goto done;
 			}
@@ -379,7 +390,8 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net, const
 			rc = put_record(fd, &r);
 			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT: {
-			struct timespec p = {(time_t)sm->commit_point->tv_sec, sm->commit_point->tv_nsec};
+			struct timespec p = {(time_t)sm->commit_point->tv_sec,
+			                     sm->commit_point->tv_nsec};
 			ts.tv_sec = p.tv_sec;
 			ts.tv_nsec = (int32_t)p.tv_nsec;
 			last = p;
@@ -393,7 +405,8 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net, const
 		case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
 		case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
 			snprintf(err, errlen, "%s: the log server refused it: %s", path,
-				 sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error : sm->abort);
+			         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error
+			                                                            : sm->abort);
 			rc = PB_ERR_DENIED;
 			break;
 		default:
@@ -413,7 +426,7 @@ done:
 }
 
 int spool_journal_forward(struct spool_journal *j, const struct mon_net *net,
-			  const struct pb_hostport *hp, size_t n, char *err, size_t errlen)
+                          const struct pb_hostport *hp, size_t n, char *err, size_t errlen)
 {
 	int rc = forward_fd(j->fd, j->path, net, hp, n, err, errlen);
 	if (rc == 0) {
@@ -423,8 +436,8 @@ int spool_journal_forward(struct spool_journal *j, const struct mon_net *net,
 	return rc;
 }
 
-int spool_journal_frames(struct spool_journal *j, void (*cb)(void *arg, const uint8_t *cm, size_t len),
-			 void *arg)
+int spool_journal_frames(struct spool_journal *j,
+                         void (*cb)(void *arg, const uint8_t *cm, size_t len), void *arg)
 {
 	struct jdata d;
 	int rc = jdata_load(j->fd, &d);
@@ -442,16 +455,17 @@ void spool_journal_discard(struct spool_journal *j)
 	spool_journal_close(j);
 }
 
-/* still_linked: the file fd is open on is still the one at path (not deleted by a forwarder before us). */
+/* still_linked: the file fd is open on is still the one at path (not deleted by a forwarder before
+ * us). */
 static bool still_linked(int fd, const char *path)
 {
 	struct stat a, b;
-	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
-	       a.st_nlink > 0;
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino && a.st_nlink > 0;
 }
 
 int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *pending, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	const char *dir = pb_conf_str(conf, "spooldir");
 	size_t nhp = 0;
@@ -518,7 +532,8 @@ int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *
 	if (rc < 0 && first == 0)
 		first = rc;
 	if (npend > 0 && first == 0)
-		snprintf(err, errlen, "%u journal%s in use (a running session, or another forwarder)", npend,
-			 npend == 1 ? "" : "s");
+		snprintf(err, errlen,
+		         "%u journal%s in use (a running session, or another forwarder)", npend,
+		         npend == 1 ? "" : "s");
 	return npend > 0 ? (first < 0 ? first : PB_ERR_AGAIN) : 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
-/* Forwarding the session monitor's spool (DESIGN §6, §9): the API `pbctl forward` and the monitor share. */
+/* Forwarding the session monitor's spool (DESIGN §6, §9): the API `pbctl forward` and the monitor
+ * share. */
 #ifndef PB_SPOOL_H
 #define PB_SPOOL_H
 
@@ -21,6 +22,6 @@ struct pb_conf;
  * are in use, or the negative PB_ERR_* of the first failure; err says why.
  */
 int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *pending, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 #endif

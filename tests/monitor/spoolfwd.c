@@ -1,5 +1,6 @@
-// SPDX-License-Identifier: ISC
-/* Test helper: run pb_spool_forward (what `pbctl forward` calls) on a settings file and print the counts. */
+/* SPDX-License-Identifier: ISC */
+/* Test helper: run pb_spool_forward (what `pbctl forward` calls) on a settings file and print the
+ * counts. */
 #include <stdio.h>
 
 #include "conf.h"

@@ -5,6 +5,7 @@
 #include "spool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -803,11 +804,21 @@ static void forward_leftovers(struct mon *m)
 			pb_log(PB_LV_WARN, "cannot fork the spool forwarder: %s", strerror(errno));
 		return;
 	}
+	/*
+	 * The forwarder holds nothing of the session: not its channels, pty or
+	 * connections, and not the user's terminal (it may outlive the session).
+	 */
+	int logfd = pb_log_fd(), null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3 && null >= 0; fd++)
+		(void)dup2(null, fd);
+	if (logfd != 3)
+		(void)close_range(3, logfd > 3 ? (unsigned)logfd - 1 : ~0U, 0);
+	if (logfd >= 3)
+		(void)close_range((unsigned)logfd + 1, ~0U, 0);
 	char err[1024];
 	unsigned fw = 0, left = 0;
 	int rc = pb_spool_forward(m->conf, &fw, &left, err, sizeof(err));
-	if (fw > 0)
-		pb_log(PB_LV_INFO, "forwarded %u spooled session%s", fw, fw == 1 ? "" : "s");
+	PB_TRACE(PB_SS_MONITOR, 2, "forwarded %u spooled session%s", fw, fw == 1 ? "" : "s");
 	if (rc < 0 && rc != PB_ERR_AGAIN)
 		PB_TRACE(PB_SS_MONITOR, 2, "spool: %s", err);
 	_exit(0);

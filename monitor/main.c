@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "daemon.h"
 #include "debug.h"
 #include "err.h"
 #include "mon.h"
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 		pb_log(PB_LV_ERROR, "%s", cerr.msg);
 		exit(1);
 	}
+	/* Every subshell's channel is a descriptor here. */
+	(void)pb_daemon_raise_nofile();
 	int status = mon_run(&a, conf, &raise_sig);
 	pb_conf_free(conf);
 	if (raise_sig > 0) {

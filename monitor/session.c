@@ -21,6 +21,9 @@
 #include "debug.h"
 #include "err.h"
 
+/* Channels served at once; each holds a descriptor (the limit is raised to fit). */
+#define MAX_CHANNELS 4000
+
 /* Exec'd commands of closed subshell channels remembered for their FINISH. */
 #define ORPHANS 64
 
@@ -64,6 +67,7 @@ struct mon {
 	int epfd, sigfd;
 	struct mon_watch sigw, factw;
 	struct chan *chans;
+	int nchans;
 	uint64_t next_serial;
 	SessionRequest *startreq; /* owns the PolicyShellStart the policy client re-sends */
 	const PolicyShellStart *st;
@@ -281,6 +285,7 @@ static struct chan *chan_add(struct mon *m, int fd, pid_t pid, bool root)
 	}
 	c->next = m->chans;
 	m->chans = c;
+	m->nchans++;
 	PB_TRACE(PB_SS_MONITOR, 4, "channel %llu for pid %ld", (unsigned long long)c->serial,
 	         (long)pid);
 	return c;
@@ -302,6 +307,7 @@ static void chan_del(struct mon *m, struct chan *c)
 	for (struct chan **pp = &m->chans; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
+			m->nchans--;
 			break;
 		}
 	(void)epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -1095,7 +1101,12 @@ static void factory_cb(void *arg, uint32_t events)
 		return;
 	}
 	if (req != NULL && req->type_case == SESSION_REQUEST__TYPE_CHANNEL && nfds == 1 &&
-	    m->startreq != NULL) {
+	    m->startreq != NULL && m->nchans >= MAX_CHANNELS) {
+		/* A runaway of subshells: this one gets no channel, so its checks fail (closed). */
+		pb_log(PB_LV_WARN, "more than %d channels: a subshell's channel refused",
+		       MAX_CHANNELS);
+	} else if (req != NULL && req->type_case == SESSION_REQUEST__TYPE_CHANNEL && nfds == 1 &&
+	           m->startreq != NULL) {
 		pid_t pid = peer_pid(fds[0]);
 		if (pid <= 0)
 			pid = (pid_t)req->channel->pid;

@@ -822,7 +822,36 @@ def group_shell(env):
         ok(rc == 0 and b"hello-io" in out, "sudoreplay plays it", info)
 
 
-GROUPS = {"shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
+def group_args(env):
+    conf = env.monitor_conf([free_port()], [free_port()])
+    p = subprocess.run([MONITOR, "--config", conf, "--shell-pid", "12345"], capture_output=True, text=True,
+                       timeout=10, stdin=subprocess.DEVNULL)
+    ok(p.returncode == 2 and "descriptors 3 and 4" in p.stderr, "without its channels it refuses to run", p.stderr)
+    p = subprocess.run([MONITOR, "--config", conf], capture_output=True, text=True, timeout=10)
+    ok(p.returncode == 2 and "usage" in p.stderr, "--shell-pid is required", p.stderr)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+    def channels():
+        os.dup2(a.fileno(), 3)
+        os.dup2(c.fileno(), 4)
+
+    # A process that is not the monitor's child: its end could never be seen.
+    p = subprocess.run([MONITOR, "--config", conf, "--shell-pid", str(os.getpid())], capture_output=True,
+                       text=True, timeout=10, preexec_fn=channels, pass_fds=(3, 4))
+    ok(p.returncode == 1 and "not the monitor's child" in p.stderr, "a --shell-pid that is not its child is refused",
+       p.stderr)
+    bad = os.path.join(env.tmp, "bad.yaml")
+    with open(bad, "w") as f:
+        f.write("timeouts:\n  connect: forever\n")
+    p = subprocess.run([MONITOR, "--config", bad, "--shell-pid", str(os.getpid())], capture_output=True, text=True,
+                       timeout=10, preexec_fn=channels, pass_fds=(3, 4))
+    ok(p.returncode == 1 and "bad.yaml:2:" in p.stderr, "a bad configuration: one positioned message, exit 1", p.stderr)
+    for s_ in (a, b, c, d):
+        s_.close()
+
+
+GROUPS = {"args": group_args, "shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

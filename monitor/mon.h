@@ -228,6 +228,9 @@ int mpol_timeout(const struct mpol *p);
 /* mpol_tick: fail over when a request's deadline has passed. */
 void mpol_tick(struct mpol *p);
 
+/* mpol_close: let go of the server in use (the next check connects again). */
+void mpol_close(struct mpol *p);
+
 /*
  * mpol_backoff: after every server failed, checks within ms fail at once
  * instead of trying the servers again (0: the default, 2 s). Without a

@@ -385,6 +385,11 @@ void mpol_tick(struct mpol *p)
 		}
 }
 
+void mpol_close(struct mpol *p)
+{
+	drop_conn(p);
+}
+
 void mpol_backoff(struct mpol *p, int ms)
 {
 	p->backoff_ms = ms > 0 ? ms : RETRY_BACKOFF_MS;

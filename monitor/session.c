@@ -949,9 +949,16 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 		snprintf(err, sizeof(err), "no policyservers in %s", pb_conf_file(m->conf));
 	if (pr != NULL && pr->type_case == POLICY_REPLY__TYPE_DECISION) {
 		d = pr->decision;
-	} else if (pr != NULL && pr->type_case == POLICY_REPLY__TYPE_ERROR) {
+	} else if (pr != NULL && pr->type_case == POLICY_REPLY__TYPE_ERROR && !m->root) {
 		perr = pr->error;
 	} else if (m->root) {
+		/* A server that cannot decide (it answered with an error) is no policy server for
+		 * root. */
+		if (pr != NULL) {
+			snprintf(err, sizeof(err), "policy server %s: %s", mpol_server(m->pol),
+			         pr->error->message);
+			mpol_close(m->pol);
+		}
 		pb_log(PB_LV_WARN, "%s: native root mode", err);
 		mpol_backoff(m->pol, NATIVE_RETRY_MS);
 		m->native_root = true;

@@ -324,6 +324,11 @@ def group_refused(env):
     ok([(e.get("event"), e.get("submituser")) for e in evs] == [("reject", "mallory")],
        "the refused start is logged once as a reject", evs)
 
+    rc, recs, err = env.run(conf, [start(host="evil.example"), chk("/bin/ls", 2)], name="hosterr")
+    s = by_op(recs, "start")
+    ok(rc == 1 and s and s[0]["kind"] == "error" and "does not match" in s[0]["message"],
+       "non-root whose start the server answers with an error: the error, nothing runs", f"{s}\n{err}")
+
     dead = free_port()
     conf = env.monitor_conf([dead], [lp])
     rc, recs, err = env.run(conf, [start(), chk("/bin/ls", 2)], name="noserver")
@@ -412,6 +417,15 @@ def group_nativeroot(env):
     s = by_op(recs, "start")
     ok(rc == 0 and s and s[0]["accept"] and s[0]["native_root"] and s[0]["rule"] == "native-root",
        "root with no policy server starts in native root mode", f"{s}\n{err}")
+    # A server that answers the start with an error cannot decide: for root that is native root mode too.
+    pp = env.start_policyd("pd2")
+    conf = env.monitor_conf([pp], [lp])
+    rc, recs, err = env.run(conf, [start(user="root", uid=0, host="evil.example"), chk("/bin/rm", 2, "after"),
+                                   {"op": "exit", "status": 0}], name="rooterr")
+    s = by_op(recs, "start")
+    c = by_op(recs, "check")
+    ok(rc == 0 and s and s[0]["native_root"] and "does not match" in err and c and c[0]["rule"] == "native-root",
+       "root whose start the server answers with an error: native root mode", f"{s} {c}\n{err}")
     # A shell that only claims uid 0 (real uid nobody, effective 0, as a setuid shell is) is not root.
     rc, recs, err = env.run(conf, [{"op": "setruid", "uid": 65534}, start(user="root", uid=0), chk("/bin/rm", 2)],
                             name="claims")

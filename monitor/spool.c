@@ -286,10 +286,12 @@ static int send_cm(struct pb_tls *t, const struct mon_net *net, const Pblog__Cli
 
 /*
  * forward_fd: forward one locked journal. Returns 0 when the server has
- * acknowledged all of it (the caller deletes it).
+ * acknowledged all of it (the caller deletes it); *no_server is set when no
+ * log server answered at all.
  */
 static int forward_fd(int fd, const char *path, const struct mon_net *net,
-                      const struct pb_hostport *hp, size_t nhp, char *err, size_t errlen)
+                      const struct pb_hostport *hp, size_t nhp, bool *no_server, char *err,
+                      size_t errlen)
 {
 	struct jdata d;
 	struct pb_tls *t = NULL;
@@ -305,6 +307,7 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 	}
 	t = mon_log_open(net, hp, nhp, &subcmd, NULL, err, errlen);
 	if (t == NULL) {
+		*no_server = true;
 		rc = PB_ERR_IO;
 		goto done;
 	}
@@ -428,7 +431,8 @@ done:
 int spool_journal_forward(struct spool_journal *j, const struct mon_net *net,
                           const struct pb_hostport *hp, size_t n, char *err, size_t errlen)
 {
-	int rc = forward_fd(j->fd, j->path, net, hp, n, err, errlen);
+	bool no_server = false;
+	int rc = forward_fd(j->fd, j->path, net, hp, n, &no_server, err, errlen);
 	if (rc == 0) {
 		unlink(j->path);
 		PB_TRACE(PB_SS_MONITOR, 2, "journal %s forwarded", j->path);
@@ -473,6 +477,7 @@ int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *
 	struct mon_net net = {0};
 	unsigned nfw = 0, npend = 0;
 	int rc = 0, first = 0;
+	bool no_server = false;
 	DIR *dp = NULL;
 
 	if (forwarded)
@@ -510,7 +515,14 @@ int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *
 			npend++;
 			break;
 		}
-		rc = forward_fd(fd, path, &net, hp, nhp, e, sizeof(e));
+		if (no_server) {
+			/* No log server answered for the one before: the others wait for the next
+			 * time. */
+			npend++;
+			close(fd);
+			continue;
+		}
+		rc = forward_fd(fd, path, &net, hp, nhp, &no_server, e, sizeof(e));
 		if (rc == 0) {
 			unlink(path);
 			nfw++;

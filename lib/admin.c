@@ -297,6 +297,7 @@ int pb_admin_sessions_add(AdminSessions *rows, const struct pb_admin_session *s,
 	r->ppid = s->ppid;
 	r->start_time = s->start_time;
 	r->requests = s->requests;
+	r->id = s->id;
 	if (r->host == NULL || r->address == NULL || r->user == NULL || r->tty == NULL ||
 	    r->shell == NULL || grow((void ***)&rows->session, &rows->n_session) < 0) {
 		free(r->host);
@@ -392,26 +393,54 @@ static const char *request_name(const AdminRequest *req)
 		return "stop";
 	case ADMIN_REQUEST__TYPE_TRACE:
 		return "trace";
+	case ADMIN_REQUEST__TYPE_KILL_SESSION:
+		return "kill-session";
 	default:
 		return "unknown";
 	}
 }
 
-AdminReply *pb_admin_handle(struct pb_admin *adm, const char *identity, const char *address,
-			    const AdminRequest *req)
+char *pb_admin_request_text(const AdminRequest *req, char *buf, size_t len)
 {
 	const char *what = request_name(req);
-	const char *who = identity != NULL && identity[0] != '\0' ? identity : "(no identity)";
-	const char *where = address != NULL ? address : "?";
+	switch (req->type_case) {
+	case ADMIN_REQUEST__TYPE_STOP:
+		if (req->stop != NULL && req->stop->force)
+			snprintf(buf, len, "%s force", what);
+		else
+			snprintf(buf, len, "%s timeout=%us%s", what,
+				 req->stop != NULL ? req->stop->timeout_s : 0,
+				 req->stop != NULL && req->stop->watch ? " watch" : "");
+		break;
+	case ADMIN_REQUEST__TYPE_TRACE:
+		snprintf(buf, len, "%s \"%s\"", what, req->trace != NULL ? req->trace->spec : "");
+		break;
+	case ADMIN_REQUEST__TYPE_KILL_SESSION:
+		snprintf(buf, len, "%s %llu", what,
+			 (unsigned long long)(req->kill_session != NULL ? req->kill_session->id : 0));
+		break;
+	default:
+		snprintf(buf, len, "%s", what);
+		break;
+	}
+	return buf;
+}
+
+char *pb_admin_kill_message(char *buf, size_t len, uint64_t id, const char *admin,
+			    const char *reason)
+{
+	snprintf(buf, len, "session %llu ended by administrator %s%s%s", (unsigned long long)id,
+		 admin != NULL && admin[0] != '\0' ? admin : "(no identity)",
+		 reason != NULL && reason[0] != '\0' ? ": " : "", reason != NULL ? reason : "");
+	return buf;
+}
+
+/* Dispatch an admitted request to the daemon's callbacks. NULL only when memory ran out. */
+static AdminReply *dispatch(struct pb_admin *adm, const char *who, const AdminRequest *req,
+			    void *conn_arg)
+{
 	char err[512];
 	int rc;
-
-	if (!pb_admin_is_admin(adm, identity)) {
-		pb_log(PB_LV_WARN, "admin: %s request from %s at %s refused: not an administrator",
-		       what, who, where);
-		return pb_admin_error_reply(req->id, PB_ERR_DENIED, "permission denied: not an administrator");
-	}
-	PB_TRACE(PB_SS_ADMIN, 3, "admin: %s request from %s at %s", what, who, where);
 
 	switch (req->type_case) {
 	case ADMIN_REQUEST__TYPE_STATUS:
@@ -427,12 +456,8 @@ AdminReply *pb_admin_handle(struct pb_admin *adm, const char *identity, const ch
 			break;
 		err[0] = '\0';
 		rc = adm->ops.reload_cb(adm->ops.arg, err, sizeof(err));
-		if (rc < 0) {
-			pb_log(PB_LV_WARN, "admin: reload requested by %s failed, running configuration kept: %s",
-			       who, err[0] ? err : pb_strerror(rc));
+		if (rc < 0)
 			return pb_admin_error_reply(req->id, rc, err[0] ? err : NULL);
-		}
-		pb_log(PB_LV_NOTICE, "admin: reloaded on request of %s at %s", who, where);
 		return done_reply(req->id, "reloaded");
 	case ADMIN_REQUEST__TYPE_ENABLE:
 	case ADMIN_REQUEST__TYPE_DISABLE: {
@@ -442,7 +467,6 @@ AdminReply *pb_admin_handle(struct pb_admin *adm, const char *identity, const ch
 		rc = adm->ops.enable_cb(adm->ops.arg, on);
 		if (rc < 0)
 			return pb_admin_error_reply(req->id, rc, NULL);
-		pb_log(PB_LV_NOTICE, "admin: %s by %s at %s", on ? "enabled" : "disabled", who, where);
 		return done_reply(req->id, on ? "enabled" : "disabled");
 	}
 	case ADMIN_REQUEST__TYPE_STOP: {
@@ -453,8 +477,8 @@ AdminReply *pb_admin_handle(struct pb_admin *adm, const char *identity, const ch
 		rc = adm->ops.stop_cb(adm->ops.arg, force, tmo);
 		if (rc < 0)
 			return pb_admin_error_reply(req->id, rc, NULL);
-		pb_log(PB_LV_NOTICE, "admin: %s stop requested by %s at %s", force ? "forced" : "normal",
-		       who, where);
+		if (!force && req->stop->watch && adm->ops.stop_watch_cb != NULL && conn_arg != NULL)
+			adm->ops.stop_watch_cb(adm->ops.arg, conn_arg);
 		return done_reply(req->id, force ? "stopping now" : "stopping");
 	}
 	case ADMIN_REQUEST__TYPE_TRACE: {
@@ -469,11 +493,61 @@ AdminReply *pb_admin_handle(struct pb_admin *adm, const char *identity, const ch
 		}
 		if (adm->ops.trace_cb != NULL)
 			adm->ops.trace_cb(adm->ops.arg, spec);
-		pb_log(PB_LV_NOTICE, "admin: trace set to \"%s\" by %s at %s", spec, who, where);
 		return done_reply(req->id, pb_admin_debug_spec(err, sizeof(err)));
+	}
+	case ADMIN_REQUEST__TYPE_KILL_SESSION: {
+		char why[512];
+		const AdminKillSession *k = req->kill_session;
+		if (adm->ops.kill_cb == NULL)
+			break;
+		if (k == NULL || k->id == 0)
+			return pb_admin_error_reply(req->id, PB_ERR_INVAL, "kill-session needs a session id");
+		pb_admin_kill_message(why, sizeof(why), k->id, who, k->reason);
+		err[0] = '\0';
+		rc = adm->ops.kill_cb(adm->ops.arg, k->id, who, why, err, sizeof(err));
+		if (rc == PB_ERR_NOTFOUND && err[0] == '\0')
+			snprintf(err, sizeof(err), "no session %llu", (unsigned long long)k->id);
+		if (rc < 0)
+			return pb_admin_error_reply(req->id, rc, err[0] ? err : NULL);
+		return done_reply(req->id, why);
 	}
 	default:
 		return pb_admin_error_reply(req->id, PB_ERR_PROTO, "empty or unknown admin request");
 	}
 	return pb_admin_error_reply(req->id, PB_ERR_INVAL, "not supported by this daemon");
+}
+
+AdminReply *pb_admin_handle_conn(struct pb_admin *adm, const char *identity, const char *address,
+				 const AdminRequest *req, void *conn_arg)
+{
+	const char *who = identity != NULL && identity[0] != '\0' ? identity : "(no identity)";
+	const char *where = address != NULL ? address : "?";
+	char what[128];
+	AdminReply *r;
+
+	pb_admin_request_text(req, what, sizeof(what));
+	if (!pb_admin_is_admin(adm, identity)) {
+		pb_log(PB_LV_WARN, "admin: %s request from %s at %s refused: not an administrator",
+		       what, who, where);
+		return pb_admin_error_reply(req->id, PB_ERR_DENIED, "permission denied: not an administrator");
+	}
+	r = dispatch(adm, who, req, conn_arg);
+	/* One line per action, with its outcome: the daemon's log is the record of who did what. */
+	if (r == NULL)
+		pb_log(PB_LV_WARN, "admin: %s request from %s at %s failed: out of memory", what, who, where);
+	else if (r->type_case == ADMIN_REPLY__TYPE_ERROR)
+		pb_log(PB_LV_WARN, "admin: %s request from %s at %s failed: %s", what, who, where,
+		       r->error->message);
+	else if (r->type_case == ADMIN_REPLY__TYPE_DONE)
+		pb_log(PB_LV_NOTICE, "admin: %s request from %s at %s done: %s", what, who, where,
+		       r->done->message);
+	else
+		pb_log(PB_LV_INFO, "admin: %s request from %s at %s answered", what, who, where);
+	return r;
+}
+
+AdminReply *pb_admin_handle(struct pb_admin *adm, const char *identity, const char *address,
+			    const AdminRequest *req)
+{
+	return pb_admin_handle_conn(adm, identity, address, req, NULL);
 }

@@ -23,8 +23,10 @@
  * pb_admin_handle checks the peer identity against the admins list first:
  * a peer not on it gets an AdminError with code PB_ERR_DENIED and the
  * attempt is logged (pb_log WARN, with identity, address and request).
- * Every accepted action that changes something (reload, enable, disable,
- * stop, trace) is logged at NOTICE. The generic fields of a status
+ * Every request is logged with who asked, from where, what, and the
+ * outcome: refusals and failures at WARN, actions that change something
+ * (reload, enable, disable, stop, trace, kill-session) at NOTICE, queries
+ * (status, sessions) at INFO, so the daemon's log holds every admin action. The generic fields of a status
  * (program, version, pid, start time, uptime, config path, debug spec) are
  * filled here; the daemon adds the rest in its callbacks.
  *
@@ -64,6 +66,21 @@ struct pb_admin_ops {
 	 * pb_debug_parse (which this module does itself), e.g. to log it.
 	 */
 	void (*trace_cb)(void *arg, const char *spec);
+	/*
+	 * kill_cb: end the session on connection id (the AdminSession.id the
+	 * daemon lists), on behalf of administrator `admin`, with the
+	 * message `why` (already says who ended it, and the reason if one
+	 * was given) for the session's client. Returns 0, PB_ERR_NOTFOUND
+	 * (no such session) or another PB_ERR_* with a message in err.
+	 */
+	int (*kill_cb)(void *arg, uint64_t id, const char *admin, const char *why, char *err,
+		       size_t errlen);
+	/*
+	 * stop_watch_cb: optional; a normal stop asked with watch: keep the
+	 * requesting connection open while sessions remain. conn_arg is the
+	 * conn argument given to pb_admin_handle_conn.
+	 */
+	void (*stop_watch_cb)(void *arg, void *conn_arg);
 };
 
 /* A row of the sessions table. Strings are copied; NULL is stored as "". */
@@ -78,6 +95,7 @@ struct pb_admin_session {
 	int64_t ppid;
 	int64_t start_time; /* Unix seconds */
 	uint64_t requests;
+	uint64_t id; /* the daemon's connection id, which kill-session takes */
 };
 
 /*
@@ -113,6 +131,29 @@ bool pb_admin_is_admin(const struct pb_admin *adm, const char *identity);
  */
 AdminReply *pb_admin_handle(struct pb_admin *adm, const char *identity, const char *address,
 			    const AdminRequest *req);
+
+/*
+ * pb_admin_handle_conn: pb_admin_handle for a daemon that can keep the
+ * requesting connection open (stop with watch): conn_arg is handed to
+ * ops.stop_watch_cb. Same return.
+ */
+AdminReply *pb_admin_handle_conn(struct pb_admin *adm, const char *identity, const char *address,
+				 const AdminRequest *req, void *conn_arg);
+
+/*
+ * pb_admin_request_text: the request with its arguments as the log shows
+ * it ("status", "stop timeout=30s watch", "trace \"tls@5\"",
+ * "kill-session 17"), written into buf. Returns buf.
+ */
+char *pb_admin_request_text(const AdminRequest *req, char *buf, size_t len);
+
+/*
+ * pb_admin_kill_message: the text a killed session gets: "session N
+ * ended by administrator WHO" plus ": REASON" when reason is not empty,
+ * written into buf. Returns buf.
+ */
+char *pb_admin_kill_message(char *buf, size_t len, uint64_t id, const char *admin,
+			    const char *reason);
 
 /*
  * pb_admin_error_reply: a malloc'd AdminReply holding an AdminError

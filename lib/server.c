@@ -1699,3 +1699,8 @@ size_t pb_conn_outq(const struct pb_conn *c)
 {
 	return c->out_len - c->out_off;
 }
+
+bool pb_conn_receiving(const struct pb_conn *c)
+{
+	return pb_frame_dec_started(&c->dec);
+}

@@ -276,4 +276,11 @@ bool pb_conn_resumed(const struct pb_conn *c);
 /* pb_conn_outq: bytes queued and not yet written. */
 size_t pb_conn_outq(const struct pb_conn *c);
 
+/*
+ * pb_conn_receiving: true while part of a frame has arrived (a drain_cb
+ * that wants the default rule, "no frame being received and output
+ * flushed", combines it with pb_conn_outq).
+ */
+bool pb_conn_receiving(const struct pb_conn *c);
+
 #endif

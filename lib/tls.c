@@ -22,12 +22,30 @@
 #include "frame.h"
 #include "net.h"
 
+/* Certificates of a client's chain shared between connections (longer chains: the rest is not). */
+#define SHARE_CHAIN 4
+
 /* Client sessions kept for resumption: one per server (name + address); a few servers at most. */
 #define SESS_MAX 16
 
 struct sess_entry {
 	char *key;
 	SSL_SESSION *sess;
+};
+
+/*
+ * A server shares the decoded client certificate between the connections
+ * that present the same one (every shell of a host shows the host's
+ * certificate). OpenSSL decodes each peer certificate into ~7 KiB of
+ * structures kept for the connection's life; with thousands of idle shells
+ * that was a third of policyd's memory. Keyed by the SHA-256 of the DER, the
+ * encodings compared in full; an entry lives while a connection uses it.
+ */
+struct cert_share {
+	unsigned char md[32];
+	X509 *x;		/* the cache's own reference */
+	unsigned conns;		/* connections using it */
+	struct cert_share *next;
 };
 
 struct pb_tls_ctx {
@@ -37,6 +55,10 @@ struct pb_tls_ctx {
 	unsigned refs;		/* the owner's plus one per connection */
 	struct sess_entry sess[SESS_MAX];
 	unsigned sess_next;	/* round-robin slot to replace when full */
+	bool no_resume;		/* client: full handshakes only */
+	struct cert_share **shares;	/* server: hash buckets, nshare_buckets of them */
+	size_t nshare_buckets;
+	size_t nshares;
 };
 
 struct pb_tls {
@@ -47,6 +69,7 @@ struct pb_tls {
 	bool shut;		/* close_notify sent */
 	bool failed;		/* a TLS or I/O error: the session must not be resumed */
 	char *sess_key;		/* client: session cache key */
+	struct cert_share *share[SHARE_CHAIN];	/* server: the peer's chain, shared */
 	/*
 	 * Allocated only when there is something to say: a server holds
 	 * thousands of idle connections, and fixed buffers here were a KiB
@@ -163,6 +186,128 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	return ok;
 }
 
+static size_t share_bucket(const struct pb_tls_ctx *ctx, const unsigned char *md)
+{
+	size_t h;
+
+	memcpy(&h, md, sizeof(h));
+	return h & (ctx->nshare_buckets - 1);
+}
+
+/* share_grow: double the buckets (start at 64); false when out of memory (sharing then waits). */
+static bool share_grow(struct pb_tls_ctx *ctx)
+{
+	size_t n = ctx->nshare_buckets ? ctx->nshare_buckets * 2 : 64;
+	struct cert_share **b = calloc(n, sizeof(*b));
+	struct pb_tls_ctx tmp = {.shares = b, .nshare_buckets = n};
+
+	if (b == NULL)
+		return false;
+	for (size_t i = 0; i < ctx->nshare_buckets; i++) {
+		struct cert_share *e, *next;
+		for (e = ctx->shares[i]; e != NULL; e = next) {
+			size_t k = share_bucket(&tmp, e->md);
+			next = e->next;
+			e->next = b[k];
+			b[k] = e;
+		}
+	}
+	free(ctx->shares);
+	ctx->shares = b;
+	ctx->nshare_buckets = n;
+	return true;
+}
+
+/*
+ * share_get: the shared certificate equal to x, or a new entry holding a
+ * reference to x; its connection count already raised. NULL when out of
+ * memory or the digest fails (the connection then keeps its own copy).
+ */
+static struct cert_share *share_get(struct pb_tls_ctx *ctx, X509 *x)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	struct cert_share *e;
+
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) != 1 || mdlen != sizeof(md))
+		return NULL;
+	if (ctx->nshares >= ctx->nshare_buckets && !share_grow(ctx) && ctx->nshare_buckets == 0)
+		return NULL;
+	size_t k = share_bucket(ctx, md);
+	for (e = ctx->shares[k]; e != NULL; e = e->next)
+		if (memcmp(e->md, md, sizeof(md)) == 0 && X509_cmp(e->x, x) == 0) {
+			e->conns++;
+			return e;
+		}
+	e = calloc(1, sizeof(*e));
+	if (e == NULL || X509_up_ref(x) != 1) {
+		free(e);
+		return NULL;
+	}
+	memcpy(e->md, md, sizeof(md));
+	e->x = x;
+	e->conns = 1;
+	e->next = ctx->shares[k];
+	ctx->shares[k] = e;
+	ctx->nshares++;
+	return e;
+}
+
+/* share_release: a connection is done with e; the last one drops the entry. */
+static void share_release(struct pb_tls_ctx *ctx, struct cert_share *e)
+{
+	struct cert_share **pp;
+
+	if (e == NULL || --e->conns > 0)
+		return;
+	for (pp = &ctx->shares[share_bucket(ctx, e->md)]; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			break;
+		}
+	ctx->nshares--;
+	X509_free(e->x);
+	free(e);
+}
+
+/*
+ * Server certificate verification, with the certificates the client sent
+ * swapped for shared copies first. OpenSSL keeps, for the session's life,
+ * the stack it passes as "untrusted" (the client's chain: its certificate,
+ * often followed by the CA's) and verifies ctx's target, its first element;
+ * each element is replaced by the shared object of the same DER and the
+ * freshly decoded one released. Verification itself is OpenSSL's,
+ * unchanged, on every connection.
+ */
+static int server_verify_cb(X509_STORE_CTX *xs, void *arg)
+{
+	struct pb_tls_ctx *ctx = arg;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct pb_tls *t = ssl != NULL ? SSL_get_app_data(ssl) : NULL;
+	X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+	STACK_OF(X509) *sk = X509_STORE_CTX_get0_untrusted(xs);
+	int n = sk != NULL ? sk_X509_num(sk) : 0;
+
+	if (t == NULL || t->share[0] != NULL || n == 0 || sk_X509_value(sk, 0) != leaf)
+		return X509_verify_cert(xs);
+	for (int i = 0; i < n && i < SHARE_CHAIN; i++) {
+		X509 *x = sk_X509_value(sk, i);
+		struct cert_share *e = share_get(ctx, x);
+
+		if (e == NULL)
+			break;
+		t->share[i] = e;
+		if (e->x != x) {
+			X509_up_ref(e->x);
+			(void)sk_X509_set(sk, i, e->x);
+			if (i == 0)
+				X509_STORE_CTX_set_cert(xs, e->x);
+			X509_free(x);
+		}
+	}
+	return X509_verify_cert(xs);
+}
+
 static void sess_drop(struct sess_entry *e)
 {
 	free(e->key);
@@ -256,6 +401,7 @@ struct pb_tls_ctx *pb_tls_ctx_new(enum pb_tls_role role, const struct pb_tls_con
 		return NULL;
 	}
 	ctx->role = role;
+	ctx->no_resume = conf->no_resume;
 	ctx->refs = 1;
 	if (conf->plain) {
 		ctx->plain = true;
@@ -328,6 +474,7 @@ no_cert:
 		if (conf->no_client_cert)
 			mode &= ~SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 		SSL_CTX_set_verify(sc, mode, verify_cb);
+		SSL_CTX_set_cert_verify_callback(sc, server_verify_cb, ctx);
 		cas = SSL_load_client_CA_file(conf->ca);
 		if (cas != NULL)
 			SSL_CTX_set_client_CA_list(sc, cas);
@@ -363,6 +510,15 @@ static void ctx_unref(struct pb_tls_ctx *ctx)
 		return;
 	for (i = 0; i < SESS_MAX; i++)
 		sess_drop(&ctx->sess[i]);
+	for (size_t b = 0; b < ctx->nshare_buckets; b++) {
+		struct cert_share *e, *next;
+		for (e = ctx->shares[b]; e != NULL; e = next) {
+			next = e->next;
+			X509_free(e->x);
+			free(e);
+		}
+	}
+	free(ctx->shares);
 	SSL_CTX_free(ctx->ssl);
 	free(ctx);
 }
@@ -376,6 +532,11 @@ struct pb_tls_ctx *pb_tls_ctx_ref(struct pb_tls_ctx *ctx)
 {
 	ctx->refs++;
 	return ctx;
+}
+
+size_t pb_tls_ctx_peer_certs(const struct pb_tls_ctx *ctx)
+{
+	return ctx->nshares;
 }
 
 bool pb_tls_ctx_plain(const struct pb_tls_ctx *ctx)
@@ -450,7 +611,7 @@ struct pb_tls *pb_tls_new(struct pb_tls_ctx *ctx, int fd, const char *servername
 		put_err(errstr, seterr("tls: out of memory"));
 		goto fail;
 	}
-	sess = sess_find(ctx, t->sess_key);
+	sess = ctx->no_resume ? NULL : sess_find(ctx, t->sess_key);
 	if (sess != NULL && SSL_SESSION_is_resumable(sess)) {
 		SSL_set_session(t->ssl, sess);
 		PB_TRACE(PB_SS_TLS, 5, "tls %s: offering the saved session", lbl(t));
@@ -477,6 +638,8 @@ void pb_tls_free(struct pb_tls *t)
 	if (t->ssl != NULL && t->done && !t->failed)
 		SSL_set_shutdown(t->ssl, SSL_get_shutdown(t->ssl) | SSL_SENT_SHUTDOWN);
 	SSL_free(t->ssl);
+	for (int i = 0; i < SHARE_CHAIN; i++)
+		share_release(t->ctx, t->share[i]);
 	if (t->fd >= 0)
 		close(t->fd);
 	free(t->sess_key);

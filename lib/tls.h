@@ -46,6 +46,8 @@ struct pb_tls_conf {
 				   that is sent is still verified against ca); for
 				   clients such as sudo_sendlog that may not have one.
 				   Without one, the peer id is "" */
+	bool no_resume;		/* client: never offer a saved session, as a process
+				   that connects once (a session monitor) does */
 };
 
 struct pb_tls_ctx;	/* shared settings, keys and the client's session cache */
@@ -67,6 +69,13 @@ void pb_tls_ctx_free(struct pb_tls_ctx *ctx);
 
 /* pb_tls_ctx_ref: take one more reference (each is dropped by pb_tls_ctx_free); returns ctx. */
 struct pb_tls_ctx *pb_tls_ctx_ref(struct pb_tls_ctx *ctx);
+
+/*
+ * pb_tls_ctx_peer_certs: how many distinct client certificates a server
+ * context holds decoded now; connections presenting the same certificate
+ * share one copy (0 for a client or plain context).
+ */
+size_t pb_tls_ctx_peer_certs(const struct pb_tls_ctx *ctx);
 
 /* pb_tls_ctx_plain: true for a plain (test-only, no TLS) context. */
 bool pb_tls_ctx_plain(const struct pb_tls_ctx *ctx);

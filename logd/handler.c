@@ -58,6 +58,7 @@ struct logd_conn {
 	bool hello_seen;
 	bool in_frame;		/* inside logd_conn_frame: the server closes on our return value */
 	bool seen_any;		/* a message other than hello arrived */
+	bool watch;		/* an admin's connection following a normal stop (AdminStop.watch) */
 	char *peer, *addr;
 	char session[24];	/* random id grouping this connection's events */
 	char *log_id;		/* I/O log id, when one is open */
@@ -1134,15 +1135,47 @@ static int handle_suspend(struct logd_conn *c, const Pblog__CommandSuspend *cs)
 	return store_record(c, &rec, NULL);
 }
 
+/*
+ * store_admin_event: an admin action as an event (DESIGN §5), with who
+ * asked, from where, what and the outcome; refusals too. Queries that
+ * change nothing (status, sessions) are only in logd's log: a watched stop
+ * asks for sessions twice a second. A failure to store is logged, not
+ * fatal: the admin reply still goes out.
+ */
+static void store_admin_event(struct logd_conn *c, const AdminRequest *req, const AdminReply *r)
+{
+	struct jbuf b = {0};
+	char what[128];
+	bool refused = r->type_case == ADMIN_REPLY__TYPE_ERROR && r->error->code == PB_ERR_DENIED;
+	if (!refused && (req->type_case == ADMIN_REQUEST__TYPE_STATUS ||
+			 req->type_case == ADMIN_REQUEST__TYPE_SESSIONS))
+		return;
+	event_open(&b, c, "admin");
+	jbuf_kstr(&b, "request", pb_admin_request_text(req, what, sizeof(what)));
+	jbuf_kstr(&b, "outcome", refused ? "refused"
+				 : r->type_case == ADMIN_REPLY__TYPE_ERROR ? "failed"
+									     : "done");
+	if (r->type_case == ADMIN_REPLY__TYPE_ERROR)
+		jbuf_kstr(&b, "message", r->error->message);
+	else if (r->type_case == ADMIN_REPLY__TYPE_DONE)
+		jbuf_kstr(&b, "message", r->done->message);
+	jbuf_close(&b, '}');
+	int rc = b.oom ? PB_ERR_NOMEM : evlog_append(c->ctx->ev, b.s, b.len);
+	if (rc < 0)
+		pb_log(PB_LV_ERROR, "%s: admin event not stored: %s", c->addr, pb_strerror(rc));
+	jbuf_free(&b);
+}
+
 static int handle_admin(struct logd_conn *c, const AdminRequest *req)
 {
 	AdminReply *r;
 	if (c->ctx->admin == NULL || c->ctx->plain)
 		r = pb_admin_error_reply(req->id, PB_ERR_DENIED, "administration needs a TLS client certificate");
 	else
-		r = pb_admin_handle(c->ctx->admin, c->peer, c->addr, req);
+		r = pb_admin_handle_conn(c->ctx->admin, c->peer, c->addr, req, c);
 	if (r == NULL)
 		return fail(c, PB_ERR_NOMEM, "out of memory");
+	store_admin_event(c, req, r);
 	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
 	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_ADMIN_REPLY;
 	sm.admin_reply = r;
@@ -1372,7 +1405,7 @@ void logd_conn_free(struct logd_conn *c)
 	free(c);
 }
 
-bool logd_conn_idle(const struct logd_conn *c)
+static bool conn_idle(const struct logd_conn *c)
 {
 	/*
 	 * During a graceful stop a running I/O log is served to its Exit, and
@@ -1380,6 +1413,46 @@ bool logd_conn_idle(const struct logd_conn *c)
 	 * drain_ms).
 	 */
 	return c->state != ST_RUNNING && c->cjob == NULL && c->fjob == NULL;
+}
+
+bool logd_conn_idle(const struct logd_conn *c)
+{
+	if (!conn_idle(c))
+		return false;
+	/* An admin watching a stop stays until every other connection may close. */
+	if (c->watch)
+		for (const struct logd_conn *o = c->ctx->conns; o != NULL; o = o->next)
+			if (o != c && !conn_idle(o))
+				return false;
+	return true;
+}
+
+void logd_conn_set_watch(struct logd_conn *c)
+{
+	c->watch = true;
+}
+
+bool logd_conn_is_session(const struct logd_conn *c)
+{
+	return c->state == ST_EVENTS || c->state == ST_RUNNING;
+}
+
+int logd_conn_kill(struct logd_conn *c, const char *why)
+{
+	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+
+	if (!logd_conn_is_session(c))
+		return PB_ERR_NOTFOUND;
+	pb_log(PB_LV_NOTICE, "%s (%s): session of %s aborted: %s", c->addr,
+	       c->peer[0] ? c->peer : "no identity", c->user != NULL ? c->user : "?", why);
+	/* sudo's abort: the client is to end its command; what arrived is committed as the connection is freed. */
+	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_ABORT;
+	sm.abort = (char *)why;
+	send_server(c, &sm);
+	c->state = ST_FAILED;
+	if (!c->in_frame)
+		c->tr->close(c->io);
+	return 0;
 }
 
 void logd_ctx_tick(struct logd_ctx *ctx)

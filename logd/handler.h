@@ -91,8 +91,26 @@ void logd_conn_frame_error(struct logd_conn *c, int err);
  */
 void logd_conn_free(struct logd_conn *c);
 
-/* logd_conn_idle: true when nothing is pending (graceful stop may close it). */
+/*
+ * logd_conn_idle: true when nothing is pending (graceful stop may close it);
+ * for a connection marked with logd_conn_set_watch, only once every other
+ * connection is idle too.
+ */
 bool logd_conn_idle(const struct logd_conn *c);
+
+/* logd_conn_set_watch: an admin asked to follow a normal stop on this connection (AdminStop.watch). */
+void logd_conn_set_watch(struct logd_conn *c);
+
+/* logd_conn_is_session: true once the connection carries a session (an Accept, Reject or Restart was stored). */
+bool logd_conn_is_session(const struct logd_conn *c);
+
+/*
+ * logd_conn_kill: an administrator ended the session: send the sudo
+ * protocol's abort with why, refuse anything more, and close once it is
+ * written (what arrived is committed when the connection is freed).
+ * Returns 0, or PB_ERR_NOTFOUND when the connection is not a session.
+ */
+int logd_conn_kill(struct logd_conn *c, const char *why);
 
 /*
  * logd_ctx_tick: the commit point timer: sync the event log, then commit

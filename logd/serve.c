@@ -219,10 +219,10 @@ static void row_cb(struct pb_conn *c, void *state, void *arg)
 	struct rows_arg *ra = arg;
 	struct logd_conn *lc = state;
 	AdminSession *row = NULL;
-	(void)c;
-	if (ra->rc < 0)
+	if (ra->rc < 0 || !logd_conn_is_session(lc))
 		return;
 	struct pb_admin_session s = {
+		.id = pb_conn_id(c),
 		.host = logd_conn_peer(lc)[0] ? logd_conn_peer(lc) : logd_conn_host(lc),
 		.address = logd_conn_addr(lc),
 		.user = logd_conn_user(lc),
@@ -259,6 +259,38 @@ static int enable_cb(void *arg, bool enable)
 	return 0;
 }
 
+static void stop_watch_cb(void *arg, void *conn_arg)
+{
+	(void)arg;
+	logd_conn_set_watch(conn_arg);
+}
+
+struct kill_arg {
+	uint64_t id;
+	struct logd_conn *found;
+};
+
+static void find_conn_cb(struct pb_conn *c, void *state, void *arg)
+{
+	struct kill_arg *k = arg;
+	if (pb_conn_id(c) == k->id)
+		k->found = state;
+}
+
+static int kill_cb(void *arg, uint64_t id, const char *admin, const char *why, char *err,
+		   size_t errlen)
+{
+	struct logd *d = arg;
+	struct kill_arg k = {id, NULL};
+	(void)admin;
+	pb_server_foreach_conn(d->srv, find_conn_cb, &k);
+	if (k.found == NULL || logd_conn_kill(k.found, why) < 0) {
+		snprintf(err, errlen, "no log session %llu", (unsigned long long)id);
+		return PB_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
 static int stop_cb(void *arg, bool force, unsigned timeout_s)
 {
 	struct logd *d = arg;
@@ -292,4 +324,6 @@ void logd_admin_ops(struct logd *d, struct pb_admin_ops *ops)
 	ops->enable_cb = enable_cb;
 	ops->stop_cb = stop_cb;
 	ops->trace_cb = trace_cb;
+	ops->stop_watch_cb = stop_watch_cb;
+	ops->kill_cb = kill_cb;
 }

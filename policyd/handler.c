@@ -34,6 +34,8 @@ struct session {
 	struct pb_conn *c;
 	enum sess_state st;
 	bool counted; /* counted in d->sessions */
+	bool watch;   /* an admin's connection following a normal stop (AdminStop.watch) */
+	char *killed; /* kill-session: the message every later request gets, then the close */
 	char client[64];
 	uint64_t requests;
 	int64_t start_time;
@@ -307,7 +309,7 @@ static int handle_admin(struct session *s, uint64_t id, const AdminRequest *ar)
 	d->cnt.admin_requests++;
 	if (!pb_admin_is_admin(d->admin, pb_conn_peer_id(s->c)))
 		d->cnt.admin_refused++;
-	a = pb_admin_handle(d->admin, pb_conn_peer_id(s->c), pb_conn_peer_addr(s->c), ar);
+	a = pb_admin_handle_conn(d->admin, pb_conn_peer_id(s->c), pb_conn_peer_addr(s->c), ar, s);
 	if (a == NULL)
 		return fail(s, id, PB_ERR_NOMEM, "out of memory");
 	r.id = id;
@@ -355,6 +357,12 @@ static int frame_cb(struct pb_conn *c, void *state, const uint8_t *msg, size_t l
 		pd_unpack_arena_reset(unpack_arena);
 		return fail(s, 0, PB_ERR_PROTO, "malformed request: not a PolicyRequest (or over the %zu byte decoding budget)",
 			    pd_unpack_budget());
+	}
+	if (s->killed != NULL) {
+		/* Ended by an administrator: whatever comes next is refused with the reason, then we close. */
+		rc = fail(s, req->id, PB_ERR_DENIED, "%s", s->killed);
+		pd_unpack_arena_reset(unpack_arena);
+		return rc;
 	}
 	switch (req->type_case) {
 	case POLICY_REQUEST__TYPE_HELLO:
@@ -406,6 +414,7 @@ static void close_cb(struct pb_conn *c, void *state, int why)
 		 why ? pb_strerror(why) : "normal", (unsigned long long)s->requests);
 	if (s->counted && s->d->sessions > 0)
 		s->d->sessions--;
+	free(s->killed);
 	free(s->blob);
 	free(s);
 }
@@ -417,12 +426,50 @@ static void reload_cb(struct pb_server *srv, void *arg)
 	pd_reload(arg, err, sizeof(err));
 }
 
+/* A live shell session: started and not ended by an administrator. */
+static bool live_session(const struct session *s)
+{
+	return s != NULL && s->st == SS_STARTED && s->killed == NULL;
+}
+
+static void count_live_cb(struct pb_conn *c, void *state, void *arg)
+{
+	(void)c;
+	if (live_session(state))
+		(*(unsigned *)arg)++;
+}
+
+/*
+ * Graceful stop. After a normal stop asked by an admin, live shell sessions
+ * are served until they end (bounded by the drain timeout), and an admin
+ * connection that asked to watch stays until the last of them is gone. A
+ * stop by signal keeps the server's default: close each connection once no
+ * frame is being received and its output is written.
+ */
+static bool drain_cb(struct pb_conn *c, void *state)
+{
+	struct session *s = state;
+	unsigned live = 0;
+	/* Never cut a request in half or drop an answer not yet written (the server's default rule). */
+	if (pb_conn_receiving(c) || pb_conn_outq(c) > 0)
+		return false;
+	if (!s->d->stop_wait)
+		return true;
+	if (live_session(s))
+		return false;
+	if (!s->watch)
+		return true;
+	pb_server_foreach_conn(s->d->srv, count_live_cb, &live);
+	return live == 0;
+}
+
 const struct pb_server_ops pd_server_ops = {
 	.open_cb = open_cb,
 	.frame_cb = frame_cb,
 	.frame_error_cb = frame_error_cb,
 	.close_cb = close_cb,
 	.reload_cb = reload_cb,
+	.drain_cb = drain_cb,
 };
 
 /* --- admin callbacks --- */
@@ -505,11 +552,14 @@ static void session_row_cb(struct pb_conn *c, void *state, void *arg)
 	row.shell = s->shell;
 	row.start_time = s->start_time;
 	row.requests = s->requests;
+	row.id = pb_conn_id(c);
 	x->rc = pb_admin_sessions_add(x->rows, &row, &r);
 	if (x->rc == 0 && s->client[0] != '\0')
 		x->rc = pb_admin_session_extra(r, "client", s->client);
 	if (x->rc == 0)
 		x->rc = pb_admin_session_extra(r, "group", s->group);
+	if (x->rc == 0 && s->killed != NULL)
+		x->rc = pb_admin_session_extra(r, "ended", s->killed);
 	if (x->rc == 0)
 		x->bytes += admin_session__get_packed_size(r) + 8;
 }
@@ -548,7 +598,57 @@ static int stop_cb(void *arg, bool force, unsigned timeout_s)
 		pb_server_set_limits(d->srv, &lim);
 	}
 	d->state = ADMIN_STATE__ADMIN_STATE_STOPPING;
+	d->stop_wait = !force;
 	pb_server_stop(d->srv, force);
+	return 0;
+}
+
+static void stop_watch_cb(void *arg, void *conn_arg)
+{
+	struct session *s = conn_arg;
+	(void)arg;
+	s->watch = true;
+}
+
+struct kill_ctx {
+	uint64_t id;
+	struct session *found;
+};
+
+static void find_conn_cb(struct pb_conn *c, void *state, void *arg)
+{
+	struct kill_ctx *k = arg;
+	if (pb_conn_id(c) == k->id)
+		k->found = state;
+}
+
+static int kill_cb(void *arg, uint64_t id, const char *admin, const char *why, char *err,
+		   size_t errlen)
+{
+	struct pd *d = arg;
+	struct kill_ctx k = {id, NULL};
+	struct session *s;
+
+	pb_server_foreach_conn(d->srv, find_conn_cb, &k);
+	s = k.found;
+	if (s == NULL || s->st != SS_STARTED) {
+		snprintf(err, errlen, "no shell session %llu", (unsigned long long)id);
+		return PB_ERR_NOTFOUND;
+	}
+	if (s->killed != NULL) {
+		snprintf(err, errlen, "session %llu was already ended: %s", (unsigned long long)id, s->killed);
+		return PB_ERR_EXISTS;
+	}
+	s->killed = strdup(why);
+	if (s->killed == NULL)
+		return PB_ERR_NOMEM;
+	/*
+	 * The connection stays open so the shell's next request gets the
+	 * reason (a bare close would read as a server failure, and the shell
+	 * would fail over to another server instead of ending).
+	 */
+	pb_log(PB_LV_NOTICE, "session %llu of %s (user %s, pid %lld) ended by administrator %s",
+	       (unsigned long long)id, pb_conn_peer_id(s->c), s->user, s->pid, admin);
 	return 0;
 }
 
@@ -561,4 +661,6 @@ void pd_admin_ops(struct pd *d, struct pb_admin_ops *ops)
 	ops->reload_cb = admin_reload_cb;
 	ops->enable_cb = enable_cb;
 	ops->stop_cb = stop_cb;
+	ops->stop_watch_cb = stop_watch_cb;
+	ops->kill_cb = kill_cb;
 }

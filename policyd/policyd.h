@@ -57,6 +57,7 @@ struct pd {
 	AdminState state;
 	time_t started;
 	unsigned sessions; /* connections that did a ShellStart */
+	bool stop_wait;	   /* a normal admin stop: live sessions may finish (handler.c drain_cb) */
 	struct pd_counters cnt;
 };
 

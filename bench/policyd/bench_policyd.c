@@ -28,7 +28,9 @@
  *    only the last of the policy's rules, the worst case);
  * 3. policyd throughput: c connections, each keeping `depth` Checks in
  *    flight, for t seconds, driven by one epoll loop;
- * 4. idle: i sessions (Hello + ShellStart) kept open; policyd's RSS.
+ * 4. idle: i sessions (Hello + ShellStart) kept open; policyd's RSS. The
+ *    sessions are opened by full handshakes, as each shell's monitor (its own
+ *    process) does; -R resumes them from one client's saved session instead.
  * Everything runs in one invocation on the same machine, so the ratio of
  * (2) to (1) is meaningful even on a loaded host.
  */
@@ -193,10 +195,15 @@ static double cpu_seconds(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static struct pb_tls_ctx *client_ctx(void)
+/*
+ * no_resume: full handshakes only. Each governed session's monitor is its own
+ * process and connects once, so the sessions policyd holds were made by full
+ * handshakes; the idle measure opens its sessions that way.
+ */
+static struct pb_tls_ctx *client_ctx(bool no_resume)
 {
 	struct pb_tls_conf conf = {.ca = pki_file("ca.crt"), .cert = pki_file("host1.crt"),
-				   .key = pki_file("host1.key")};
+				   .key = pki_file("host1.key"), .no_resume = no_resume};
 	const char *err = NULL;
 	struct pb_tls_ctx *ctx = pb_tls_ctx_new(PB_TLS_CLIENT, &conf, &err);
 	if (ctx == NULL) {
@@ -428,7 +435,7 @@ int main(int argc, char **argv)
 {
 	size_t n = 20000;
 	int nconn = 100, rules = 200, idle = 10000, waitsec = 0, c;
-	bool echo_idle = false;
+	bool echo_idle = false, idle_resumed = false;
 	unsigned depth = 8;
 	double seconds = 3.0;
 	const char *pki = NULL;
@@ -436,7 +443,7 @@ int main(int argc, char **argv)
 	pid_t echo_pid;
 	struct pb_bench_stats echo_st, pd_st;
 
-	while ((c = getopt(argc, argv, "P:p:n:c:d:t:r:i:w:E")) != -1) {
+	while ((c = getopt(argc, argv, "P:p:n:c:d:t:r:i:w:ER")) != -1) {
 		switch (c) {
 		case 'P':
 			policyd_path = optarg;
@@ -465,11 +472,14 @@ int main(int argc, char **argv)
 		case 'w':
 			waitsec = atoi(optarg);
 			break;
+		case 'R':
+			idle_resumed = true;
+			break;
 		case 'E':
 			echo_idle = true;
 			break;
 		default:
-			fprintf(stderr, "usage: bench-policyd [-P policyd] [-p pki] [-n n] [-c conns] [-d depth] [-t s] [-r rules] [-i idle] [-w wait-s] [-E]\n");
+			fprintf(stderr, "usage: bench-policyd [-P policyd] [-p pki] [-n n] [-c conns] [-d depth] [-t s] [-r rules] [-i idle] [-w wait-s] [-E] [-R]\n");
 			return 2;
 		}
 	}
@@ -509,7 +519,7 @@ int main(int argc, char **argv)
 	if (eport <= 0)
 		die("echo server", PB_ERR_IO);
 	snprintf(port, sizeof(port), "%d", eport);
-	struct pb_tls_ctx *ctx = client_ctx();
+	struct pb_tls_ctx *ctx = client_ctx(false);
 	const char *err = NULL;
 	struct pb_tls *t = pb_tls_connect(ctx, "127.0.0.1", port, 10000, &err);
 	if (t == NULL)
@@ -559,14 +569,16 @@ int main(int argc, char **argv)
 	/* 4. idle sessions */
 	long rss0 = rss_kib(policyd_pid);
 	struct pb_tls **idles = calloc((size_t)(idle > 0 ? idle : 1), sizeof(*idles));
+	struct pb_tls_ctx *ictx = client_ctx(!idle_resumed);
 	int64_t t0 = pb_bench_now_ns();
 	for (int i = 0; i < idle; i++)
-		idles[i] = session(ctx, port);
+		idles[i] = session(ictx, port);
 	double secs = (double)(pb_bench_now_ns() - t0) / 1e9;
 	usleep(200000);
 	long rss1 = rss_kib(policyd_pid);
-	printf("%-28s %d sessions opened in %.1f s; policyd RSS %.1f MiB (%.1f MiB before, %.1f KiB each)\n",
-	       "policyd idle sessions", idle, secs, rss1 / 1024.0, rss0 / 1024.0,
+	printf("%-28s %d sessions opened (%s) in %.1f s; policyd RSS %.1f MiB (%.1f MiB before, %.1f KiB each)\n",
+	       "policyd idle sessions", idle,
+	       idle_resumed ? "resumed handshakes" : "full handshakes, as one per shell", secs, rss1 / 1024.0, rss0 / 1024.0,
 	       idle > 0 ? (double)(rss1 - rss0) / idle : 0.0);
 	if (waitsec > 0) {
 		printf("%-28s policyd pid %d; waiting %d s\n", "", (int)policyd_pid, waitsec);
@@ -591,6 +603,7 @@ int main(int argc, char **argv)
 
 	kill(policyd_pid, SIGTERM);
 	waitpid(policyd_pid, NULL, 0);
+	pb_tls_ctx_free(ictx);
 	pb_tls_ctx_free(ctx);
 	free(req);
 	char cmd[600];

@@ -661,3 +661,66 @@ Test(net, listen_any_serves_both_families)
 	if (fd >= 0)
 		close(fd);
 }
+
+/* A client context that never resumes: each connection is a full handshake, as a monitor's. */
+static struct pb_tls_ctx *fresh_client_ctx(const char *name)
+{
+	char crt[64], key[64];
+	snprintf(crt, sizeof(crt), "%s.crt", name);
+	snprintf(key, sizeof(key), "%s.key", name);
+	char *c = strdup(pki(crt)), *k = strdup(pki(key)), *ca = strdup(pki("ca.crt"));
+	struct pb_tls_conf conf = {.ca = ca, .cert = c, .key = k, .no_resume = true};
+	const char *err = NULL;
+	struct pb_tls_ctx *ctx = pb_tls_ctx_new(PB_TLS_CLIENT, &conf, &err);
+	cr_assert_not_null(ctx, "%s", err);
+	free(c);
+	free(k);
+	free(ca);
+	return ctx;
+}
+
+Test(tls, server_shares_one_decoded_certificate_per_client_identity)
+{
+	struct pb_tls_ctx *c1 = fresh_client_ctx("host1"), *c2 = fresh_client_ctx("host2");
+	struct pb_tls_ctx *sc = server_ctx("server");
+	struct pb_tls *c[3], *s[3];
+	int crc, src;
+	size_t base = 0;
+
+	cr_assert_eq(pb_tls_ctx_peer_certs(sc), 0);
+	for (int i = 0; i < 3; i++) {
+		pair_handshake(i == 2 ? c2 : c1, sc, "localhost", &c[i], &s[i], &crc, &src);
+		cr_assert_eq(src, 0, "server %d: %s", i, pb_tls_errstr(s[i]));
+		cr_assert(!pb_tls_resumed(s[i]));
+		ping(c[i], s[i]);
+		if (i == 0)
+			base = pb_tls_ctx_peer_certs(sc);	/* host1's, and the CA's if sent */
+		/* A second host1 connection holds no copy of its own; host2 adds one. */
+		cr_expect_eq(pb_tls_ctx_peer_certs(sc), i < 2 ? base : base + 1, "after %d", i);
+	}
+	cr_assert_geq(base, 1);
+	cr_expect_str_eq(pb_tls_peer_id(s[0]), "host1.test");
+	cr_expect_str_eq(pb_tls_peer_id(s[1]), "host1.test");
+	cr_expect_str_eq(pb_tls_peer_id(s[2]), "host2.test");
+	pb_tls_free(s[0]);
+	cr_expect_eq(pb_tls_ctx_peer_certs(sc), base + 1);
+	ping(c[1], s[1]);
+	pb_tls_free(s[1]);
+	cr_expect_eq(pb_tls_ctx_peer_certs(sc), base);	/* host2's (and the CA's) */
+	pb_tls_free(s[2]);
+	cr_expect_eq(pb_tls_ctx_peer_certs(sc), 0);
+	for (int i = 0; i < 3; i++)
+		pb_tls_free(c[i]);
+	/* A refused certificate is still verified on its own, shared or not. */
+	struct pb_tls_ctx *ce = fresh_client_ctx("expired");
+	struct pb_tls *cx, *sx;
+	pair_handshake(ce, sc, "localhost", &cx, &sx, &crc, &src);
+	expect_refused(cx, sx, crc, src);
+	pb_tls_free(cx);
+	pb_tls_free(sx);
+	cr_expect_eq(pb_tls_ctx_peer_certs(sc), 0);
+	pb_tls_ctx_free(ce);
+	pb_tls_ctx_free(c1);
+	pb_tls_ctx_free(c2);
+	pb_tls_ctx_free(sc);
+}

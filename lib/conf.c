@@ -131,6 +131,8 @@ ENUM_CHECK(v_hostcheck, "strict", "record")
 	  "connecting to one server, TLS handshake included")                                    \
 	K("timeouts.request", T_DURATION, "10s", 1 * MS_, 1 * HOUR_, NULL,                        \
 	  "waiting for the answer to one request")                                               \
+	K("timeouts.spool_retry", T_DURATION, "30s", 100 * MS_, 1 * HOUR_, NULL,                  \
+	  "a session logging to the spool tries the log servers again this often")               \
 	K("policyd.listen", T_LISTEN, "0.0.0.0:7714", 0, 0, NULL, "addresses policyd listens on") \
 	K("policyd.policy", T_PATH, PB_SYSCONFDIR "/pbsh-policy.yaml", 0, 0, NULL,                \
 	  "the policy file (policy.yaml(5))")                                                    \

@@ -541,6 +541,7 @@ static const char every_key[] =
     "timeouts:\n"
     "  connect: 750ms\n"
     "  request: 1m\n"
+    "  spool_retry: 5s\n"
     "policyd:\n"
     "  listen: [\"127.0.0.1:0\", \"[::1]:7715\"]\n"
     "  policy: /etc/pbsh/policy.yaml\n"
@@ -611,6 +612,7 @@ Test(conf, every_key)
 	cr_expect(!pb_conf_bool(c, "tls.plaintext_for_tests"));
 	cr_expect_eq(pb_conf_ms(c, "timeouts.connect"), 750);
 	cr_expect_eq(pb_conf_ms(c, "timeouts.request"), 60000);
+	cr_expect_eq(pb_conf_ms(c, "timeouts.spool_retry"), 5000);
 
 	hp = pb_conf_hostports(c, "policyd.listen", &n);
 	cr_assert_eq(n, 2);

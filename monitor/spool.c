@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: ISC */
+/* The spool journal of a session whose log server is away, and its forwarding with no loss and no
+ * duplicates. */
+#include "mon.h"
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "debug.h"
+#include "err.h"
+
+#define JOURNAL_SUFFIX ".journal"
+
+struct spool_journal {
+	int fd;
+	char *path;
+};
+
+/* mkdirs: make dir and its missing parents, the last one mode 0700. */
+static int mkdirs(const char *dir)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+		return PB_ERR_INVAL;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return PB_ERR_IO;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return PB_ERR_IO;
+	return 0;
+}
+
+/* check_dir: the spool holds root's records: only its owner may write there. */
+static int check_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0) {
+		snprintf(err, errlen, "spool directory %s: %s", dir, strerror(errno));
+		return errno == ENOENT ? PB_ERR_NOTFOUND : PB_ERR_IO;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		snprintf(err, errlen,
+		         "spool directory %s must be a directory owned by uid %ld that "
+		         "only its owner may write",
+		         dir, (long)geteuid());
+		return PB_ERR_DENIED;
+	}
+	return 0;
+}
+
+int spool_journal_create(const char *dir, struct spool_journal **jp, char *err, size_t errlen)
+{
+	struct spool_journal *j = NULL;
+	char id[33], path[4096];
+	int rc;
+
+	*jp = NULL;
+	if (dir == NULL) {
+		snprintf(err, errlen, "no spooldir configured");
+		return PB_ERR_CONF;
+	}
+	if (mkdirs(dir) < 0) {
+		snprintf(err, errlen, "cannot make spool directory %s: %s", dir, strerror(errno));
+		return PB_ERR_IO;
+	}
+	if ((rc = check_dir(dir, err, errlen)) < 0)
+		return rc;
+	mon_uniqueid(id);
+	id[12] = '\0';
+	snprintf(path, sizeof(path), "%s/%lld-%ld-%s" JOURNAL_SUFFIX, dir, (long long)time(NULL),
+	         (long)getpid(), id);
+	j = calloc(1, sizeof(*j));
+	if (j == NULL || (j->path = strdup(path)) == NULL) {
+		free(j);
+		snprintf(err, errlen, "out of memory");
+		return PB_ERR_NOMEM;
+	}
+	j->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (j->fd < 0 || flock(j->fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "cannot create journal %s: %s", path, strerror(errno));
+		spool_journal_close(j);
+		return PB_ERR_IO;
+	}
+	PB_TRACE(PB_SS_MONITOR, 2, "spooling to %s", path);
+	*jp = j;
+	return 0;
+}
+
+/* put_record: one SpoolRecord as a frame, written through (the journal is the only copy). */
+static int put_record(int fd, const SpoolRecord *r)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = pb_frame_pack(&r->base, 0, &buf, &len);
+	if (rc < 0)
+		return rc;
+	ssize_t w;
+	do
+		w = write(fd, buf, len);
+	while (w < 0 && errno == EINTR);
+	free(buf);
+	if (w < 0)
+		return errno == ENOSPC ? PB_ERR_NOSPC : PB_ERR_IO;
+	return (size_t)w == len ? 0 : PB_ERR_NOSPC;
+}
+
+int spool_journal_frame(struct spool_journal *j, const uint8_t *cm, size_t len)
+{
+	SpoolRecord r = SPOOL_RECORD__INIT;
+	r.type_case = SPOOL_RECORD__TYPE_FRAME;
+	r.frame.data = (uint8_t *)cm;
+	r.frame.len = len;
+	return put_record(j->fd, &r);
+}
+
+int spool_journal_end(struct spool_journal *j)
+{
+	SpoolRecord r = SPOOL_RECORD__INIT;
+	r.type_case = SPOOL_RECORD__TYPE_END;
+	r.end = true;
+	int rc = put_record(j->fd, &r);
+	if (rc == 0 && fdatasync(j->fd) < 0)
+		rc = PB_ERR_IO;
+	return rc;
+}
+
+const char *spool_journal_path(const struct spool_journal *j)
+{
+	return j->path;
+}
+
+void spool_journal_close(struct spool_journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j->path);
+	free(j);
+}
+
+/* ---- reading and forwarding ---- */
+
+/* A journal as read back: its frames and the last marks. */
+struct jdata {
+	ProtobufCBinaryData *frames;
+	size_t n, cap;
+	char *log_id;
+	uint64_t stored;
+	struct timespec commit;
+	bool end;
+	SpoolRecord **recs; /* unpacked records own the frame bytes */
+	size_t nrecs, caprecs;
+};
+
+static void jdata_free(struct jdata *d)
+{
+	for (size_t i = 0; i < d->nrecs; i++)
+		spool_record__free_unpacked(d->recs[i], NULL);
+	free(d->recs);
+	free(d->frames);
+	memset(d, 0, sizeof(*d));
+}
+
+/* grow: make room for one more element of size sz in *arr. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+	if (n < *cap)
+		return true;
+	size_t nc = *cap ? *cap * 2 : 64;
+	void *p = realloc(*arr, nc * sz);
+	if (p == NULL)
+		return false;
+	*arr = p;
+	*cap = nc;
+	return true;
+}
+
+/*
+ * jdata_load: read every record from the start. A frame cut short at the
+ * end (the writer died mid-record) ends the journal there.
+ */
+static int jdata_load(int fd, struct jdata *d)
+{
+	memset(d, 0, sizeof(*d));
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return PB_ERR_IO;
+	for (;;) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		int rc = pb_frame_read_fd(fd, 0, -1, &buf, &len);
+		if (rc == PB_ERR_EOF || rc == PB_ERR_TRUNCATED)
+			break;
+		if (rc < 0)
+			return rc;
+		SpoolRecord *r = spool_record__unpack(NULL, len, buf);
+		free(buf);
+		if (r == NULL)
+			return PB_ERR_PROTO;
+		if (!grow((void **)&d->recs, &d->caprecs, d->nrecs, sizeof(*d->recs))) {
+			spool_record__free_unpacked(r, NULL);
+			return PB_ERR_NOMEM;
+		}
+		d->recs[d->nrecs++] = r;
+		switch (r->type_case) {
+		case SPOOL_RECORD__TYPE_FRAME:
+			if (!grow((void **)&d->frames, &d->cap, d->n, sizeof(*d->frames)))
+				return PB_ERR_NOMEM;
+			d->frames[d->n++] = r->frame;
+			break;
+		case SPOOL_RECORD__TYPE_LOG_ID:
+			d->log_id = r->log_id;
+			break;
+		case SPOOL_RECORD__TYPE_STORED:
+			d->stored = r->stored->frames;
+			if (r->stored->commit != NULL) {
+				d->commit.tv_sec = (time_t)r->stored->commit->tv_sec;
+				d->commit.tv_nsec = r->stored->commit->tv_nsec;
+			}
+			break;
+		case SPOOL_RECORD__TYPE_END:
+			d->end = true;
+			break;
+		default:
+			break;
+		}
+	}
+	if (d->stored > d->n)
+		d->stored = d->n;
+	return 0;
+}
+
+/*
+ * stored_upto: how many frames a commit point covers: every frame up to
+ * the last I/O record whose cumulative delay is within the point (a
+ * RestartMessage frame sets the elapsed time to its resume point; logd
+ * sends only points after which the next record has a positive delay).
+ * *total gets the elapsed time after the last frame, *has_io whether there
+ * are I/O records at all (then only a point at *total acknowledges the end).
+ */
+static uint64_t stored_upto(const struct jdata *d, struct timespec point, struct timespec *total,
+                            bool *has_io)
+{
+	struct timespec cum = {0, 0};
+	uint64_t k = 0;
+	*has_io = false;
+	for (size_t i = 0; i < d->n; i++) {
+		Pblog__ClientMessage *cm =
+		    pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		struct timespec delay;
+		if (cm == NULL)
+			continue;
+		if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG &&
+		    cm->restart_msg->resume_point) {
+			cum.tv_sec = (time_t)cm->restart_msg->resume_point->tv_sec;
+			cum.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
+		} else if (mon_log_delay(cm, &delay)) {
+			*has_io = true;
+			cum = mon_ts_add(cum, delay);
+			if (mon_ts_cmp(cum, point) <= 0)
+				k = i + 1;
+		}
+		pblog__client_message__free_unpacked(cm, NULL);
+	}
+	*total = cum;
+	return k;
+}
+
+static int send_cm(struct pb_tls *t, const struct mon_net *net, const Pblog__ClientMessage *cm)
+{
+	return mon_send(t, &cm->base, net->max, net->request_ms);
+}
+
+/*
+ * forward_fd: forward one locked journal. Returns 0 when the server has
+ * acknowledged all of it (the caller deletes it); *no_server is set when no
+ * log server answered at all.
+ */
+static int forward_fd(int fd, const char *path, const struct mon_net *net,
+                      const struct pb_hostport *hp, size_t nhp, bool *no_server, char *err,
+                      size_t errlen)
+{
+	struct jdata d;
+	struct pb_tls *t = NULL;
+	bool subcmd = false;
+	int rc = jdata_load(fd, &d);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot read the journal: %s", path, pb_strerror(rc));
+		goto done;
+	}
+	if (d.n == 0 || (d.end && d.stored >= d.n)) {
+		rc = 0; /* nothing, or everything acknowledged: only the deletion was missing */
+		goto done;
+	}
+	t = mon_log_open(net, hp, nhp, &subcmd, NULL, err, errlen);
+	if (t == NULL) {
+		*no_server = true;
+		rc = PB_ERR_IO;
+		goto done;
+	}
+	size_t start = d.stored;
+	if (start > 0 && d.log_id != NULL) {
+		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
+		Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
+		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
+		ts.tv_sec = d.commit.tv_sec;
+		ts.tv_nsec = (int32_t)d.commit.tv_nsec;
+		rm.log_id = d.log_id;
+		rm.resume_point = &ts;
+		cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
+		cm.restart_msg = &rm;
+		if ((rc = send_cm(t, net, &cm)) < 0)
+			goto io_fail;
+	} else {
+		start = 0; /* nothing to resume from: the whole session again */
+	}
+	PB_TRACE(PB_SS_MONITOR, 2, "forwarding %s from frame %zu of %zu", path, start, d.n);
+	for (size_t i = start; i < d.n; i++) {
+		Pblog__ClientMessage *cm =
+		    pblog__client_message__unpack(NULL, d.frames[i].len, d.frames[i].data);
+		bool skip = cm == NULL ||
+		            (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT && !subcmd);
+		if (cm != NULL)
+			pblog__client_message__free_unpacked(cm, NULL);
+		if (skip)
+			continue;
+		if ((rc = pb_tls_send_frame(t, d.frames[i].data, d.frames[i].len,
+		                            net->request_ms)) < 0)
+			goto io_fail;
+	}
+	if (!d.end) {
+		/* The monitor that wrote it died: close the session so the server ends it cleanly.
+		 */
+		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
+		Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;
+		em.error = (char *)"the session monitor ended before the session did";
+		cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG;
+		cm.exit_msg = &em;
+		if ((rc = send_cm(t, net, &cm)) < 0)
+			goto io_fail;
+	}
+	/* The server ends a finished session by closing; what it says before is recorded. */
+	struct timespec total, last = d.commit;
+	bool has_io;
+	(void)stored_upto(&d, last, &total, &has_io);
+	for (;;) {
+		uint8_t *buf = NULL;
+		size_t len = 0;
+		rc = pb_tls_recv_frame(t, net->max, net->request_ms, &buf, &len);
+		if (rc == PB_ERR_EOF) {
+			/* An I/O log is delivered when a commit point covers all of it, not by a
+			 * close alone. */
+			if (has_io && mon_ts_cmp(last, total) < 0) {
+				snprintf(err, errlen,
+				         "%s: the log server closed before acknowledging the whole "
+				         "I/O log",
+				         path);
+				rc = PB_ERR_TRUNCATED;
+				goto done;
+			}
+			rc = 0;
+			break;
+		}
+		if (rc < 0)
+			goto io_fail;
+		Pblog__ServerMessage *sm = pblog__server_message__unpack(NULL, len, buf);
+		free(buf);
+		if (sm == NULL) {
+			snprintf(err, errlen, "%s: undecodable reply from the log server", path);
+			rc = PB_ERR_PROTO;
+			goto done;
+		}
+		SpoolRecord r = SPOOL_RECORD__INIT;
+		SpoolStored st = SPOOL_STORED__INIT;
+		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
+		switch (sm->type_case) {
+		case PBLOG__SERVER_MESSAGE__TYPE_LOG_ID:
+			r.type_case = SPOOL_RECORD__TYPE_LOG_ID;
+			r.log_id = sm->log_id;
+			rc = put_record(fd, &r);
+			break;
+		case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT: {
+			struct timespec p = {(time_t)sm->commit_point->tv_sec,
+			                     sm->commit_point->tv_nsec};
+			ts.tv_sec = p.tv_sec;
+			ts.tv_nsec = (int32_t)p.tv_nsec;
+			last = p;
+			st.frames = stored_upto(&d, p, &total, &has_io);
+			st.commit = &ts;
+			r.type_case = SPOOL_RECORD__TYPE_STORED;
+			r.stored = &st;
+			rc = put_record(fd, &r);
+			break;
+		}
+		case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
+		case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
+			snprintf(err, errlen, "%s: the log server refused it: %s", path,
+			         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error
+			                                                            : sm->abort);
+			rc = PB_ERR_DENIED;
+			break;
+		default:
+			break;
+		}
+		pblog__server_message__free_unpacked(sm, NULL);
+		if (rc < 0)
+			goto done;
+	}
+	goto done;
+io_fail:
+	snprintf(err, errlen, "%s: forwarding broke off: %s", path, pb_strerror(rc));
+done:
+	pb_tls_free(t);
+	jdata_free(&d);
+	return rc;
+}
+
+int spool_journal_forward(struct spool_journal *j, const struct mon_net *net,
+                          const struct pb_hostport *hp, size_t n, char *err, size_t errlen)
+{
+	bool no_server = false;
+	int rc = forward_fd(j->fd, j->path, net, hp, n, &no_server, err, errlen);
+	if (rc == 0) {
+		unlink(j->path);
+		PB_TRACE(PB_SS_MONITOR, 2, "journal %s forwarded", j->path);
+	}
+	return rc;
+}
+
+int spool_journal_frames(struct spool_journal *j,
+                         void (*cb)(void *arg, const uint8_t *cm, size_t len), void *arg)
+{
+	struct jdata d;
+	int rc = jdata_load(j->fd, &d);
+	for (size_t i = 0; rc == 0 && i < d.n; i++)
+		cb(arg, d.frames[i].data, d.frames[i].len);
+	jdata_free(&d);
+	return rc;
+}
+
+void spool_journal_discard(struct spool_journal *j)
+{
+	if (j == NULL)
+		return;
+	unlink(j->path);
+	spool_journal_close(j);
+}
+
+/* still_linked: the file fd is open on is still the one at path (not deleted by a forwarder before
+ * us). */
+static bool still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+	return fstat(fd, &a) == 0 && lstat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino && a.st_nlink > 0;
+}
+
+int pb_spool_forward(const struct pb_conf *conf, unsigned *forwarded, unsigned *pending, char *err,
+                     size_t errlen)
+{
+	const char *dir = pb_conf_str(conf, "spooldir");
+	size_t nhp = 0;
+	const struct pb_hostport *hp = pb_conf_hostports(conf, "logservers", &nhp);
+	struct mon_net net = {0};
+	unsigned nfw = 0, npend = 0;
+	int rc = 0, first = 0;
+	bool no_server = false;
+	DIR *dp = NULL;
+
+	if (forwarded)
+		*forwarded = 0;
+	if (pending)
+		*pending = 0;
+	if (dir == NULL)
+		return 0;
+	if ((rc = check_dir(dir, err, errlen)) < 0)
+		return rc == PB_ERR_NOTFOUND ? 0 : rc;
+	if ((dp = opendir(dir)) == NULL) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return PB_ERR_IO;
+	}
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		size_t l = strlen(de->d_name), sl = strlen(JOURNAL_SUFFIX);
+		char path[4096], e[1024];
+		if (l <= sl || strcmp(de->d_name + l - sl, JOURNAL_SUFFIX) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0 || !still_linked(fd, path)) {
+			/* Its session is still running, or another forwarder has it. */
+			if (still_linked(fd, path))
+				npend++;
+			close(fd);
+			continue;
+		}
+		if (net.ctx == NULL && (rc = mon_net_init(&net, conf, e, sizeof(e))) < 0) {
+			snprintf(err, errlen, "%s", e);
+			close(fd);
+			npend++;
+			break;
+		}
+		if (no_server) {
+			/* No log server answered for the one before: the others wait for the next
+			 * time. */
+			npend++;
+			close(fd);
+			continue;
+		}
+		rc = forward_fd(fd, path, &net, hp, nhp, &no_server, e, sizeof(e));
+		if (rc == 0) {
+			unlink(path);
+			nfw++;
+		} else {
+			npend++;
+			if (first == 0) {
+				first = rc;
+				snprintf(err, errlen, "%s", e);
+			}
+		}
+		close(fd);
+	}
+	closedir(dp);
+	mon_net_free(&net);
+	if (forwarded)
+		*forwarded = nfw;
+	if (pending)
+		*pending = npend;
+	if (rc < 0 && first == 0)
+		first = rc;
+	if (npend > 0 && first == 0)
+		snprintf(err, errlen,
+		         "%u journal%s in use (a running session, or another forwarder)", npend,
+		         npend == 1 ? "" : "s");
+	return npend > 0 ? (first < 0 ? first : PB_ERR_AGAIN) : 0;
+}

@@ -19,6 +19,7 @@
 #include "err.h"
 #include "pbctl_args.h"
 #include "pbctl_conn.h"
+#include "spool.h"
 #include "tls.h"
 
 #ifndef PBCTL_SBINDIR
@@ -796,6 +797,34 @@ static int cmd_cancel(struct pbctl *p)
 	return rc;
 }
 
+/* ---- forward ---- */
+
+/*
+ * forward: the monitor's forwarder (monitor/spool.c), run on demand or by
+ * pbsh-forward.timer. A journal in use (its session still running, or
+ * another forwarder busy with it) waits for the next run: that is not a
+ * failure.
+ */
+static int cmd_forward(struct pbctl *p)
+{
+	unsigned sent = 0, pending = 0;
+	char err[512] = "";
+	int rc = pb_spool_forward(p->conf, &sent, &pending, err, sizeof(err));
+
+	if (rc == 0 || rc == PB_ERR_AGAIN) {
+		printf("forward: %u journal%s sent", sent, sent == 1 ? "" : "s");
+		if (pending > 0)
+			printf(", %u in use (left for the next run)", pending);
+		printf("\n");
+		return PBCTL_EXIT_OK;
+	}
+	fprintf(stderr, "pbctl: forward: %s\n", err[0] != '\0' ? err : pb_strerror(rc));
+	if (sent > 0 || pending > 0)
+		fprintf(stderr, "pbctl: forward: %u journal%s sent before that, %u in use\n", sent,
+			sent == 1 ? "" : "s", pending);
+	return PBCTL_EXIT_FAIL;
+}
+
 /* ---- main ---- */
 
 static int setup(struct pbctl *p)
@@ -873,6 +902,9 @@ int main(int argc, char **argv)
 		break;
 	case PBCTL_SESSIONS:
 		rc = cmd_sessions(&p);
+		break;
+	case PBCTL_FORWARD:
+		rc = cmd_forward(&p);
 		break;
 	default:
 		rc = cmd_simple(&p);

@@ -16,6 +16,7 @@ enum {
 	A_ID = 1u << 3,	    /* a required first operand: kill-session ID, and -m */
 	A_LOCAL = 1u << 4,  /* the local host only */
 	A_ONEHOST = 1u << 5, /* at most one host */
+	A_NODAEMON = 1u << 6, /* about no daemon: a daemon operand is an error */
 };
 
 static const struct {
@@ -34,6 +35,8 @@ static const struct {
 	{"sessions", PBCTL_SESSIONS, A_LONG, PBCTL_POLICYD | PBCTL_LOGD},
 	/* A session id belongs to one daemon on one host; policyd's session is the shell's. */
 	{"kill-session", PBCTL_KILL_SESSION, A_ID | A_ONEHOST, PBCTL_POLICYD},
+	/* The spool is this host's; the log server it goes to comes from logservers. */
+	{"forward", PBCTL_FORWARD, A_LOCAL | A_NODAEMON, 0},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -49,7 +52,8 @@ const char *pbctl_usage(void)
 	       "  reload | enable | disable [DAEMON]\n"
 	       "  trace SPEC [DAEMON]                      debug tracing (\"0\", \"5\", \"policy@9,tls@3\")\n"
 	       "  sessions [-l] [DAEMON]                   the sessions connected now\n"
-	       "  kill-session [-m REASON] ID [DAEMON]     end one session (default daemon: policyd)\n";
+	       "  kill-session [-m REASON] ID [DAEMON]     end one session (default daemon: policyd)\n"
+	       "  forward                                  send this host's spooled logs to a log server\n";
 }
 
 static int err_out(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -253,7 +257,7 @@ int pbctl_parse_args(int argc, char **argv, struct pbctl_args *a, char *err, siz
 					return err_out(err, errlen, "kill-session: \"%s\" is not a session id (a number from pbctl sessions)", s);
 				a->session_id = v;
 			}
-		} else if (daemon_bit(s) != 0 && !a->daemon_named) {
+		} else if (daemon_bit(s) != 0 && !a->daemon_named && !(acc & A_NODAEMON)) {
 			a->daemons = (unsigned)daemon_bit(s);
 			a->daemon_named = true;
 		} else {

@@ -25,11 +25,7 @@ enum pbctl_cmd {
 	PBCTL_TRACE,
 	PBCTL_SESSIONS,
 	PBCTL_KILL_SESSION,
-	/*
-	 * `forward` (DESIGN §9: ship the spool to a log server, run by a
-	 * systemd timer) belongs to the spool forwarder; it is added here, in
-	 * the command table of pbctl_args.c and in pbctl.c's dispatch.
-	 */
+	PBCTL_FORWARD,	/* DESIGN §9: ship this host's spool to a log server */
 };
 
 /* Which daemons a command is about (bits). */

@@ -7,6 +7,7 @@
 import fcntl
 import json
 import os
+import re
 import pty
 import select
 import shutil
@@ -27,7 +28,15 @@ POLICYD = os.environ.get("POLICYD")
 LOGD = os.environ.get("LOGD")
 PBLOG = os.environ.get("PBLOG")
 PBREPLAY = os.environ.get("PBREPLAY")
-SPOOLFWD = os.environ.get("SPOOLFWD") or os.path.join(BUILD, "tests", "monitor", "spoolfwd")
+PBCTL = os.environ.get("PBCTL") or os.path.join(BUILD, "tools", "pbctl")
+
+
+def forward(conf):
+    """`pbctl -f CONF forward` (monitor/spool.c's pb_spool_forward): (exit status, journals sent, output)."""
+    p = subprocess.run([PBCTL, "-f", conf, "forward"], capture_output=True, text=True, timeout=30)
+    out = p.stdout + p.stderr
+    m = re.search(r"(\d+) journals? sent", out)
+    return p.returncode, int(m.group(1)) if m else 0, out
 
 POLICY = """\
 lists:
@@ -453,9 +462,9 @@ def group_spool(env):
     ok(st.st_mode & 0o777 == 0o700 and st.st_uid == os.getuid(), "the spool is 0700 and the monitor's", oct(st.st_mode))
     # logd comes back; the forwarder (what pbctl forward calls) hands the journal over.
     env.start_logd(lport)
-    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
-    ok(p.returncode == 0 and "forwarded 1" in p.stdout, "pb_spool_forward forwards the journal",
-       p.stdout + p.stderr)
+    frc, fsent, fout = forward(conf)
+    ok(frc == 0 and fsent == 1, "pbctl forward sends the journal",
+       fout)
     ok(not [f for f in os.listdir(env.spool) if f.endswith(".journal")], "the acknowledged journal is deleted",
        os.listdir(env.spool))
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
@@ -463,10 +472,10 @@ def group_spool(env):
     want = [("accept", "/bin/pbsh"), ("accept", "/bin/ls"), ("finish", None), ("accept", "/bin/rm"),
             ("finish", None), ("exit", "/bin/pbsh")]
     ok(kinds == want, "pblog shows every event of the spooled session once", kinds)
-    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
+    frc, fsent, fout = forward(conf)
     time.sleep(0.3)
-    ok(p.returncode == 0 and "forwarded 0" in p.stdout and len(env.events_json()) == len(want),
-       "forwarding again sends nothing twice", p.stdout + str(len(env.events_json())))
+    ok(frc == 0 and fsent == 0 and len(env.events_json()) == len(want),
+       "forwarding again sends nothing twice", fout + str(len(env.events_json())))
 
     # A session spooled while logd is down is forwarded by the next session that starts.
     env.stop("logd")
@@ -492,13 +501,13 @@ def group_spool(env):
     ok(len([f for f in os.listdir(env.spool) if f.endswith(".journal")]) == 1,
        "logd killed mid-session: the rest of the session is in the spool", err)
     env.start_logd(lport)
-    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
+    frc, fsent, fout = forward(conf)
     evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 4)
     mine = [e for e in evs if e.get("command") in ("/bin/ls", "/bin/echo") and e.get("event") == "accept"]
-    ok(p.returncode == 0 and sum(1 for e in evs if e.get("event") == "exit") == 4
+    ok(frc == 0 and sum(1 for e in evs if e.get("event") == "exit") == 4
        and sum(1 for e in evs if e.get("command") == "/bin/echo") == 1,
        "after forwarding, the command logged after logd died is there once, and the session's exit",
-       p.stdout + p.stderr + str([(e.get("event"), e.get("command")) for e in evs]) + str(mine))
+       fout + str([(e.get("event"), e.get("command")) for e in evs]) + str(mine))
 
 
 def in_pty(argv, errpath):
@@ -656,8 +665,8 @@ def group_spooliolog(env):
     ok(rc == 0 and s and s[0]["native_root"] and s[0]["pty"] and s[0]["logserver"] == "spool",
        "native root with a terminal: the session is I/O logged, to the spool", f"{s}\n{err}")
     env.start_logd(lport)
-    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
-    ok(p.returncode == 0 and "forwarded 1" in p.stdout, "the I/O journal is forwarded", p.stdout + p.stderr)
+    frc, fsent, fout = forward(conf)
+    ok(frc == 0 and fsent == 1, "the I/O journal is forwarded", fout)
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
     lid = finished_iolog(env, evs, "logd made an I/O log of the spooled session")
     if lid is None:
@@ -689,13 +698,13 @@ def group_resume(env):
     env.procs["proxy"] = proxy
     wait_file(pf, proxy)
     cut = env.monitor_conf([free_port()], [int(open(pf).read())])
-    p = subprocess.run([SPOOLFWD, cut], capture_output=True, text=True, timeout=30)
-    ok(p.returncode != 0 and "forwarded 0" in p.stdout and len(os.listdir(env.spool)) == 1,
-       "a forward cut in the middle keeps the journal", p.stdout + p.stderr)
+    frc, fsent, fout = forward(cut)
+    ok(frc != 0 and fsent == 0 and len(os.listdir(env.spool)) == 1,
+       "a forward cut in the middle keeps the journal", fout)
     conf = env.monitor_conf([free_port()], [lport])
-    p = subprocess.run([SPOOLFWD, conf], capture_output=True, text=True, timeout=30)
-    ok(p.returncode == 0 and "forwarded 1" in p.stdout and not os.listdir(env.spool),
-       "the next forward completes it", p.stdout + p.stderr)
+    frc, fsent, fout = forward(conf)
+    ok(frc == 0 and fsent == 1 and not os.listdir(env.spool),
+       "the next forward completes it", fout)
     logtext = open(os.path.join(env.tmp, "logd", "log")).read()
     ok("restarted at" in logtext, "it resumed the I/O log at the commit point (RestartMessage)", logtext[-2000:])
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))

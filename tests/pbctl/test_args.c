@@ -137,7 +137,21 @@ static const struct {
 	{{"kill-session", "12x"}, "not a session id"},
 	{{"-h", "a", "b", "kill-session", "3"}, "one host"},
 	{{"-f"}, "needs a value"},
+	{{"forward", "logd"}, "unexpected argument"},
+	{{"-h", "x", "forward"}, "local host only"},
+	{{"forward", "-l"}, "unknown option -l"},
 };
+
+Test(args, forward_is_local_and_about_no_daemon)
+{
+	struct pbctl_args a;
+	cr_assert_eq(PARSE(&a, "-f", "/etc/x.yaml", "forward"), 0, "%s", err);
+	cr_assert_eq(a.cmd, PBCTL_FORWARD);
+	cr_assert_eq(a.daemons, 0);
+	cr_assert_eq(a.n_hosts, 0);
+	cr_assert_str_eq(a.config, "/etc/x.yaml");
+	pbctl_args_free(&a);
+}
 
 Test(args, refusals)
 {

@@ -16,12 +16,20 @@ for d in policyd logd; do
 	# verify checks that ExecStart exists: point it at the built daemon.
 	sed "s#^\(Exec[A-Za-z]*=\)[^ ]*/$d#\1$(dirname "$PB_BUILD/$d/$d")/$d#" "$unit" >"$T/pbsh-$d.service"
 done
+fwd=$PB_BUILD/conf/pbsh-forward.service
+for want in 'Type=oneshot' 'ExecStart=.*/pbctl forward$' 'NoNewPrivileges=yes'; do
+	grep -q "^$want" "$fwd" || { echo "pbsh-forward.service lacks $want"; fail=1; }
+done
+grep -q '^OnUnitActiveSec=' "$PB_BUILD/conf/pbsh-forward.timer" || { echo "pbsh-forward.timer has no period"; fail=1; }
+grep -q '@[a-z]*@' "$fwd" && { echo "pbsh-forward.service: a @variable@ is not filled in"; fail=1; }
+sed "s#^ExecStart=[^ ]*/pbctl#ExecStart=$PB_BUILD/tools/pbctl#" "$fwd" >"$T/pbsh-forward.service"
+cp "$PB_BUILD/conf/pbsh-forward.timer" "$T/"
 [ "$fail" = 0 ] || exit 1
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "systemd-analyze not installed: content checked only"
 	exit 0
 fi
-out=$(cd "$T" && systemd-analyze verify --man=no pbsh-policyd.service pbsh-logd.service 2>&1) || {
+out=$(cd "$T" && systemd-analyze verify --man=no pbsh-policyd.service pbsh-logd.service pbsh-forward.service pbsh-forward.timer 2>&1) || {
 	echo "systemd-analyze verify failed: $out"
 	exit 1
 }

@@ -61,6 +61,17 @@ int c_printf(int argc, char **argv);
 int c_echo(int argc, char **argv);
 int c_let(int argc, char **argv);
 int c_fc(int argc, char **argv);
+int c_typeset(int argc, char **argv);
+int c_integer(int argc, char **argv);
+int c_print(int argc, char **argv);
+int c_whence(int argc, char **argv);
+
+/*
+ * echo_words (c_printf.c): write the words separated by blanks, with the
+ * XSI escapes (\n, \t, \0nnn, \c stops all output) when escapes, and a
+ * final newline when nl; returns 0. Shared by echo and print.
+ */
+int echo_words(char **words, bool escapes, bool nl);
 
 /* hist_add (history.c): remember a command of an interactive shell for fc. */
 void hist_add(const char *cmd);

@@ -254,6 +254,21 @@ int c_unset(int argc, char **argv)
 			func_unset(argv[i]);
 			continue;
 		}
+		const char *br = strchr(argv[i], '[');
+		size_t len = strlen(argv[i]);
+		if (br && len > 0 && argv[i][len - 1] == ']' && var_valid_name(argv[i], (size_t)(br - argv[i]))) {
+			/* unset a[i] (ksh); a[@] and a[*] unset the whole array. */
+			char *name = ststrndup(argv[i], (size_t)(br - argv[i]));
+			char *sub = ststrndup(br + 1, (size_t)(argv[i] + len - 1 - br - 1));
+			struct var *v = var_lookup(name);
+			if (v && (v->flags & V_READONLY))
+				sh_errorf(2, "unset: %s: is read only", name);
+			if (strcmp(sub, "@") == 0 || strcmp(sub, "*") == 0)
+				var_unset(v ? ststrndup(v->text, v->nlen) : name);
+			else
+				var_unset_elem(name, var_check_index(arith_eval(sub)));
+			continue;
+		}
 		if (!var_valid_name(argv[i], (size_t)-1)) {
 			sh_warnf("unset: %s: bad variable name", argv[i]);
 			ret = 1;
@@ -271,6 +286,13 @@ int c_set(int argc, char **argv)
 {
 	if (argc == 1) {
 		var_list(0);
+		return 0;
+	}
+	if ((argv[1][0] == '-' || argv[1][0] == '+') && argv[1][1] == 'A' && argv[1][2] == '\0') {
+		/* set -A name values (ksh): the array becomes the values; set +A only overwrites the first ones. */
+		if (argc < 3 || !var_valid_name(argv[2], (size_t)-1))
+			sh_errorf(2, "set: %s: %s", argv[1], argc < 3 ? "name expected" : "bad variable name");
+		var_set_array(argv[2], argv + 3, argc - 3, argv[1][0] == '-');
 		return 0;
 	}
 	char **av = argv + 1;

@@ -355,7 +355,7 @@ int eval_tree(union node *n, int flags)
 		status = eval_case(&n->cases, flags);
 		break;
 	case NFUNC:
-		func_define(n->func.name, n->func.body);
+		func_define(n->func.name, n->func.body, n->func.ksh);
 		status = 0;
 		break;
 	case NTIME:

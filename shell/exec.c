@@ -73,7 +73,7 @@ static void func_remove(const char *name)
 	}
 }
 
-void func_define(const char *name, union node *body)
+void func_define(const char *name, union node *body, bool ksh)
 {
 	func_remove(name);
 	struct func *f = xmalloc(sizeof *f);
@@ -84,9 +84,30 @@ void func_define(const char *name, union node *body)
 	f->body = node_copy(body);
 	body->head.next = saved;
 	f->refs = 1;
+	f->ksh = ksh;
 	unsigned b = hash_str(name) % FUNC_BUCKETS;
 	f->next = functab[b];
 	functab[b] = f;
+}
+
+void func_foreach(void (*fn)(struct func *f, void *ctx), void *ctx)
+{
+	for (int b = 0; b < FUNC_BUCKETS; b++)
+		for (struct func *f = functab[b]; f; f = f->next)
+			fn(f, ctx);
+}
+
+void func_print(struct func *f)
+{
+	union node n = {0};
+	n.func.kind = NFUNC;
+	n.func.name = f->name;
+	n.func.body = f->body;
+	n.func.ksh = f->ksh;
+	char *t = tree_text(&n, 0);
+	out_str(t);
+	out_char('\n');
+	free(t);
 }
 
 int func_unset(const char *name)
@@ -458,16 +479,24 @@ static void do_assignments(union node *assigns, unsigned vflags, struct arglist 
 	for (union node *a = assigns; a; a = a->head.next) {
 		struct n_assign *as = &a->assign;
 		char *val = expand_str(as->value);
+		long idx = as->index ? expand_index(as->index) : 0;
 		if (as->append) {
-			const char *old = var_get(as->name);
-			if (old)
+			struct var *v = var_lookup(as->name);
+			const char *old = var_get_elem(v, idx);
+			/* += on an integer variable adds (ksh). */
+			if (old && (v->flags & V_INTEGER))
+				val = stprintf("%s+(%s)", old, val);
+			else if (old)
 				val = stprintf("%s%s", old, val);
 		}
 		if (trace)
-			arglist_add(trace, stprintf("%s=%s", as->name, val));
+			arglist_add(trace, as->index ? stprintf("%s[%ld]=%s", as->name, idx, val) : stprintf("%s=%s", as->name, val));
 		if (vflags & V_EXPORT)
 			var_make_local(as->name);
-		var_set(as->name, val, vflags);
+		if (as->index)
+			var_set_elem(as->name, idx, val);
+		else
+			var_set(as->name, val, vflags);
 	}
 }
 
@@ -521,6 +550,7 @@ static int assign_only(struct n_cmd *c, struct arglist *tr)
 
 char *sh_lastarg;
 static size_t lastarg_cap;
+int coproc_wfd = -1, coproc_rfd = -1;
 
 static void set_lastarg(const char *s)
 {
@@ -541,7 +571,8 @@ static bool is_decl_utility(union node *w)
 	if (p == NULL || p->head.next || p->kind != NLIT)
 		return false;
 	const char *t = p->lit.text;
-	if (strcmp(t, "export") != 0 && strcmp(t, "readonly") != 0 && strcmp(t, "local") != 0)
+	if (strcmp(t, "export") != 0 && strcmp(t, "readonly") != 0 && strcmp(t, "local") != 0 &&
+	    strcmp(t, "typeset") != 0 && strcmp(t, "integer") != 0)
 		return false;
 	const struct builtin *bi = builtin_lookup(t);
 	return bi && (bi->flags & BI_ASSIGN) && !func_lookup(t);

@@ -320,22 +320,75 @@ static _Noreturn void unset_error(const char *name)
 	sh_errorf(2, "%s: parameter not set", name);
 }
 
+/* The subscript of ${a[@]} / ${a[*]}: '@' or '*', else 0 (an arithmetic subscript). */
+static int list_index(union node *idx)
+{
+	union node *p = idx->kind == NWORD ? idx->word.parts : idx;
+	if (p && p->head.next == NULL && p->kind == NLIT && (p->lit.text[0] == '@' || p->lit.text[0] == '*') &&
+	    p->lit.text[1] == '\0')
+		return p->lit.text[0];
+	return 0;
+}
+
+long expand_index(union node *idx)
+{
+	return var_check_index(arith_eval(expand_str(idx)));
+}
+
+/*
+ * The values of ${a[@]} (keys: ${!a[@]}, their indexes) as an arena vector;
+ * *np gets the count.
+ */
+static char **array_values(const char *name, bool keys, int *np)
+{
+	struct var *v = var_lookup(name);
+	size_t n = var_array_count(v);
+	char **out = stalloc((n + 1) * sizeof *out);
+	for (size_t i = 0; i < n; i++) {
+		long idx;
+		const char *val = var_array_nth(v, i, &idx);
+		out[i] = keys ? stprintf("%ld", idx) : (char *)val;
+	}
+	out[n] = NULL;
+	*np = (int)n;
+	return out;
+}
+
+/* ${!name}: the name a reference (typeset -n) leads to, else name itself. */
+static const char *ref_name(const char *name)
+{
+	struct var *v = var_lookup(name);
+	return v ? ststrndup(v->text, v->nlen) : name;
+}
+
 static void expand_param(struct xb *x, struct n_param *p, bool dq)
 {
 	char buf[32];
 	const char *name = p->name;
 	dq = dq || (p->flags & PF_DQUOTED);
 	bool list = (name[0] == '@' || name[0] == '*') && name[1] == '\0';
+	bool star = name[0] == '*';
+	char **lv = sh_pos.v;
+	int ln = sh_pos.n;
 	const char *val = NULL;
 	bool set;
-	if (list) {
-		set = sh_pos.n > 0;
-	} else {
+	if (p->index != NULL) {
+		int li = list_index(p->index);
+		if (li) {
+			list = true;
+			star = li == '*';
+			lv = array_values(name, p->flags & PF_BANG, &ln);
+		} else {
+			val = var_get_elem(var_lookup(name), expand_index(p->index));
+		}
+	} else if (p->flags & PF_BANG) {
+		val = ref_name(name);
+	} else if (!list) {
 		val = param_value(name, buf, sizeof buf);
-		set = val != NULL;
 	}
+	set = list ? ln > 0 : val != NULL;
 	/* For the colon forms, "null" means the value (or "$*") is empty. */
-	bool null = !set || (!list && val[0] == '\0') || (list && sh_pos.n == 1 && sh_pos.v[0][0] == '\0');
+	bool null = !set || (!list && val[0] == '\0') || (list && ln == 1 && lv[0][0] == '\0');
 	bool use_default = (p->flags & PF_COLON) ? null : !set;
 
 	switch (p->op) {
@@ -372,7 +425,7 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		break;
 	case PO_LENGTH:
 		if (list) {
-			fmt_ll(buf, sh_pos.n);
+			fmt_ll(buf, ln);
 		} else {
 			if (!set && opt[OPT_NOUNSET])
 				unset_error(name);
@@ -408,12 +461,11 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		add_value(x, val, strlen(val), dq);
 		return;
 	}
-	/* $@ and $*: one value per positional parameter. */
-	bool star = name[0] == '*';
+	/* $@ and $* (and ${a[@]} ${a[*]}): one value per positional parameter (element). */
 	/* "$*" and $* outside field splitting (x=$*) join with the first IFS character; $@ with a space. */
 	char sep = star ? sh_ifs[0] : ' ';
-	for (int i = 0; i < sh_pos.n; i++) {
-		const char *v = sh_pos.v[i];
+	for (int i = 0; i < ln; i++) {
+		const char *v = lv[i];
 		if (transform)
 			v = apply_op(p, v, pat, rep, off, len);
 		if (i > 0) {
@@ -432,8 +484,9 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 static bool dq_has_at(union node *parts)
 {
 	for (union node *p = parts; p; p = p->head.next)
-		if (p->kind == NPARAM && p->param.name[0] == '@' && p->param.name[1] == '\0'
-		    && p->param.op != PO_LENGTH)
+		if (p->kind == NPARAM && p->param.op != PO_LENGTH &&
+		    ((p->param.name[0] == '@' && p->param.name[1] == '\0') ||
+		     (p->param.index && list_index(p->param.index) == '@')))
 			return true;
 	return false;
 }
@@ -609,7 +662,7 @@ static bool simple_param(union node *p, struct arglist *out)
 			return false;
 		dq = true;
 	}
-	if (p->kind != NPARAM || p->param.op != PO_NONE)
+	if (p->kind != NPARAM || p->param.op != PO_NONE || p->param.index != NULL || (p->param.flags & PF_BANG))
 		return false;
 	const char *name = p->param.name;
 	if ((name[0] == '@' || name[0] == '*') && name[1] == '\0')

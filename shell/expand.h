@@ -44,6 +44,9 @@ char *expand_str(union node *word);
  */
 char *expand_pattern(union node *word);
 
+/* expand_index: expand and evaluate an array subscript word (a[i]=, ${a[i]}, unset a[i]); shell error when out of range. */
+long expand_index(union node *idx);
+
 /* tilde_dir: the directory for ~user ("" = $HOME, "+" = $PWD, "-" = $OLDPWD), or NULL if unknown. */
 const char *tilde_dir(const char *user);
 

@@ -396,7 +396,16 @@ static union node *read_braced(struct parser *p, bool dq, int line)
 	bool length = false;
 	union node *index = NULL;
 	int c = getcq();
-	if (c == '#') {
+	if (c == '!' && !(p->flags & PARSE_NOKSH)) {
+		int d = getcq();
+		if (is_name_start(d)) {
+			flags |= PF_BANG;
+			c = d;
+		} else {
+			input_ungetc(d);
+		}
+	}
+	if (c == '#' && !(flags & PF_BANG)) {
 		int d = getcq();
 		if (d == '}') {
 			union node *n = param_node(p, "#", flags);

@@ -160,7 +160,7 @@ static void pr_param(struct pr *p, const union node *n)
 	const char *name = n->param.name;
 	bool dq = n->param.flags & PF_DQUOTED;
 	enum wctx actx = dq ? W_PARAMDQ : W_NORMAL;
-	if (n->param.op == PO_NONE && n->param.index == NULL && !(n->param.flags & PF_BRACED) &&
+	if (n->param.op == PO_NONE && n->param.index == NULL && !(n->param.flags & (PF_BRACED | PF_BANG)) &&
 	    !(is_digits(name) && name[1] != '\0')) {
 		putc_(p, '$');
 		puts_(p, name);
@@ -169,6 +169,8 @@ static void pr_param(struct pr *p, const union node *n)
 	puts_(p, "${");
 	if (n->param.op == PO_LENGTH)
 		putc_(p, '#');
+	if (n->param.flags & PF_BANG)
+		putc_(p, '!');
 	puts_(p, name);
 	if (n->param.index != NULL) {
 		putc_(p, '[');

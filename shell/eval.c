@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 #include <sys/times.h>
 #include <time.h>
@@ -189,7 +190,7 @@ static int eval_case(struct n_cases *c, int flags)
 	for (union node *it = c->items; it; it = it->head.next) {
 		for (union node *p = it->caseitem.patterns; p; p = p->head.next) {
 			const char *pat = expand_pattern(p);
-			if (!pb_match(pat, w, 0))
+			if (!pb_match(pat, w, PB_MATCH_EXTGLOB))
 				continue;
 			int status = 0;
 			for (;;) {
@@ -255,6 +256,23 @@ static int eval_time(struct n_time *t, int flags)
 	return status;
 }
 
+/* [[ s =~ re ]]: POSIX extended regular expression search (ksh93); a bad expression is an error (status 2). */
+static bool regex_match(const char *s, const char *re, bool *err)
+{
+	regex_t rx;
+	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char msg[128];
+		regerror(rc, &rx, msg, sizeof msg);
+		sh_warnf("[[: %s: %s", re, msg);
+		*err = true;
+		return false;
+	}
+	bool m = regexec(&rx, s, 0, NULL, 0) == 0;
+	regfree(&rx);
+	return m;
+}
+
 static bool eval_dbracket(union node *e, bool *err)
 {
 	switch (e->kind) {
@@ -271,8 +289,10 @@ static bool eval_dbracket(union node *e, bool *err)
 	case NTBINARY: {
 		const char *op = e->tbinary.op;
 		const char *l = expand_str(e->tbinary.left);
+		if (strcmp(op, "=~") == 0)
+			return regex_match(l, expand_regex(e->tbinary.right), err);
 		if (strcmp(op, "=") == 0 || strcmp(op, "==") == 0 || strcmp(op, "!=") == 0) {
-			bool m = pb_match(expand_pattern(e->tbinary.right), l, 0);
+			bool m = pb_match(expand_pattern(e->tbinary.right), l, PB_MATCH_EXTGLOB);
 			return op[0] == '!' ? !m : m;
 		}
 		return test_binary("[[", l, op, expand_str(e->tbinary.right), err);

@@ -85,11 +85,17 @@ static bool is_magic(char c)
 	return c == '*' || c == '?' || c == '[';
 }
 
-/* Could s be a pattern? '*', '?', or a '[' with a ']' after it. */
+/* Is s[i] the '(' that opens a ksh extended glob group @( *( +( ?( !( ? */
+static bool ext_open(const char *s, size_t i)
+{
+	return s[i] == '(' && i > 0 && (s[i - 1] == '@' || s[i - 1] == '+' || s[i - 1] == '!');
+}
+
+/* Could s be a pattern? '*', '?', a '[' with a ']' after it, or an extended group. */
 static bool has_magic(const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '*' || *s == '?')
+	for (const char *s0 = s; *s; s++) {
+		if (*s == '*' || *s == '?' || ext_open(s0, (size_t)(s - s0)))
 			return true;
 		if (*s == '[' && strchr(s + 1, ']'))
 			return true;
@@ -108,10 +114,12 @@ static void add_chars(struct xb *x, const char *s, size_t n, int attr)
 	/* One attribute byte per character: grow by n, then fill. */
 	sb_putn(&x->a, s, n);
 	memset(x->a.buf + x->a.len - n, attr, n);
-	if (!(attr & A_Q) && !x->magic)
+	if (!(attr & A_Q) && !x->magic) {
+		size_t base = x->s.len - n;
 		for (size_t i = 0; i < n; i++)
-			if (is_magic(s[i]))
+			if (is_magic(s[i]) || ext_open(x->s.buf, base + i))
 				x->magic = true;
+	}
 }
 
 /* An expansion's value: quoted inside "...", else split- and glob-able. */
@@ -185,7 +193,7 @@ static const char *param_value(const char *name, char *buf, size_t bufsz)
 static bool plain_text(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strchr("*?[\\", s[i]))
+		if (strchr("*?[\\(", s[i]))
 			return false;
 	return true;
 }
@@ -237,13 +245,13 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 	case PO_TRIM_LS:
 		r = quick_trim(p->op, pat, val);
 		if (r == -2)
-			r = pb_match_prefix(pat, val, p->op == PO_TRIM_LS, 0);
+			r = pb_match_prefix(pat, val, p->op == PO_TRIM_LS, PB_MATCH_EXTGLOB);
 		return r < 0 ? val : val + r;
 	case PO_TRIM_SP:
 	case PO_TRIM_LP:
 		r = quick_trim(p->op, pat, val);
 		if (r == -2)
-			r = pb_match_suffix(pat, val, p->op == PO_TRIM_LP, 0);
+			r = pb_match_suffix(pat, val, p->op == PO_TRIM_LP, PB_MATCH_EXTGLOB);
 		return r < 0 ? val : ststrndup(val, (size_t)r);
 	case PO_SUBSTR: {
 		long n = (long)strlen(val);
@@ -267,7 +275,7 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 		sb_init(&sb);
 		size_t n = strlen(val);
 		if (p->op == PO_REPL_PFX) {
-			r = pb_match_prefix(pat, val, true, 0);
+			r = pb_match_prefix(pat, val, true, PB_MATCH_EXTGLOB);
 			if (r < 0)
 				return val;
 			sb_puts(&sb, rep);
@@ -276,7 +284,7 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 		}
 		if (p->op == PO_REPL_SFX) {
 			/* longest match anchored at the end: the earliest start that matches */
-			r = pb_match_suffix(pat, val, true, 0);
+			r = pb_match_suffix(pat, val, true, PB_MATCH_EXTGLOB);
 			if (r < 0)
 				return val;
 			sb_putn(&sb, val, (size_t)r);
@@ -286,7 +294,7 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 		size_t i = 0;
 		bool done = false;
 		while (i <= n) {
-			long m = done ? -1 : pb_match_prefix(pat, val + i, true, 0);
+			long m = done ? -1 : pb_match_prefix(pat, val + i, true, PB_MATCH_EXTGLOB);
 			if (m > 0) {
 				sb_puts(&sb, rep);
 				i += (size_t)m;
@@ -559,18 +567,23 @@ static void expand_word_into(struct xb *x, union node *word, bool dq)
 		expand_part(x, p, dq);
 }
 
-/* Pattern text of buffer range [from, to): quoted characters are escaped. */
-static char *to_pattern(struct xb *x, size_t from, size_t to)
+/* Pattern text of buffer range [from, to): quoted characters of special are escaped. */
+static char *to_pattern_of(struct xb *x, size_t from, size_t to, const char *special)
 {
 	struct strbuf sb;
 	sb_init(&sb);
 	const char *s = x->s.buf, *a = x->a.buf;
 	for (size_t i = from; i < to; i++) {
-		if ((a[i] & A_Q) && strchr("*?[]\\!^-", s[i]))
+		if ((a[i] & A_Q) && strchr(special, s[i]))
 			sb_putc(&sb, '\\');
 		sb_putc(&sb, s[i]);
 	}
 	return sb_str(&sb);
+}
+
+static char *to_pattern(struct xb *x, size_t from, size_t to)
+{
+	return to_pattern_of(x, from, to, "*?[]\\!^-()|@+");
 }
 
 /* One field [from, to) is complete: glob it if it has unquoted pattern characters. */
@@ -579,7 +592,7 @@ static void emit_field(struct xb *x, size_t from, size_t to, struct arglist *out
 	if (x->magic && !opt[OPT_NOGLOB]) {
 		bool m = false;
 		for (size_t i = from; i < to; i++)
-			if (is_magic(x->s.buf[i]) && !(x->a.buf[i] & A_Q))
+			if ((is_magic(x->s.buf[i]) || (i > from && ext_open(x->s.buf, i))) && !(x->a.buf[i] & A_Q))
 				m = true;
 		if (m) {
 			char *pat = to_pattern(x, from, to);
@@ -797,7 +810,8 @@ char *expand_str(union node *word)
 	return sb_str(&x.s);
 }
 
-char *expand_pattern(union node *word)
+/* Expand word for matching: its quoted characters among special are backslash-escaped. */
+static char *expand_quoted_special(union node *word, const char *special)
 {
 	if (word == NULL)
 		return "";
@@ -805,5 +819,15 @@ char *expand_pattern(union node *word)
 	xb_init(&x, XM_PATTERN);
 	x.pat_dq_plain = true;
 	expand_word_into(&x, word, false);
-	return to_pattern(&x, 0, x.s.len);
+	return to_pattern_of(&x, 0, x.s.len, special);
+}
+
+char *expand_pattern(union node *word)
+{
+	return expand_quoted_special(word, "*?[]\\!^-()|@+");
+}
+
+char *expand_regex(union node *word)
+{
+	return expand_quoted_special(word, "\\.[]()*+?{}|^$");
 }

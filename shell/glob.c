@@ -28,6 +28,9 @@ static bool comp_has_magic(const char *s, size_t n)
 		}
 		if (s[i] == '*' || s[i] == '?')
 			return true;
+		/* ksh extended groups @( +( !( (*( and ?( are caught above) */
+		if (s[i] == '(' && i > 0 && (s[i - 1] == '@' || s[i - 1] == '+' || s[i - 1] == '!'))
+			return true;
 		if (s[i] == '[') {
 			/* Only a bracket expression with a closing ] is magic. */
 			for (size_t j = i + 1; j < n; j++)
@@ -81,7 +84,7 @@ static void glob_rec(struct strbuf *path, const char *rest, struct arglist *out)
 			continue;
 		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
 			continue;
-		if (!pb_match(comp, nm, PB_MATCH_PERIOD | PB_MATCH_PATHNAME))
+		if (!pb_match(comp, nm, PB_MATCH_PERIOD | PB_MATCH_PATHNAME | PB_MATCH_EXTGLOB))
 			continue;
 		path->len = base;
 		sb_puts(path, nm);

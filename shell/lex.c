@@ -155,6 +155,7 @@ struct wopt {
 	bool dq;           /* inside double quotes */
 	bool pattern;      /* a pattern operand: ' quotes even inside double quotes */
 	const char *stops; /* CTX_PARAM: extra terminators besides } */
+	bool regex;        /* CTX_NORMAL: a [[ =~ ]] operand, ( ) and | within them are literal */
 };
 
 static union node *read_word(struct parser *p, const struct wopt *o);
@@ -763,7 +764,7 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 				input_ungetc(c);
 				goto done;
 			}
-			if (depth > 0 && (c == '(' || c == ')' || c == '|')) {
+			if ((depth > 0 && (c == '(' || c == ')' || c == '|')) || (o->regex && c == '(')) {
 				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
 				wb_char(&w, c, LIT_PLAIN);
 				continue;
@@ -990,6 +991,13 @@ enum tok lex_next(struct parser *p, int mode)
 	p->tokline = input_lineno();
 	p->word = NULL;
 	enum tok t;
+	if ((mode & LX_REGEX) && c == '(') {
+		input_ungetc(c);
+		struct wopt o = {.ctx = CTX_NORMAL, .regex = true};
+		p->word = read_word(p, &o);
+		p->tok = T_WORD;
+		return T_WORD;
+	}
 	switch (c) {
 	case INPUT_EOF:
 		if (p->heredocs != NULL)
@@ -1085,7 +1093,7 @@ enum tok lex_next(struct parser *p, int mode)
 		break;
 	default: {
 		input_ungetc(c);
-		struct wopt o = {.ctx = CTX_NORMAL};
+		struct wopt o = {.ctx = CTX_NORMAL, .regex = (mode & LX_REGEX) != 0};
 		p->word = read_word(p, &o);
 		t = T_WORD;
 		/* IO_NUMBER: only digits, directly followed by < or >. */

@@ -61,7 +61,8 @@ struct parser {
 
 /* lex modes */
 enum {
-	LX_CMD = 1, /* command position: `((` may start an arithmetic command */
+	LX_CMD = 1,   /* command position: `((` may start an arithmetic command */
+	LX_REGEX = 2, /* the operand of [[ =~ ]]: parentheses and | inside them are part of the word */
 };
 
 /* lex_next: read the next token into p (tok, word, ionum, tokline). */

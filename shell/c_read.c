@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* read: one line (or up to a delimiter) split by IFS into variables; buffered with lseek back on regular files. */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,8 @@
 #include <unistd.h>
 
 #include "builtin.h"
+#include "exec.h"
+#include "expand.h"
 #include "shell.h"
 #include "trap.h"
 #include "var.h"
@@ -42,15 +46,28 @@ static bool is_ifs_ws(const struct line *l, size_t i, const char *ifs)
 
 /*
  * Read bytes until delim. Returns 0 at the delimiter, 1 at end of file,
- * or 128+n when a trapped signal interrupted the read, -1 on error.
+ * or 128+n when a trapped signal interrupted the read (or -t timed out:
+ * 128+SIGALRM), -1 on error.
  */
-static int read_line(int fd, struct line *l, int delim, bool raw)
+static int read_line(int fd, struct line *l, int delim, bool raw, int timeout_ms)
 {
 	struct stat st;
 	bool seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	char buf[1024];
 	bool esc = false;
 	for (;;) {
+		if (timeout_ms >= 0 && !seekable) {
+			/* read -t: nothing within the time left is a failure (status 1, as mksh). */
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			int pr = poll(&pfd, 1, timeout_ms);
+			if (pr < 0 && errno == EINTR) {
+				if (trap_pending)
+					return 128 + trap_lastsig;
+				continue;
+			}
+			if (pr == 0)
+				return 128 + SIGALRM; /* as mksh: like an alarm that interrupted the read */
+		}
 		ssize_t n = read(fd, buf, seekable ? sizeof buf : 1);
 		if (n < 0) {
 			if (errno == EINTR) {
@@ -86,12 +103,44 @@ static int read_line(int fd, struct line *l, int delim, bool raw)
 	}
 }
 
+/* The next field of l from *pp (for all but the last variable): up to one separator, which is skipped. */
+static char *next_field(struct line *l, size_t *pp, const char *ifs)
+{
+	size_t p = *pp;
+	struct strbuf sb;
+	sb_init(&sb);
+	while (p < l->len && !is_ifs(l, p, ifs))
+		sb_putc(&sb, l->s[p++]);
+	/* Skip the separator: white space, at most one non-white delimiter, white space. */
+	while (p < l->len && is_ifs_ws(l, p, ifs))
+		p++;
+	if (p < l->len && is_ifs(l, p, ifs) && !ifs_white(l->s[p])) {
+		p++;
+		while (p < l->len && is_ifs_ws(l, p, ifs))
+			p++;
+	}
+	*pp = p;
+	return sb_str(&sb);
+}
+
+/* read -t: seconds (fractions allowed) to milliseconds; -1 if s is not a number. */
+static int parse_timeout(const char *s)
+{
+	char *end;
+	double d = strtod(s, &end);
+	if (end == s || *end != '\0' || d < 0 || d > 2000000)
+		return -1;
+	return (int)(d * 1000 + 0.5);
+}
+
 int c_read(int argc, char **argv)
 {
 	bool raw = false;
 	int delim = '\n';
 	int fd = 0;
+	int timeout_ms = -1;
 	const char *prompt = NULL;
+	const char *array = NULL;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -99,20 +148,33 @@ int c_read(int argc, char **argv)
 			break;
 		}
 		for (const char *p = argv[i] + 1; *p; p++) {
-			if (*p == 'r')
+			if (*p == 'r') {
 				raw = true;
-			else if (*p == 'd' || *p == 'u' || *p == 'p') {
+			} else if (*p == 's') {
+				/* -s: also to the history; a shell without one just reads */
+			} else if (*p == 'p') {
+				/* ksh: read from the coprocess */
+				if (coproc_rfd < 0) {
+					sh_warnf("read: -p: no coprocess");
+					return 2;
+				}
+				fd = coproc_rfd;
+			} else if (*p == 'd' || *p == 'u' || *p == 't' || *p == 'A') {
 				const char *val = p[1] ? p + 1 : argv[++i];
 				if (val == NULL) {
 					sh_warnf("read: -%c: option requires an argument", *p);
 					return 2;
 				}
-				if (*p == 'd')
+				if (*p == 'd') {
 					delim = (unsigned char)val[0];
-				else if (*p == 'u')
+				} else if (*p == 'u') {
 					fd = atoi(val);
-				else
-					prompt = val;
+				} else if (*p == 'A') {
+					array = val;
+				} else if ((timeout_ms = parse_timeout(val)) < 0) {
+					sh_warnf("read: -t: %s: bad number", val);
+					return 2;
+				}
 				break;
 			} else {
 				sh_warnf("read: -%c: unknown option", *p);
@@ -123,6 +185,16 @@ int c_read(int argc, char **argv)
 	char *def[] = {"REPLY", NULL};
 	char **names = i < argc ? argv + i : def;
 	int nnames = i < argc ? argc - i : 1;
+	if (array) {
+		names = (char **)&array;
+		nnames = 1;
+	}
+	/* ksh: read name?prompt prints the prompt when reading from a terminal. */
+	char *qm = strchr(names[0], '?');
+	if (qm && names != def) {
+		prompt = qm + 1;
+		names[0] = ststrndup(names[0], (size_t)(qm - names[0]));
+	}
 	for (int k = 0; k < nnames; k++)
 		if (!var_valid_name(names[k], (size_t)-1)) {
 			sh_warnf("read: %s: bad variable name", names[k]);
@@ -133,7 +205,7 @@ int c_read(int argc, char **argv)
 		fflush(stderr);
 	}
 	struct line l = {0};
-	int r = read_line(fd, &l, delim, raw);
+	int r = read_line(fd, &l, delim, raw, timeout_ms);
 	if (r > 1 || r < 0) {
 		free(l.s);
 		free(l.esc);
@@ -148,6 +220,18 @@ int c_read(int argc, char **argv)
 	const char *ifs = sh_ifs;
 	size_t p = 0;
 	struct strbuf sb;
+	if (array) {
+		/* read -A: every field is an element. */
+		struct arglist fields = {0};
+		while (p < l.len && is_ifs_ws(&l, p, ifs))
+			p++;
+		while (p < l.len)
+			arglist_add(&fields, next_field(&l, &p, ifs));
+		var_set_array(array, fields.v, fields.n, true);
+		free(l.s);
+		free(l.esc);
+		return r;
+	}
 	for (int k = 0; k < nnames; k++) {
 		while (p < l.len && is_ifs_ws(&l, p, ifs))
 			p++;
@@ -166,19 +250,9 @@ int c_read(int argc, char **argv)
 					end--;
 			}
 			sb_putn(&sb, l.s + p, end - p);
-		} else {
-			while (p < l.len && !is_ifs(&l, p, ifs))
-				sb_putc(&sb, l.s[p++]);
-			/* Skip the separator: white space, at most one non-white delimiter, white space. */
-			while (p < l.len && is_ifs_ws(&l, p, ifs))
-				p++;
-			if (p < l.len && is_ifs(&l, p, ifs) && !ifs_white(l.s[p])) {
-				p++;
-				while (p < l.len && is_ifs_ws(&l, p, ifs))
-					p++;
-			}
 		}
-		if (var_set(names[k], sb_str(&sb), V_NOERR) < 0) {
+		const char *val = k == nnames - 1 ? sb_str(&sb) : next_field(&l, &p, ifs);
+		if (var_set(names[k], val, V_NOERR) < 0) {
 			r = 2;
 			break;
 		}

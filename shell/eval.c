@@ -128,6 +128,92 @@ static int eval_async(union node *body)
  * caught `continue` the loop resumes where it was (the for-loop index has
  * already moved on). The arena is reset each iteration.
  */
+/* The select menu on stderr: "N) word" in columns across COLUMNS (default 80), filled down first, as mksh. */
+static void select_menu(struct arglist *words)
+{
+	int n = words->n;
+	int nw = 1;
+	for (int k = n; k >= 10; k /= 10)
+		nw++;
+	size_t maxw = 0;
+	for (int i = 0; i < n; i++)
+		if (strlen(words->v[i]) > maxw)
+			maxw = strlen(words->v[i]);
+	long width = (long)(nw + 2 + maxw);
+	const char *cv = var_get("COLUMNS");
+	long xc = cv ? strtol(cv, NULL, 10) : 0;
+	if (xc < 12)
+		xc = 80;
+	int cols = (int)((xc + 1) / (width + 2)), rows = n;
+	if (cols < 2) {
+		cols = 1;
+	} else {
+		rows = (n + cols - 1) / cols;
+		if (cols > rows) {
+			cols = rows;
+			rows = (n + cols - 1) / cols;
+		}
+		long sp = (xc - width * cols) / cols;
+		width += sp < 2 ? 2 : sp;
+	}
+	struct strbuf sb;
+	sb_init(&sb);
+	for (int r = 0; r < rows; r++) {
+		for (int c = 0; c < cols; c++) {
+			int i = c * rows + r;
+			if (i >= n)
+				break;
+			size_t start = sb.len;
+			sb_printf(&sb, "%*d) %s", nw, i + 1, words->v[i]);
+			if (c + 1 < cols && i + rows < n)
+				while (sb.len - start < (size_t)width)
+					sb_putc(&sb, ' ');
+		}
+		sb_putc(&sb, '\n');
+	}
+	out_flush();
+	(void)!write(2, sb.buf, sb.len);
+}
+
+/*
+ * One round of select: the menu when asked, the PS3 prompt, a line from
+ * stdin into REPLY and the chosen word (or "") into var. An empty line shows
+ * the menu again. Returns false at end of input.
+ */
+static bool select_next(const char *var, struct arglist *words, bool menu)
+{
+	for (;;) {
+		if (menu)
+			select_menu(words);
+		const char *ps3 = prompt_expand("PS3", "#? ");
+		(void)!write(2, ps3, strlen(ps3));
+		struct strbuf line;
+		sb_init(&line);
+		char c;
+		ssize_t r;
+		/* A byte at a time: the rest of stdin belongs to the commands of the body. */
+		while ((r = read(0, &c, 1)) == 1 && c != '\n')
+			sb_putc(&line, c);
+		if (r < 0 && errno == EINTR && !trap_pending)
+			continue;
+		if (r <= 0 && line.len == 0)
+			return false;
+		const char *reply = sb_str(&line);
+		var_set("REPLY", reply, 0);
+		if (reply[0] == '\0') {
+			menu = true;
+			continue;
+		}
+		char *end;
+		long k = strtol(reply, &end, 10);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		bool ok = end != reply && *end == '\0' && k >= 1 && k <= words->n;
+		var_set(var, ok ? words->v[k - 1] : "", 0);
+		return true;
+	}
+}
+
 static int eval_loop(union node *n, int flags)
 {
 	struct arglist words = {0};
@@ -144,6 +230,10 @@ static int eval_loop(union node *n, int flags)
 	arena_mark(&m);
 	volatile int status = 0;
 	volatile int idx = 0;
+	volatile bool menu = true;
+	bool select = is_for && n->fors.select;
+	if (select && words.n == 0)
+		return 0;
 	struct sh_jmp j;
 	sh_loopdepth++;
 	int body_flags = flags & ~EV_EXIT;
@@ -152,7 +242,14 @@ static int eval_loop(union node *n, int flags)
 		if (setjmp(j.jb) == 0) {
 			for (;;) {
 				arena_reset(&m);
-				if (is_for) {
+				if (select) {
+					bool more = select_next(n->fors.var, &words, menu);
+					menu = false;
+					if (!more) {
+						status = 1;
+						break;
+					}
+				} else if (is_for) {
 					if (idx >= words.n)
 						break;
 					var_set(n->fors.var, words.v[idx++], 0);
@@ -366,8 +463,6 @@ int eval_tree(union node *n, int flags)
 	case NWHILE:
 	case NFOR:
 		sh_lineno = n->head.line;
-		if (n->kind == NFOR && n->fors.select)
-			sh_errorf(2, "select: not available in this shell");
 		status = eval_loop(n, flags);
 		break;
 	case NCASE:

@@ -124,10 +124,45 @@ static int eval_async(union node *body)
 }
 
 /*
- * Loops: one handler catches break/continue for the whole loop; after a
- * caught `continue` the loop resumes where it was (the for-loop index has
- * already moved on). The arena is reset each iteration.
+ * A coprocess (cmd |&): a background job whose stdin and stdout are pipes
+ * to the shell, which keeps its ends (close-on-exec, above 9) for print -p,
+ * read -p, >&p and <&p. A new coprocess replaces the old one's descriptors.
  */
+static int eval_coproc(union node *body)
+{
+	int to[2], from[2];
+	if (pipe(to) < 0)
+		sh_errorf(2, "|&: %s", strerror(errno));
+	if (pipe(from) < 0) {
+		close(to[0]);
+		close(to[1]);
+		sh_errorf(2, "|&: %s", strerror(errno));
+	}
+	if (coproc_wfd >= 0)
+		close(coproc_wfd);
+	if (coproc_rfd >= 0)
+		close(coproc_rfd);
+	coproc_wfd = sh_move_fd_high(to[1]);
+	coproc_rfd = sh_move_fd_high(from[0]);
+	out_flush();
+	hash_prefetch(body);
+	struct job *j = job_new(job_text(body, true));
+	if (job_fork(j, true) == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		close(to[0]);
+		close(from[1]);
+		close(coproc_wfd);
+		close(coproc_rfd);
+		coproc_wfd = coproc_rfd = -1;
+		run_in_child(body, 0);
+	}
+	close(to[0]);
+	close(from[1]);
+	job_background(j);
+	return 0;
+}
+
 /* The select menu on stderr: "N) word" in columns across COLUMNS (default 80), filled down first, as mksh. */
 static void select_menu(struct arglist *words)
 {
@@ -214,6 +249,11 @@ static bool select_next(const char *var, struct arglist *words, bool menu)
 	}
 }
 
+/*
+ * Loops: one handler catches break/continue for the whole loop; after a
+ * caught `continue` the loop resumes where it was (the for-loop index has
+ * already moved on). The arena is reset each iteration.
+ */
 static int eval_loop(union node *n, int flags)
 {
 	struct arglist words = {0};
@@ -439,7 +479,8 @@ int eval_tree(union node *n, int flags)
 		status = eval_async(n->async.body);
 		break;
 	case NCOPROC:
-		sh_errorf(2, "|&: coprocesses are not available in this shell");
+		status = eval_coproc(n->coproc.body);
+		break;
 	case NSUBSHELL:
 		sh_lineno = n->head.line;
 		status = eval_subshell(n->subshell.body, flags);

@@ -536,8 +536,12 @@ int eval_tree(union node *n, int flags)
 	sh_exitstatus = status;
 	if (trap_pending)
 		trap_run_pending();
-	if (check_e && status != 0 && opt[OPT_ERREXIT] && !(flags & EV_TESTED))
-		sh_unwind(SH_EXIT, status);
+	if (check_e && status != 0 && !(flags & EV_TESTED)) {
+		/* ksh: the ERR trap runs where set -e would apply, before set -e exits. */
+		trap_run_err(status);
+		if (opt[OPT_ERREXIT])
+			sh_unwind(SH_EXIT, status);
+	}
 	return status;
 }
 

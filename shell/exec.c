@@ -979,6 +979,38 @@ int c_hash(int argc, char **argv)
 
 #define MAX_FUNC_DEPTH 1000
 
+/* What a ksh `function` saves on entry and restores on return. */
+struct kshfn_state {
+	char *arg0;
+	char *optind;          /* the caller's OPTIND (heap) or NULL */
+	bool opts[OPT_COUNT];
+	char *exit_trap;
+};
+
+static void kshfn_enter(struct kshfn_state *ks, char *name)
+{
+	ks->arg0 = sh_arg0;
+	sh_arg0 = name;
+	const char *oi = var_get("OPTIND");
+	ks->optind = oi ? xstrdup(oi) : NULL;
+	var_set("OPTIND", "1", V_NOERR);
+	memcpy(ks->opts, opt, sizeof ks->opts);
+	ks->exit_trap = trap_enter_function();
+}
+
+static void kshfn_leave(struct kshfn_state *ks)
+{
+	trap_leave_function(ks->exit_trap);
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (opt[i] != ks->opts[i] && i != OPT_INTERACTIVE && i != OPT_STDIN && i != OPT_MONITOR)
+			opt_set(i, ks->opts[i]);
+	if (ks->optind) {
+		var_set("OPTIND", ks->optind, V_NOERR);
+		free(ks->optind);
+	}
+	sh_arg0 = ks->arg0;
+}
+
 int call_function(struct func *f, int argc, char **argv, int flags)
 {
 	if (sh_funcdepth >= MAX_FUNC_DEPTH)
@@ -990,6 +1022,10 @@ int call_function(struct func *f, int argc, char **argv, int flags)
 	sh_pos.owned = false;
 	var_push_scope();
 	f->refs++;
+	/* A ksh `function` has its own $0, OPTIND, options and EXIT trap (name() shares the caller's). */
+	struct kshfn_state ks;
+	if (f->ksh)
+		kshfn_enter(&ks, f->name);
 	int saved_loop = sh_loopdepth;
 	sh_loopdepth = 0;
 	sh_funcdepth++;
@@ -1007,6 +1043,8 @@ int call_function(struct func *f, int argc, char **argv, int flags)
 	}
 	sh_funcdepth--;
 	sh_loopdepth = saved_loop;
+	if (f->ksh)
+		kshfn_leave(&ks);
 	var_pop_scope();
 	pos_free(&sh_pos);
 	sh_pos = saved;

@@ -348,6 +348,9 @@ int c_let(int argc, char **argv)
 
 static void print_alias(const struct alias *a, void *ctx)
 {
+	/* ctx: list only tracked aliases (alias -t), else only ordinary ones. */
+	if (ctx && ((a->flags & ALIAS_TRACKED) != 0) != *(bool *)ctx)
+		return;
 	out_printf("%s='", a->name);
 	for (const char *s = a->value; *s; s++) {
 		if (*s == '\'')
@@ -358,13 +361,55 @@ static void print_alias(const struct alias *a, void *ctx)
 	out_str("'\n");
 }
 
+/* alias -t name...: remember each program's path as a tracked alias (ksh); -t alone lists them. */
+static int track_aliases(char **names)
+{
+	bool tracked = true;
+	if (*names == NULL) {
+		alias_foreach(print_alias, &tracked);
+		return 0;
+	}
+	int ret = 0;
+	for (; *names; names++) {
+		const char *name = *names;
+		struct alias *a = alias_lookup(name);
+		if (a && !(a->flags & ALIAS_TRACKED))
+			continue; /* an ordinary alias of that name stays */
+		char *path = strchr(name, '/') || builtin_lookup(name) || func_lookup(name) ? NULL :
+			     path_search(name, var_get("PATH"));
+		if (path == NULL) {
+			sh_warnf("alias: %s: not found", name);
+			ret = 1;
+			continue;
+		}
+		alias_set(name, path, ALIAS_TRACKED);
+	}
+	return ret;
+}
+
 int c_alias(int argc, char **argv)
 {
 	int i = 1;
-	if (i < argc && strcmp(argv[i], "--") == 0)
-		i++;
+	bool track = false;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		for (const char *p = argv[i] + 1; *p; p++) {
+			if (*p == 't')
+				track = true;
+			else if (*p != 'x') { /* -x: ksh88's exported aliases; ignored, as mksh does */
+				sh_warnf("alias: -%c: unknown option", *p);
+				return 2;
+			}
+		}
+	}
+	if (track)
+		return track_aliases(argv + i);
 	if (i >= argc) {
-		alias_foreach(print_alias, NULL);
+		bool tracked = false;
+		alias_foreach(print_alias, &tracked);
 		return 0;
 	}
 	int ret = 0;

@@ -109,6 +109,8 @@ static int eval_async(union node *body)
 	hash_prefetch(body);
 	struct job *j = job_new(job_text(body, true));
 	if (job_fork(j, true) == 0) {
+		if (opt[OPT_BGNICE])
+			(void)!nice(4); /* ksh bgnice: background jobs at a lower priority */
 		if (!opt[OPT_MONITOR] && !jobs_control()) {
 			/* Without job control, a background job's stdin is /dev/null (POSIX). */
 			int fd = open("/dev/null", O_RDONLY);

@@ -7,6 +7,7 @@
 
 #include "expand.h"
 #include "match.h"
+#include "options.h"
 #include "shell.h"
 
 /* Copy a pattern component without its escapes (for literal components). */
@@ -17,6 +18,12 @@ static void unescape_into(struct strbuf *sb, const char *s, size_t n)
 			i++;
 		sb_putc(sb, s[i]);
 	}
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 static bool comp_has_magic(const char *s, size_t n)
@@ -91,6 +98,10 @@ static void glob_rec(struct strbuf *path, const char *rest, struct arglist *out)
 		if (*slash) {
 			if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || de->d_type == DT_LNK)
 				glob_rec(path, slash, out);
+		} else if (opt[OPT_MARKDIRS] && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) &&
+			   is_dir(sb_str(path))) {
+			/* set -o markdirs: directories found by a pattern end in '/' */
+			arglist_add(out, stprintf("%s/", sb_str(path)));
 		} else {
 			arglist_add(out, ststrdup(sb_str(path)));
 		}

@@ -30,6 +30,9 @@ int opt_by_letter(int c)
 
 int opt_by_name(const char *name)
 {
+	/* ksh's trackall is hashall (every command is remembered after its first PATH search). */
+	if (strcmp(name, "trackall") == 0)
+		return OPT_HASHALL;
 	for (int i = 0; i < OPT_COUNT; i++)
 		if (strcmp(opt_tab[i].name, name) == 0)
 			return i;
@@ -74,16 +77,22 @@ const char *opt_flags(void)
 	return buf;
 }
 
+static void list_one(const char *name, bool on, bool reinput)
+{
+	if (reinput)
+		out_printf("set %co %s\n", on ? '-' : '+', name);
+	else
+		out_printf("%-15s %s\n", name, on ? "on" : "off");
+}
+
 void opt_list(bool reinput)
 {
 	for (int i = 0; i < OPT_COUNT; i++) {
 		if (i == OPT_INTERACTIVE || i == OPT_STDIN)
 			continue;
-		if (reinput)
-			out_printf("set %co %s\n", opt[i] ? '-' : '+', opt_tab[i].name);
-		else
-			out_printf("%-15s %s\n", opt_tab[i].name, opt[i] ? "on" : "off");
+		list_one(opt_tab[i].name, opt[i], reinput);
 	}
+	list_one("trackall", opt[OPT_HASHALL], reinput);
 }
 
 int opt_parse_args(char ***argvp, bool cmdline, bool *cflag)

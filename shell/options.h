@@ -29,7 +29,10 @@
 	X(EMACS, 0, "emacs")                  \
 	X(VI, 0, "vi")                        \
 	X(POSIX, 0, "posix")                  \
-	X(RESTRICTED, 0, "restricted")
+	X(RESTRICTED, 0, "restricted")        \
+	X(MARKDIRS, 'X', "markdirs")          \
+	X(NOHUP, 0, "nohup")                  \
+	X(BGNICE, 0, "bgnice")
 
 enum sh_opt {
 #define X(id, letter, name) OPT_##id,

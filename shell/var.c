@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alias.h"
 #include "arith.h"
 #include "options.h"
 #include "shell.h"
@@ -134,6 +135,7 @@ static void special_hook(struct var *v)
 		break;
 	case SP_PATH:
 		var_path_gen++;
+		alias_clear(true); /* tracked aliases (alias -t) name paths found with the old PATH */
 		break;
 	case SP_OPTIND:
 		getopts_offset = 0;

@@ -300,15 +300,12 @@ int c_print(int argc, char **argv)
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];
-		if (a[0] != '-' || a[1] == '\0')
+		if (a[0] != '-')
 			break;
-		if (strcmp(a, "--") == 0) {
-			i++;
+		if (strcmp(a, "--") == 0 || strcmp(a, "-") == 0) {
+			i++; /* `print - args`: the - ends the options and is not printed (ksh) */
 			break;
 		}
-		/* An unknown letter makes the word an operand, as in ksh: print -5 prints -5. */
-		if (strspn(a + 1, "nrRepsu0123456789") != strlen(a + 1))
-			break;
 		bool raw_bsd = false;
 		for (const char *p = a + 1; *p; p++) {
 			switch (*p) {
@@ -336,7 +333,8 @@ int c_print(int argc, char **argv)
 				}
 				break;
 			default:
-				goto operands;
+				sh_warnf("print: -%c: unknown option", *p);
+				return 2;
 			}
 		}
 	next_word:
@@ -347,7 +345,6 @@ int c_print(int argc, char **argv)
 			break;
 		}
 	}
-operands:
 	if (fcntl(fd, F_GETFD) < 0) {
 		sh_warnf("print: %d: bad file descriptor", fd);
 		return 1;
@@ -472,8 +469,11 @@ int c_whence(int argc, char **argv)
 			r = path_only ? (path_all(name, verbose) ? 0 : 1) : whence_all(name, verbose);
 		else if (path_only)
 			r = whence_path(name, verbose);
-		else if (!verbose && alias_lookup(name))
-			r = (out_printf("%s\n", alias_lookup(name)->value), 0);
+		else if (!verbose && alias_lookup(name)) {
+			var_print_value(alias_lookup(name)->value);
+			out_char('\n');
+			r = 0;
+		}
 		else
 			r = describe_command(name, verbose ? 'V' : 'v', 0);
 		if (r != 0)

@@ -412,6 +412,15 @@ static bool regex_match(const char *s, const char *re, bool *err)
 	return m;
 }
 
+/* A [[ ]] integer operand: a decimal number (leading zeros allowed), else an arithmetic expression. */
+static long long dbr_number(const char *s)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+	if (*p && strspn(p, "0123456789") == strlen(p) && strlen(p) < 19)
+		return strtoll(s, NULL, 10);
+	return arith_eval(s);
+}
+
 static bool eval_dbracket(union node *e, bool *err)
 {
 	switch (e->kind) {
@@ -434,7 +443,21 @@ static bool eval_dbracket(union node *e, bool *err)
 			bool m = pb_match(expand_pattern(e->tbinary.right), l, PB_MATCH_EXTGLOB);
 			return op[0] == '!' ? !m : m;
 		}
-		return test_binary("[[", l, op, expand_str(e->tbinary.right), err);
+		const char *r = expand_str(e->tbinary.right);
+		static const char int_ops[] = "-eq-ne-lt-le-gt-ge";
+		if (op[0] == '-' && strlen(op) == 3 && strstr(int_ops, op) && (strstr(int_ops, op) - int_ops) % 3 == 0) {
+			/* ksh: the operands of -eq -ne -lt -le -gt -ge are arithmetic expressions (decimal constants stay decimal). */
+			long long a = dbr_number(l), b = dbr_number(r);
+			switch (op[1] + op[2]) {
+			case 'e' + 'q': return a == b;
+			case 'n' + 'e': return a != b;
+			case 'l' + 't': return a < b;
+			case 'l' + 'e': return a <= b;
+			case 'g' + 't': return a > b;
+			default: return a >= b;
+			}
+		}
+		return test_binary("[[", l, op, r, err);
 	}
 	default:
 		return false;

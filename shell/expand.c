@@ -257,7 +257,9 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 		long n = (long)strlen(val);
 		if (off < 0)
 			off += n;
-		if (off < 0 || off > n)
+		if (off < 0)
+			off = 0; /* mksh: an offset before the start is the start */
+		if (off > n)
 			return "";
 		if (len < 0)
 			len = n - off + len;
@@ -412,11 +414,18 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		return;
 	case PO_ASSIGN:
 		if (use_default) {
-			if (list || !var_valid_name(name, (size_t)-1))
+			if (list || !var_valid_name(name, (size_t)-1) || (p->flags & PF_BANG))
 				sh_errorf(2, "%s: cannot assign in this way", name);
 			char *v = expand_str(p->arg);
-			var_set(name, v, 0);
-			val = var_get(name);
+			if (p->index) {
+				/* ${a[i]:=w} assigns the element (ksh93, bash) */
+				long idx = expand_index(p->index);
+				var_set_elem(name, idx, v);
+				val = var_get_elem(var_lookup(name), idx);
+			} else {
+				var_set(name, v, 0);
+				val = var_get(name);
+			}
 			if (val == NULL)
 				val = "";
 			add_value(x, val, strlen(val), dq);
@@ -468,6 +477,28 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 			val = apply_op(p, val, pat, rep, off, len);
 		add_value(x, val, strlen(val), dq);
 		return;
+	}
+	if (p->op == PO_SUBSTR) {
+		/* ${@:off:len} ${a[@]:off:len}: a slice of the list (ksh93, bash); for $@ offset 0 is $0. */
+		if (p->index == NULL) {
+			char **all = stalloc(((size_t)ln + 2) * sizeof *all);
+			all[0] = sh_arg0 ? sh_arg0 : "pbsh";
+			memcpy(all + 1, lv, ((size_t)ln + 1) * sizeof *all);
+			lv = all;
+			ln++;
+		}
+		if (off < 0)
+			off += ln;
+		if (off < 0 || off > ln)
+			off = ln;
+		long cnt = len < 0 ? ln - off + len : len;
+		if (cnt > ln - off)
+			cnt = ln - off;
+		if (cnt < 0)
+			cnt = 0;
+		lv += off;
+		ln = (int)cnt;
+		transform = false;
 	}
 	/* $@ and $* (and ${a[@]} ${a[*]}): one value per positional parameter (element). */
 	/* "$*" and $* outside field splitting (x=$*) join with the first IFS character; $@ with a space. */

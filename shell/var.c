@@ -225,7 +225,7 @@ static char *justify(struct var *v, const char *s)
 	} else if (n >= w) {
 		memcpy(out, s + n - w, w);
 	} else {
-		char fill = (v->flags & V_ZFILL) && n > 0 && isdigit((unsigned char)s[0]) ? '0' : ' ';
+		char fill = (v->flags & V_ZFILL) ? '0' : ' '; /* mksh zero-fills whatever the value */
 		memset(out, fill, w - n);
 		memcpy(out + w - n, s, n);
 	}

@@ -571,8 +571,17 @@ static bool is_decl_utility(union node *w)
 	if (p == NULL || p->head.next || p->kind != NLIT)
 		return false;
 	const char *t = p->lit.text;
-	if (strcmp(t, "export") != 0 && strcmp(t, "readonly") != 0 && strcmp(t, "local") != 0 &&
-	    strcmp(t, "typeset") != 0 && strcmp(t, "integer") != 0)
+	/* Every simple command comes here: at most one strcmp, none for most names. */
+	const char *decl;
+	switch (t[0]) {
+	case 'e': decl = "export"; break;
+	case 'r': decl = "readonly"; break;
+	case 'l': decl = "local"; break;
+	case 't': decl = "typeset"; break;
+	case 'i': decl = "integer"; break;
+	default: return false;
+	}
+	if (strcmp(t, decl) != 0)
 		return false;
 	const struct builtin *bi = builtin_lookup(t);
 	return bi && (bi->flags & BI_ASSIGN) && !func_lookup(t);

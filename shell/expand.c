@@ -94,11 +94,22 @@ static bool ext_open(const char *s, size_t i)
 /* Could s be a pattern? '*', '?', a '[' with a ']' after it, or an extended group. */
 static bool has_magic(const char *s)
 {
-	for (const char *s0 = s; *s; s++) {
-		if (*s == '*' || *s == '?' || ext_open(s0, (size_t)(s - s0)))
+	for (const char *p = s; *p; p++) {
+		switch (*p) {
+		case '*':
+		case '?':
 			return true;
-		if (*s == '[' && strchr(s + 1, ']'))
-			return true;
+		case '[':
+			if (strchr(p + 1, ']'))
+				return true;
+			break;
+		case '(':
+			if (p > s && (p[-1] == '@' || p[-1] == '+' || p[-1] == '!'))
+				return true;
+			break;
+		default:
+			break;
+		}
 	}
 	return false;
 }
@@ -117,7 +128,7 @@ static void add_chars(struct xb *x, const char *s, size_t n, int attr)
 	if (!(attr & A_Q) && !x->magic) {
 		size_t base = x->s.len - n;
 		for (size_t i = 0; i < n; i++)
-			if (is_magic(s[i]) || ext_open(x->s.buf, base + i))
+			if (is_magic(s[i]) || (s[i] == '(' && ext_open(x->s.buf, base + i)))
 				x->magic = true;
 	}
 }
@@ -605,7 +616,7 @@ static char *to_pattern_of(struct xb *x, size_t from, size_t to, const char *spe
 	sb_init(&sb);
 	const char *s = x->s.buf, *a = x->a.buf;
 	for (size_t i = from; i < to; i++) {
-		if ((a[i] & A_Q) && strchr(special, s[i]))
+		if ((a[i] & A_Q) && s[i] != '\0' && strchr(special, s[i]))
 			sb_putc(&sb, '\\');
 		sb_putc(&sb, s[i]);
 	}

@@ -246,7 +246,7 @@ static const char *convert(struct var *v, const char *value)
 }
 
 /* Store value as v's element 0, reusing the buffer when it fits (loops assigning counters do no malloc). */
-static void store_value(struct var *v, const char *value)
+static inline void store_value(struct var *v, const char *value)
 {
 	size_t n = v->nlen, vl = strlen(value);
 	size_t cur = (v->flags & V_UNSET) ? 0 : strlen(v->text + n + 1);

@@ -88,6 +88,25 @@ int builtin_run(const struct builtin *b, int argc, char **argv)
 	return st;
 }
 
+int builtin_flags(int argc, char **argv, const char *letters, unsigned *set)
+{
+	int i = 1;
+	*set = 0;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return i + 1;
+		for (const char *p = argv[i] + 1; *p; p++) {
+			const char *k = strchr(letters, *p);
+			if (k == NULL) {
+				sh_warnf("%s: -%c: unknown option", argv[0], *p);
+				return -1;
+			}
+			*set |= 1u << (k - letters);
+		}
+	}
+	return i;
+}
+
 int c_true(int argc, char **argv)
 {
 	return 0;

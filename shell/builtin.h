@@ -29,6 +29,14 @@ const struct builtin *builtin_lookup(const char *name);
  */
 int builtin_run(const struct builtin *b, int argc, char **argv);
 
+/*
+ * builtin_flags: parse the leading flag words of a builtin (-abc; "--" ends
+ * them) whose flags are the single letters of letters: bit k of *set is set
+ * for letters[k]. Returns the index of the first operand, or -1 after
+ * "name: -x: unknown option".
+ */
+int builtin_flags(int argc, char **argv, const char *letters, unsigned *set);
+
 /* The builtins, by file. */
 int c_true(int argc, char **argv);
 int c_false(int argc, char **argv);

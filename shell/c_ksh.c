@@ -441,26 +441,11 @@ static int whence_all(const char *name, bool verbose)
 
 int c_whence(int argc, char **argv)
 {
-	bool verbose = false, path_only = false, all = false;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			i++;
-			break;
-		}
-		for (const char *p = argv[i] + 1; *p; p++) {
-			if (*p == 'v')
-				verbose = true;
-			else if (*p == 'p')
-				path_only = true;
-			else if (*p == 'a')
-				all = true;
-			else {
-				sh_warnf("whence: -%c: unknown option", *p);
-				return 2;
-			}
-		}
-	}
+	unsigned f;
+	int i = builtin_flags(argc, argv, "vpa", &f);
+	if (i < 0)
+		return 2;
+	bool verbose = f & 1, path_only = f & 2, all = f & 4;
 	int ret = 0;
 	for (; i < argc; i++) {
 		const char *name = argv[i];

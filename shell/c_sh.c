@@ -389,23 +389,12 @@ static int track_aliases(char **names)
 
 int c_alias(int argc, char **argv)
 {
-	int i = 1;
-	bool track = false;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			i++;
-			break;
-		}
-		for (const char *p = argv[i] + 1; *p; p++) {
-			if (*p == 't')
-				track = true;
-			else if (*p != 'x') { /* -x: ksh88's exported aliases; ignored, as mksh does */
-				sh_warnf("alias: -%c: unknown option", *p);
-				return 2;
-			}
-		}
-	}
-	if (track)
+	/* -x: ksh88's exported aliases; accepted and ignored, as mksh does */
+	unsigned f;
+	int i = builtin_flags(argc, argv, "tx", &f);
+	if (i < 0)
+		return 2;
+	if (f & 1)
 		return track_aliases(argv + i);
 	if (i >= argc) {
 		bool tracked = false;

@@ -49,6 +49,13 @@ int opt_letter(int o)
 	return opt_tab[o].letter;
 }
 
+static void (*changed_cb)(int o, bool on);
+
+void opt_set_hook(void (*fn)(int o, bool on))
+{
+	changed_cb = fn;
+}
+
 void opt_set(int o, bool on)
 {
 	if (o == OPT_EMACS && on)
@@ -64,6 +71,8 @@ void opt_set(int o, bool on)
 		jobs_set_control(on);
 	if (o == OPT_VERBOSE)
 		input_verbose = on;
+	if (changed_cb && was != on)
+		changed_cb(o, on);
 }
 
 const char *opt_flags(void)

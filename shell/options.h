@@ -58,6 +58,14 @@ int opt_letter(int o);
 void opt_set(int o, bool on);
 
 /*
+ * opt_set_hook: fn is called after opt_set changed an option (set -o, the
+ * command line, a ksh function's options restored on return), with the
+ * option and its new value; NULL removes it. For the interactive layer
+ * (emacs/vi editing modes). One hook.
+ */
+void opt_set_hook(void (*fn)(int o, bool on));
+
+/*
  * opt_flags: the value of `$-` (static buffer, valid until the next call):
  * the letters of the options that are on, in table order.
  */

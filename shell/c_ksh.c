@@ -241,7 +241,7 @@ static int typeset_one(const char *who, const char *arg, const struct tsopts *o,
 			return 1;
 	if (eq) {
 		if (o->on & V_NAMEREF) {
-			if (!var_valid_name(eq + 1, (size_t)-1)) {
+			if (!var_valid_name(eq + 1, (size_t)-1) || strcmp(eq + 1, name) == 0) {
 				sh_warnf("%s: %s: bad reference name", who, eq + 1);
 				return 1;
 			}

@@ -34,14 +34,28 @@ static void line_put(struct line *l, char c, bool esc)
 	l->len++;
 }
 
-static bool is_ifs(const struct line *l, size_t i, const char *ifs)
+static inline bool is_ifs(const struct line *l, size_t i, const char *ifs)
 {
 	return !l->esc[i] && l->s[i] != '\0' && strchr(ifs, l->s[i]) != NULL;
 }
 
-static bool is_ifs_ws(const struct line *l, size_t i, const char *ifs)
+static inline bool is_ifs_ws(const struct line *l, size_t i, const char *ifs)
 {
 	return is_ifs(l, i, ifs) && ifs_white(l->s[i]);
+}
+
+/*
+ * read -t: wait until fd has input. 0 when it has, -1 to try again (EINTR
+ * without a trap), else the status: 128+SIGALRM when the time ran out (as
+ * mksh, like an alarm that interrupted the read), 128+n for a trapped signal.
+ */
+static int wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int pr = poll(&pfd, 1, timeout_ms);
+	if (pr < 0 && errno == EINTR)
+		return trap_pending ? 128 + trap_lastsig : -1;
+	return pr == 0 ? 128 + SIGALRM : 0;
 }
 
 /*
@@ -57,16 +71,11 @@ static int read_line(int fd, struct line *l, int delim, bool raw, int timeout_ms
 	bool esc = false;
 	for (;;) {
 		if (timeout_ms >= 0 && !seekable) {
-			/* read -t: nothing within the time left is a failure (status 1, as mksh). */
-			struct pollfd pfd = {.fd = fd, .events = POLLIN};
-			int pr = poll(&pfd, 1, timeout_ms);
-			if (pr < 0 && errno == EINTR) {
-				if (trap_pending)
-					return 128 + trap_lastsig;
+			int w = wait_readable(fd, timeout_ms);
+			if (w < 0)
 				continue;
-			}
-			if (pr == 0)
-				return 128 + SIGALRM; /* as mksh: like an alarm that interrupted the read */
+			if (w > 0)
+				return w;
 		}
 		ssize_t n = read(fd, buf, seekable ? sizeof buf : 1);
 		if (n < 0) {
@@ -104,7 +113,8 @@ static int read_line(int fd, struct line *l, int delim, bool raw, int timeout_ms
 }
 
 /* The next field of l from *pp (for all but the last variable): up to one separator, which is skipped. */
-static char *next_field(struct line *l, size_t *pp, const char *ifs)
+/* Inlined: it runs for every field of every line read. */
+static inline __attribute__((always_inline)) char *next_field(struct line *l, size_t *pp, const char *ifs)
 {
 	size_t p = *pp;
 	struct strbuf sb;
@@ -235,8 +245,8 @@ int c_read(int argc, char **argv)
 	for (int k = 0; k < nnames; k++) {
 		while (p < l.len && is_ifs_ws(&l, p, ifs))
 			p++;
-		sb_init(&sb);
 		if (k == nnames - 1) {
+			sb_init(&sb);
 			size_t end = l.len;
 			while (end > p && is_ifs_ws(&l, end - 1, ifs))
 				end--;

@@ -679,7 +679,10 @@ static void pr_cmd(struct pr *p, const union node *n, int ind)
 			puts_(p, b != NULL && b->kind == NSUBSHELL ? " () " : " ");
 		} else {
 			puts_(p, n->func.name);
-			puts_(p, "() ");
+			/* A name ending in @ * + ? ! would make `?!()` an extended glob group. */
+			size_t nl = strlen(n->func.name);
+			bool ext = nl > 0 && strchr("@*+?!", n->func.name[nl - 1]) != NULL;
+			puts_(p, ext ? " () " : "() ");
 		}
 		pr_cmd(p, n->func.body, ind);
 		break;

@@ -295,7 +295,7 @@ int c_integer(int argc, char **argv)
 
 int c_print(int argc, char **argv)
 {
-	bool nl = true, escapes = true;
+	bool nl = true, escapes = true, history = false;
 	int fd = 1;
 	int i = 1;
 	for (; i < argc; i++) {
@@ -313,7 +313,7 @@ int c_print(int argc, char **argv)
 			case 'r': escapes = false; break;
 			case 'R': escapes = false; raw_bsd = true; break;
 			case 'e': escapes = true; break;
-			case 's': break; /* to the history: the non-interactive shell keeps none, so stdout */
+			case 's': history = true; break;
 			case 'p':
 				if (coproc_wfd < 0) {
 					sh_warnf("print: -p: no coprocess");
@@ -344,6 +344,18 @@ int c_print(int argc, char **argv)
 				nl = false;
 			break;
 		}
+	}
+	if (history) {
+		/* print -s: the text becomes a history entry (for fc and the editor), nothing is written. */
+		struct outbuf mem = {.fd = -1};
+		struct outbuf *saved_out = sh_out;
+		sh_out = &mem;
+		echo_words(argv + i, escapes, false);
+		out_char('\0');
+		sh_out = saved_out;
+		hist_add(mem.buf);
+		free(mem.buf);
+		return 0;
 	}
 	if (fcntl(fd, F_GETFD) < 0) {
 		sh_warnf("print: %d: bad file descriptor", fd);

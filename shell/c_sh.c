@@ -292,7 +292,8 @@ int c_set(int argc, char **argv)
 		/* set -A name values (ksh): the array becomes the values; set +A only overwrites the first ones. */
 		if (argc < 3 || !var_valid_name(argv[2], (size_t)-1))
 			sh_errorf(2, "set: %s: %s", argv[1], argc < 3 ? "name expected" : "bad variable name");
-		var_set_array(argv[2], argv + 3, argc - 3, argv[1][0] == '-');
+		int first = argc > 3 && strcmp(argv[3], "--") == 0 ? 4 : 3; /* set -A a -- -x: values may start with - */
+		var_set_array(argv[2], argv + first, argc - first, argv[1][0] == '-');
 		return 0;
 	}
 	char **av = argv + 1;

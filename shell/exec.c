@@ -474,10 +474,36 @@ static void xtrace_words(struct arglist *assigns, char **argv)
 /* Status of the last command substitution during this command's expansion (-1: none). */
 int sh_cmdsub_status = -1;
 
+/* NAME=(words): the words, expanded like command arguments, become the array; += appends after the last element. */
+static void assign_list(struct n_assign *as, unsigned vflags, struct arglist *trace)
+{
+	struct arglist words = {0};
+	expand_args(as->list, &words);
+	if (trace)
+		arglist_add(trace, stprintf("%s%s=(%d words)", as->name, as->append ? "+" : "", words.n));
+	if (vflags & V_EXPORT)
+		var_make_local(as->name);
+	if (!as->append) {
+		var_set_array(as->name, words.v, words.n, true);
+		return;
+	}
+	struct var *v = var_lookup(as->name);
+	size_t n = var_array_count(v);
+	long next = 0;
+	if (n > 0)
+		(void)var_array_nth(v, n - 1, &next), next++;
+	for (int i = 0; i < words.n; i++)
+		var_set_elem(as->name, var_check_index(next + i), words.v[i]);
+}
+
 static void do_assignments(union node *assigns, unsigned vflags, struct arglist *trace)
 {
 	for (union node *a = assigns; a; a = a->head.next) {
 		struct n_assign *as = &a->assign;
+		if (as->list) {
+			assign_list(as, vflags, trace);
+			continue;
+		}
 		char *val = expand_str(as->value);
 		long idx = as->index ? expand_index(as->index) : 0;
 		if (as->append) {

@@ -29,6 +29,13 @@ static int getcc(void)
 	}
 }
 
+bool lex_next_is_lparen(void)
+{
+	int c = input_getc();
+	input_ungetc(c);
+	return c == '(';
+}
+
 /* getcq: getcc, skipping the end-of-alias marker (inside quotes and expansions). */
 static int getcq(void)
 {

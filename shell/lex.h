@@ -76,6 +76,9 @@ void lex_heredoc_add(struct parser *p, union node *redir);
  * or prompt: double-quote rules without the quotes, `"` literal unless dq_quotes. */
 union node *lex_word_string(struct parser *p, bool heredoc);
 
+/* lex_next_is_lparen: is the next input character (right after the last token) a '('? */
+bool lex_next_is_lparen(void);
+
 /* lex_enter / lex_leave: count nesting; error past PARSE_MAX_DEPTH. */
 void lex_enter(struct parser *p);
 void lex_leave(struct parser *p);

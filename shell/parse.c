@@ -436,6 +436,27 @@ static void declaration_tilde(union node *cmd)
 	}
 }
 
+/* NAME=( words ) (ksh93, mksh): the words up to ')', newlines allowed between them. */
+static void array_list(struct parser *p, union node *a)
+{
+	next(p, 0); /* the ( */
+	union node **tail = &a->assign.list;
+	for (;;) {
+		enum tok t = next(p, 0);
+		if (t == T_NEWLINE)
+			continue;
+		if (t == T_RPAREN)
+			break;
+		if (t != T_WORD)
+			unexpected(p, "')'");
+		*tail = p->word;
+		tail = &p->word->head.next;
+	}
+	/* An empty list still differs from NAME=: the parts stay empty, the list marks it. */
+	if (a->assign.list == NULL)
+		a->assign.list = node_new(NWORD, a->head.line);
+}
+
 static union node *simple_command(struct parser *p)
 {
 	union node *n = node_new(NCMD, p->tokline);
@@ -456,6 +477,9 @@ static union node *simple_command(struct parser *p)
 		union node *w = p->word;
 		if (!have_name) {
 			union node *a = try_assign(p, w);
+			if (a != NULL && a->assign.index == NULL && a->assign.value->word.parts == NULL &&
+			    !(p->flags & PARSE_NOKSH) && lex_next_is_lparen())
+				array_list(p, a);
 			if (a != NULL) {
 				*atail = a;
 				atail = &a->head.next;

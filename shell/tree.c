@@ -479,6 +479,18 @@ static void pr_assign(struct pr *p, const union node *a)
 		putc_(p, ']');
 	}
 	puts_(p, a->assign.append ? "+=" : "=");
+	if (a->assign.list != NULL) {
+		putc_(p, '(');
+		for (const union node *w = a->assign.list; w != NULL; w = w->head.next) {
+			if (w->word.parts == NULL)
+				continue; /* the marker of an empty list */
+			pr_word(p, w, W_NORMAL);
+			if (w->head.next)
+				putc_(p, ' ');
+		}
+		putc_(p, ')');
+		return;
+	}
 	pr_word(p, a->assign.value, W_NORMAL);
 }
 

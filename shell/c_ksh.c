@@ -163,9 +163,8 @@ static int typeset_options(int argc, char **argv, struct tsopts *o)
 				o->print = true;
 				continue;
 			}
-			if (*p == 't' || *p == 'U') {
-				continue; /* ksh tags and unsigned: accepted, no effect on values */
-			}
+			if (*p == 'a')
+				continue; /* ksh93/bash "indexed array": every variable already is one */
 			if (f == 0) {
 				sh_warnf("%s: %c%c: unknown option", argv[0], a[0], *p);
 				return -1;

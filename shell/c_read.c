@@ -199,17 +199,20 @@ int c_read(int argc, char **argv)
 		names = (char **)&array;
 		nnames = 1;
 	}
-	/* ksh: read name?prompt prints the prompt when reading from a terminal. */
-	char *qm = strchr(names[0], '?');
-	if (qm && names != def) {
-		prompt = qm + 1;
-		names[0] = ststrndup(names[0], (size_t)(qm - names[0]));
-	}
-	for (int k = 0; k < nnames; k++)
-		if (!var_valid_name(names[k], (size_t)-1)) {
+	for (int k = 0; k < nnames; k++) {
+		if (var_valid_name(names[k], (size_t)-1))
+			continue;
+		/* ksh: read name?prompt prints the prompt when reading from a terminal. */
+		char *qm = k == 0 ? strchr(names[0], '?') : NULL;
+		if (qm) {
+			prompt = qm + 1;
+			names[0] = ststrndup(names[0], (size_t)(qm - names[0]));
+		}
+		if (qm == NULL || !var_valid_name(names[0], (size_t)-1)) {
 			sh_warnf("read: %s: bad variable name", names[k]);
 			return 2;
 		}
+	}
 	if (prompt && isatty(fd)) {
 		fputs(prompt, stderr);
 		fflush(stderr);

@@ -475,7 +475,7 @@ static void xtrace_words(struct arglist *assigns, char **argv)
 int sh_cmdsub_status = -1;
 
 /* NAME=(words): the words, expanded like command arguments, become the array; += appends after the last element. */
-static void assign_list(struct n_assign *as, unsigned vflags, struct arglist *trace)
+static __attribute__((noinline)) void assign_list(struct n_assign *as, unsigned vflags, struct arglist *trace)
 {
 	struct arglist words = {0};
 	expand_args(as->list, &words);

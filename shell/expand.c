@@ -382,30 +382,43 @@ static const char *ref_name(const char *name)
 	return v ? ststrndup(v->text, v->nlen) : name;
 }
 
+/*
+ * ${a[i]}, ${a[@]}, ${!a[@]}, ${!name}: the value, or for the list forms
+ * the values in *lvp / *lnp with *list and *star set. Out of line: plain
+ * parameters never come here.
+ */
+static __attribute__((noinline)) const char *ksh_param(struct n_param *p, bool *list, bool *star, char ***lvp, int *lnp)
+{
+	if (p->index == NULL)
+		return ref_name(p->name);
+	int li = list_index(p->index);
+	if (li == 0)
+		return var_get_elem(var_lookup(p->name), expand_index(p->index));
+	*list = true;
+	*star = li == '*';
+	*lvp = array_values(p->name, p->flags & PF_BANG, lnp);
+	return NULL;
+}
+
 static void expand_param(struct xb *x, struct n_param *p, bool dq)
 {
 	char buf[32];
 	const char *name = p->name;
 	dq = dq || (p->flags & PF_DQUOTED);
 	bool list = (name[0] == '@' || name[0] == '*') && name[1] == '\0';
-	bool star = name[0] == '*';
-	char **lv = sh_pos.v;
-	int ln = sh_pos.n;
+	bool star = false;
+	char **lv = NULL;
+	int ln = 0;
 	const char *val = NULL;
 	bool set;
-	if (p->index != NULL) {
-		int li = list_index(p->index);
-		if (li) {
-			list = true;
-			star = li == '*';
-			lv = array_values(name, p->flags & PF_BANG, &ln);
-		} else {
-			val = var_get_elem(var_lookup(name), expand_index(p->index));
-		}
-	} else if (p->flags & PF_BANG) {
-		val = ref_name(name);
+	if (__builtin_expect(p->index != NULL || (p->flags & PF_BANG), 0)) {
+		val = ksh_param(p, &list, &star, &lv, &ln);
 	} else if (!list) {
 		val = param_value(name, buf, sizeof buf);
+	} else {
+		star = name[0] == '*';
+		lv = sh_pos.v;
+		ln = sh_pos.n;
 	}
 	set = list ? ln > 0 : val != NULL;
 	/* For the colon forms, "null" means the value (or "$*") is empty. */

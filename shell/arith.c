@@ -117,7 +117,7 @@ static bool parse_number(const char **pp, long long *out)
 }
 
 /* The value of a variable: empty/unset is 0, otherwise the value evaluated as an expression. */
-static long long var_num(struct ar *a, const char *name, size_t n)
+static long long var_num(struct ar *a, const char *name, size_t n, long idx)
 {
 	char nbuf[256];
 	if (n >= sizeof nbuf) {
@@ -126,7 +126,7 @@ static long long var_num(struct ar *a, const char *name, size_t n)
 	}
 	memcpy(nbuf, name, n);
 	nbuf[n] = '\0';
-	const char *val = var_get(nbuf);
+	const char *val = idx < 0 ? var_get(nbuf) : var_get_elem(var_lookup(nbuf), idx);
 	if (val == NULL) {
 		if (opt[OPT_NOUNSET] && !a->noeval) {
 			char m[300];
@@ -169,14 +169,74 @@ static long long var_num(struct ar *a, const char *name, size_t n)
 	return res;
 }
 
-static void set_var(struct ar *a, const char *name, size_t n, long long v)
+static void set_var(struct ar *a, const char *name, size_t n, long idx, long long v)
 {
 	if (a->noeval || a->err)
 		return;
 	char buf[32];
 	fmt_ll(buf, v);
+	if (idx > 0) {
+		char *nm = ststrndup(name, n);
+		struct var *var = var_lookup(nm);
+		if (var && (var->flags & V_READONLY))
+			fail(a, "assignment to a read-only variable");
+		else
+			var_set_elem(nm, idx, buf);
+		return;
+	}
 	if (var_setn(name, n, buf, V_NOERR) < 0)
 		fail(a, "assignment to a read-only variable");
+}
+
+static long long ar_assign(struct ar *a);
+
+/* A comma list: expressions evaluated left to right, the value of the last. */
+static long long ar_list(struct ar *a)
+{
+	long long v = ar_assign(a);
+	skip_ws(a);
+	while (!a->err && *a->p == ',') {
+		a->p++;
+		v = ar_assign(a);
+		skip_ws(a);
+	}
+	return v;
+}
+
+/* After a variable name: an optional [subscript] (ksh arrays), evaluated once; -1 when there is none. */
+static long read_subscript(struct ar *a)
+{
+	if (*a->p != '[')
+		return -1;
+	a->p++;
+	long long v = ar_list(a);
+	if (a->err)
+		return 0;
+	if (*a->p != ']') {
+		fail(a, "missing ']'");
+		return 0;
+	}
+	a->p++;
+	if (v < 0 || v > INT32_MAX) {
+		fail(a, "subscript out of range");
+		return 0;
+	}
+	return (long)v;
+}
+
+/* Skip a [subscript] without evaluating it (to look at what follows); returns p unchanged if none. */
+static const char *skip_subscript(const char *p)
+{
+	if (*p != '[')
+		return p;
+	int depth = 0;
+	for (const char *q = p; *q; q++) {
+		if (*q == '[')
+			depth++;
+		else if (*q == ']' && --depth == 0)
+			return q + 1;
+	}
+	return p;
 }
 
 static long long ar_unary(struct ar *a);
@@ -191,14 +251,7 @@ static long long ar_primary(struct ar *a)
 			fail(a, "expression nested too deeply");
 			return 0;
 		}
-		long long v = ar_assign(a);
-		/* A comma list inside parentheses. */
-		skip_ws(a);
-		while (!a->err && *a->p == ',') {
-			a->p++;
-			v = ar_assign(a);
-			skip_ws(a);
-		}
+		long long v = ar_list(a); /* a comma list inside parentheses */
 		a->depth--;
 		if (*a->p != ')') {
 			fail(a, "missing ')'");
@@ -220,16 +273,17 @@ static long long ar_primary(struct ar *a)
 		while (is_name_char(*a->p))
 			a->p++;
 		size_t n = (size_t)(a->p - name);
+		long idx = read_subscript(a);
 		skip_ws(a);
 		/* Postfix ++ / -- */
 		if ((a->p[0] == '+' && a->p[1] == '+') || (a->p[0] == '-' && a->p[1] == '-')) {
 			int d = a->p[0] == '+' ? 1 : -1;
 			a->p += 2;
-			long long v = var_num(a, name, n);
-			set_var(a, name, n, (long long)((uint64_t)v + (uint64_t)(long long)d));
+			long long v = var_num(a, name, n, idx);
+			set_var(a, name, n, idx, (long long)((uint64_t)v + (uint64_t)(long long)d));
 			return v;
 		}
-		return var_num(a, name, n);
+		return var_num(a, name, n, idx);
 	}
 	if (c == '\0')
 		fail(a, "expression expected");
@@ -257,8 +311,9 @@ static long long ar_unary(struct ar *a)
 			while (is_name_char(*q))
 				q++;
 			a->p = q;
-			long long v = (long long)((uint64_t)var_num(a, name, (size_t)(q - name)) + (c == '+' ? 1u : (uint64_t)-1));
-			set_var(a, name, (size_t)(q - name), v);
+			long idx = read_subscript(a);
+			long long v = (long long)((uint64_t)var_num(a, name, (size_t)(q - name), idx) + (c == '+' ? 1u : (uint64_t)-1));
+			set_var(a, name, (size_t)(q - name), idx, v);
 			r = v;
 		} else {
 			fail(a, "++ or -- needs a variable");
@@ -448,6 +503,8 @@ static long long ar_assign(struct ar *a)
 		while (is_name_char(*a->p))
 			a->p++;
 		size_t n = (size_t)(a->p - name);
+		const char *after_name = a->p;
+		a->p = skip_subscript(a->p);
 		skip_ws(a);
 		const char *p = a->p;
 		int op = -1, len = 0;
@@ -464,6 +521,9 @@ static long long ar_assign(struct ar *a)
 			len = 3;
 		}
 		if (op >= 0) {
+			a->p = after_name;
+			long idx = read_subscript(a);
+			skip_ws(a);
 			a->p += len;
 			long long r = ar_assign(a);
 			if (a->err) {
@@ -472,8 +532,8 @@ static long long ar_assign(struct ar *a)
 			}
 			long long v = r;
 			if (op != B_NONE)
-				v = apply(a, op, var_num(a, name, n), r);
-			set_var(a, name, n, v);
+				v = apply(a, op, var_num(a, name, n, idx), r);
+			set_var(a, name, n, idx, v);
 			a->depth--;
 			return v;
 		}
@@ -491,13 +551,7 @@ int arith_evaluate(const char *expr, long long *out, const char **errmsg)
 	long long v = 0;
 	skip_ws(&a);
 	if (*a.p != '\0') {
-		v = ar_assign(&a);
-		skip_ws(&a);
-		while (!a.err && *a.p == ',') {
-			a.p++;
-			v = ar_assign(&a);
-			skip_ws(&a);
-		}
+		v = ar_list(&a);
 		if (!a.err && *a.p != '\0')
 			fail(&a, "syntax error");
 	}

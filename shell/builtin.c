@@ -37,10 +37,12 @@ static const struct builtin table[] = {
 	{"fg", c_fg, RG},
 	{"getopts", c_getopts, RG},
 	{"hash", c_hash, RG},
+	{"integer", c_integer, RG | BI_ASSIGN},
 	{"jobs", c_jobs, RG},
 	{"kill", c_kill, RG},
 	{"let", c_let, RG},
 	{"local", c_local, RG | BI_ASSIGN},
+	{"print", c_print, RG},
 	{"printf", c_printf, RG | BI_PURE},
 	{"pwd", c_pwd, RG | BI_PURE},
 	{"read", c_read, RG},
@@ -53,11 +55,13 @@ static const struct builtin table[] = {
 	{"trap", c_trap, SP},
 	{"true", c_true, RG | BI_PURE},
 	{"type", c_type, RG},
+	{"typeset", c_typeset, RG | BI_ASSIGN},
 	{"ulimit", c_ulimit, RG},
 	{"umask", c_umask, RG},
 	{"unalias", c_unalias, RG},
 	{"unset", c_unset, SP},
 	{"wait", c_wait, RG},
+	{"whence", c_whence, RG},
 };
 
 static int cmp_name(const void *key, const void *elem)
@@ -88,6 +92,25 @@ int builtin_run(const struct builtin *b, int argc, char **argv)
 			st = 1;
 	}
 	return st;
+}
+
+int builtin_flags(int argc, char **argv, const char *letters, unsigned *set)
+{
+	int i = 1;
+	*set = 0;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return i + 1;
+		for (const char *p = argv[i] + 1; *p; p++) {
+			const char *k = strchr(letters, *p);
+			if (k == NULL) {
+				sh_warnf("%s: -%c: unknown option", argv[0], *p);
+				return -1;
+			}
+			*set |= 1u << (k - letters);
+		}
+	}
+	return i;
 }
 
 int c_true(int argc, char **argv)

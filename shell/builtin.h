@@ -32,6 +32,14 @@ void builtin_foreach(void (*cb)(const struct builtin *b, void *ctx), void *ctx);
  */
 int builtin_run(const struct builtin *b, int argc, char **argv);
 
+/*
+ * builtin_flags: parse the leading flag words of a builtin (-abc; "--" ends
+ * them) whose flags are the single letters of letters: bit k of *set is set
+ * for letters[k]. Returns the index of the first operand, or -1 after
+ * "name: -x: unknown option".
+ */
+int builtin_flags(int argc, char **argv, const char *letters, unsigned *set);
+
 /* The builtins, by file. */
 int c_true(int argc, char **argv);
 int c_false(int argc, char **argv);
@@ -64,6 +72,17 @@ int c_printf(int argc, char **argv);
 int c_echo(int argc, char **argv);
 int c_let(int argc, char **argv);
 int c_fc(int argc, char **argv);
+int c_typeset(int argc, char **argv);
+int c_integer(int argc, char **argv);
+int c_print(int argc, char **argv);
+int c_whence(int argc, char **argv);
+
+/*
+ * echo_words (c_printf.c): write the words separated by blanks, with the
+ * XSI escapes (\n, \t, \0nnn, \c stops all output) when escapes, and a
+ * final newline when nl; returns 0. Shared by echo and print.
+ */
+int echo_words(char **words, bool escapes, bool nl);
 
 /* hist_add (history.c): remember a command of an interactive shell for fc. */
 void hist_add(const char *cmd);

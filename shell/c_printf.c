@@ -320,21 +320,16 @@ int c_printf(int argc, char **argv)
 	return rc;
 }
 
-int c_echo(int argc, char **argv)
+int echo_words(char **words, bool escapes, bool nl)
 {
-	int i = 1;
-	bool nl = true;
 	bool stop = false;
-	/* XSI echo: only -n is an option; escapes are always interpreted (as dash does). */
-	if (i < argc && strcmp(argv[i], "-n") == 0) {
-		nl = false;
-		i++;
-	}
-	for (; i < argc && !stop; i++) {
-		const char *s = argv[i];
+	for (char **w = words; *w && !stop; w++) {
+		const char *s = *w;
 		const char *q = s;
 		while (*q && *q != '\\')
 			q++;
+		if (!escapes)
+			q += strlen(q);
 		out_write(s, (size_t)(q - s));
 		while (*q && !stop) {
 			if (*q == '\\') {
@@ -343,10 +338,22 @@ int c_echo(int argc, char **argv)
 			} else
 				out_char(*q++);
 		}
-		if (i + 1 < argc && !stop)
+		if (w[1] && !stop)
 			out_char(' ');
 	}
 	if (nl && !stop)
 		out_char('\n');
 	return 0;
+}
+
+int c_echo(int argc, char **argv)
+{
+	int i = 1;
+	bool nl = true;
+	/* XSI echo: only -n is an option; escapes are always interpreted (as dash does). */
+	if (i < argc && strcmp(argv[i], "-n") == 0) {
+		nl = false;
+		i++;
+	}
+	return echo_words(argv + i, true, nl);
 }

@@ -258,6 +258,21 @@ int c_unset(int argc, char **argv)
 			func_unset(argv[i]);
 			continue;
 		}
+		const char *br = strchr(argv[i], '[');
+		size_t len = strlen(argv[i]);
+		if (br && len > 0 && argv[i][len - 1] == ']' && var_valid_name(argv[i], (size_t)(br - argv[i]))) {
+			/* unset a[i] (ksh); a[@] and a[*] unset the whole array. */
+			char *name = ststrndup(argv[i], (size_t)(br - argv[i]));
+			char *sub = ststrndup(br + 1, (size_t)(argv[i] + len - 1 - br - 1));
+			struct var *v = var_lookup(name);
+			if (v && (v->flags & V_READONLY))
+				sh_errorf(2, "unset: %s: is read only", name);
+			if (strcmp(sub, "@") == 0 || strcmp(sub, "*") == 0)
+				var_unset(v ? ststrndup(v->text, v->nlen) : name);
+			else
+				var_unset_elem(name, var_check_index(arith_eval(sub)));
+			continue;
+		}
 		if (!var_valid_name(argv[i], (size_t)-1)) {
 			sh_warnf("unset: %s: bad variable name", argv[i]);
 			ret = 1;
@@ -275,6 +290,14 @@ int c_set(int argc, char **argv)
 {
 	if (argc == 1) {
 		var_list(0);
+		return 0;
+	}
+	if ((argv[1][0] == '-' || argv[1][0] == '+') && argv[1][1] == 'A' && argv[1][2] == '\0') {
+		/* set -A name values (ksh): the array becomes the values; set +A only overwrites the first ones. */
+		if (argc < 3 || !var_valid_name(argv[2], (size_t)-1))
+			sh_errorf(2, "set: %s: %s", argv[1], argc < 3 ? "name expected" : "bad variable name");
+		int first = argc > 3 && strcmp(argv[3], "--") == 0 ? 4 : 3; /* set -A a -- -x: values may start with - */
+		var_set_array(argv[2], argv + first, argc - first, argv[1][0] == '-');
 		return 0;
 	}
 	char **av = argv + 1;
@@ -330,6 +353,9 @@ int c_let(int argc, char **argv)
 
 static void print_alias(const struct alias *a, void *ctx)
 {
+	/* ctx: list only tracked aliases (alias -t), else only ordinary ones. */
+	if (ctx && ((a->flags & ALIAS_TRACKED) != 0) != *(bool *)ctx)
+		return;
 	out_printf("%s='", a->name);
 	for (const char *s = a->value; *s; s++) {
 		if (*s == '\'')
@@ -340,13 +366,44 @@ static void print_alias(const struct alias *a, void *ctx)
 	out_str("'\n");
 }
 
+/* alias -t name...: remember each program's path as a tracked alias (ksh); -t alone lists them. */
+static int track_aliases(char **names)
+{
+	bool tracked = true;
+	if (*names == NULL) {
+		alias_foreach(print_alias, &tracked);
+		return 0;
+	}
+	int ret = 0;
+	for (; *names; names++) {
+		const char *name = *names;
+		struct alias *a = alias_lookup(name);
+		if (a && !(a->flags & ALIAS_TRACKED))
+			continue; /* an ordinary alias of that name stays */
+		char *path = strchr(name, '/') || builtin_lookup(name) || func_lookup(name) ? NULL :
+			     path_search(name, var_get("PATH"));
+		if (path == NULL) {
+			sh_warnf("alias: %s: not found", name);
+			ret = 1;
+			continue;
+		}
+		alias_set(name, path, ALIAS_TRACKED);
+	}
+	return ret;
+}
+
 int c_alias(int argc, char **argv)
 {
-	int i = 1;
-	if (i < argc && strcmp(argv[i], "--") == 0)
-		i++;
+	/* -x: ksh88's exported aliases; accepted and ignored, as mksh does */
+	unsigned f;
+	int i = builtin_flags(argc, argv, "tx", &f);
+	if (i < 0)
+		return 2;
+	if (f & 1)
+		return track_aliases(argv + i);
 	if (i >= argc) {
-		alias_foreach(print_alias, NULL);
+		bool tracked = false;
+		alias_foreach(print_alias, &tracked);
 		return 0;
 	}
 	int ret = 0;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
 #include <sys/times.h>
 #include <time.h>
@@ -108,6 +109,8 @@ static int eval_async(union node *body)
 	hash_prefetch(body);
 	struct job *j = job_new(job_text(body, true));
 	if (job_fork(j, true) == 0) {
+		if (opt[OPT_BGNICE])
+			(void)!nice(4); /* ksh bgnice: background jobs at a lower priority */
 		if (!opt[OPT_MONITOR] && !jobs_control()) {
 			/* Without job control, a background job's stdin is /dev/null (POSIX). */
 			int fd = open("/dev/null", O_RDONLY);
@@ -120,6 +123,132 @@ static int eval_async(union node *body)
 	}
 	job_background(j);
 	return 0;
+}
+
+/*
+ * A coprocess (cmd |&): a background job whose stdin and stdout are pipes
+ * to the shell, which keeps its ends (close-on-exec, above 9) for print -p,
+ * read -p, >&p and <&p. A new coprocess replaces the old one's descriptors.
+ */
+static int eval_coproc(union node *body)
+{
+	int to[2], from[2];
+	if (pipe(to) < 0)
+		sh_errorf(2, "|&: %s", strerror(errno));
+	if (pipe(from) < 0) {
+		close(to[0]);
+		close(to[1]);
+		sh_errorf(2, "|&: %s", strerror(errno));
+	}
+	if (coproc_wfd >= 0)
+		close(coproc_wfd);
+	if (coproc_rfd >= 0)
+		close(coproc_rfd);
+	coproc_wfd = sh_move_fd_high(to[1]);
+	coproc_rfd = sh_move_fd_high(from[0]);
+	out_flush();
+	hash_prefetch(body);
+	struct job *j = job_new(job_text(body, true));
+	if (job_fork(j, true) == 0) {
+		dup2(to[0], 0);
+		dup2(from[1], 1);
+		close(to[0]);
+		close(from[1]);
+		close(coproc_wfd);
+		close(coproc_rfd);
+		coproc_wfd = coproc_rfd = -1;
+		run_in_child(body, 0);
+	}
+	close(to[0]);
+	close(from[1]);
+	job_background(j);
+	return 0;
+}
+
+/* The select menu on stderr: "N) word" in columns across COLUMNS (default 80), filled down first, as mksh. */
+static void select_menu(struct arglist *words)
+{
+	int n = words->n;
+	int nw = 1;
+	for (int k = n; k >= 10; k /= 10)
+		nw++;
+	size_t maxw = 0;
+	for (int i = 0; i < n; i++)
+		if (strlen(words->v[i]) > maxw)
+			maxw = strlen(words->v[i]);
+	long width = (long)(nw + 2 + maxw);
+	const char *cv = var_get("COLUMNS");
+	long xc = cv ? strtol(cv, NULL, 10) : 0;
+	if (xc < 12)
+		xc = 80;
+	int cols = (int)((xc + 1) / (width + 2)), rows = n;
+	if (cols < 2) {
+		cols = 1;
+	} else {
+		rows = (n + cols - 1) / cols;
+		if (cols > rows) {
+			cols = rows;
+			rows = (n + cols - 1) / cols;
+		}
+		long sp = (xc - width * cols) / cols;
+		width += sp < 2 ? 2 : sp;
+	}
+	struct strbuf sb;
+	sb_init(&sb);
+	for (int r = 0; r < rows; r++) {
+		for (int c = 0; c < cols; c++) {
+			int i = c * rows + r;
+			if (i >= n)
+				break;
+			size_t start = sb.len;
+			sb_printf(&sb, "%*d) %s", nw, i + 1, words->v[i]);
+			if (c + 1 < cols && i + rows < n)
+				while (sb.len - start < (size_t)width)
+					sb_putc(&sb, ' ');
+		}
+		sb_putc(&sb, '\n');
+	}
+	out_flush();
+	(void)!write(2, sb.buf, sb.len);
+}
+
+/*
+ * One round of select: the menu when asked, the PS3 prompt, a line from
+ * stdin into REPLY and the chosen word (or "") into var. An empty line shows
+ * the menu again. Returns false at end of input.
+ */
+static bool select_next(const char *var, struct arglist *words, bool menu)
+{
+	for (;;) {
+		if (menu)
+			select_menu(words);
+		const char *ps3 = prompt_expand("PS3", "#? ");
+		(void)!write(2, ps3, strlen(ps3));
+		struct strbuf line;
+		sb_init(&line);
+		char c;
+		ssize_t r;
+		/* A byte at a time: the rest of stdin belongs to the commands of the body. */
+		while ((r = read(0, &c, 1)) == 1 && c != '\n')
+			sb_putc(&line, c);
+		if (r < 0 && errno == EINTR && !trap_pending)
+			continue;
+		if (r <= 0 && line.len == 0)
+			return false;
+		const char *reply = sb_str(&line);
+		var_set("REPLY", reply, 0);
+		if (reply[0] == '\0') {
+			menu = true;
+			continue;
+		}
+		char *end;
+		long k = strtol(reply, &end, 10);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		bool ok = end != reply && *end == '\0' && k >= 1 && k <= words->n;
+		var_set(var, ok ? words->v[k - 1] : "", 0);
+		return true;
+	}
 }
 
 /*
@@ -143,6 +272,10 @@ static int eval_loop(union node *n, int flags)
 	arena_mark(&m);
 	volatile int status = 0;
 	volatile int idx = 0;
+	volatile bool menu = true;
+	bool select = is_for && n->fors.select;
+	if (select && words.n == 0)
+		return 0;
 	struct sh_jmp j;
 	sh_loopdepth++;
 	int body_flags = flags & ~EV_EXIT;
@@ -151,7 +284,14 @@ static int eval_loop(union node *n, int flags)
 		if (setjmp(j.jb) == 0) {
 			for (;;) {
 				arena_reset(&m);
-				if (is_for) {
+				if (select) {
+					bool more = select_next(n->fors.var, &words, menu);
+					menu = false;
+					if (!more) {
+						status = 1;
+						break;
+					}
+				} else if (is_for) {
 					if (idx >= words.n)
 						break;
 					var_set(n->fors.var, words.v[idx++], 0);
@@ -189,7 +329,7 @@ static int eval_case(struct n_cases *c, int flags)
 	for (union node *it = c->items; it; it = it->head.next) {
 		for (union node *p = it->caseitem.patterns; p; p = p->head.next) {
 			const char *pat = expand_pattern(p);
-			if (!pb_match(pat, w, 0))
+			if (!pb_match(pat, w, PB_MATCH_EXTGLOB))
 				continue;
 			int status = 0;
 			for (;;) {
@@ -255,6 +395,32 @@ static int eval_time(struct n_time *t, int flags)
 	return status;
 }
 
+/* [[ s =~ re ]]: POSIX extended regular expression search (ksh93); a bad expression is an error (status 2). */
+static bool regex_match(const char *s, const char *re, bool *err)
+{
+	regex_t rx;
+	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char msg[128];
+		regerror(rc, &rx, msg, sizeof msg);
+		sh_warnf("[[: %s: %s", re, msg);
+		*err = true;
+		return false;
+	}
+	bool m = regexec(&rx, s, 0, NULL, 0) == 0;
+	regfree(&rx);
+	return m;
+}
+
+/* A [[ ]] integer operand: a decimal number (leading zeros allowed), else an arithmetic expression. */
+static long long dbr_number(const char *s)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+	if (*p && strspn(p, "0123456789") == strlen(p) && strlen(p) < 19)
+		return strtoll(s, NULL, 10);
+	return arith_eval(s);
+}
+
 static bool eval_dbracket(union node *e, bool *err)
 {
 	switch (e->kind) {
@@ -271,11 +437,27 @@ static bool eval_dbracket(union node *e, bool *err)
 	case NTBINARY: {
 		const char *op = e->tbinary.op;
 		const char *l = expand_str(e->tbinary.left);
+		if (strcmp(op, "=~") == 0)
+			return regex_match(l, expand_regex(e->tbinary.right), err);
 		if (strcmp(op, "=") == 0 || strcmp(op, "==") == 0 || strcmp(op, "!=") == 0) {
-			bool m = pb_match(expand_pattern(e->tbinary.right), l, 0);
+			bool m = pb_match(expand_pattern(e->tbinary.right), l, PB_MATCH_EXTGLOB);
 			return op[0] == '!' ? !m : m;
 		}
-		return test_binary("[[", l, op, expand_str(e->tbinary.right), err);
+		const char *r = expand_str(e->tbinary.right);
+		static const char int_ops[] = "-eq-ne-lt-le-gt-ge";
+		if (op[0] == '-' && strlen(op) == 3 && strstr(int_ops, op) && (strstr(int_ops, op) - int_ops) % 3 == 0) {
+			/* ksh: the operands of -eq -ne -lt -le -gt -ge are arithmetic expressions (decimal constants stay decimal). */
+			long long a = dbr_number(l), b = dbr_number(r);
+			switch (op[1] + op[2]) {
+			case 'e' + 'q': return a == b;
+			case 'n' + 'e': return a != b;
+			case 'l' + 't': return a < b;
+			case 'l' + 'e': return a <= b;
+			case 'g' + 't': return a > b;
+			default: return a >= b;
+			}
+		}
+		return test_binary("[[", l, op, r, err);
 	}
 	default:
 		return false;
@@ -322,7 +504,8 @@ int eval_tree(union node *n, int flags)
 		status = eval_async(n->async.body);
 		break;
 	case NCOPROC:
-		sh_errorf(2, "|&: coprocesses are not available in this shell");
+		status = eval_coproc(n->coproc.body);
+		break;
 	case NSUBSHELL:
 		sh_lineno = n->head.line;
 		status = eval_subshell(n->subshell.body, flags);
@@ -346,8 +529,6 @@ int eval_tree(union node *n, int flags)
 	case NWHILE:
 	case NFOR:
 		sh_lineno = n->head.line;
-		if (n->kind == NFOR && n->fors.select)
-			sh_errorf(2, "select: not available in this shell");
 		status = eval_loop(n, flags);
 		break;
 	case NCASE:
@@ -355,7 +536,7 @@ int eval_tree(union node *n, int flags)
 		status = eval_case(&n->cases, flags);
 		break;
 	case NFUNC:
-		func_define(n->func.name, n->func.body);
+		func_define(n->func.name, n->func.body, n->func.ksh);
 		status = 0;
 		break;
 	case NTIME:
@@ -380,8 +561,12 @@ int eval_tree(union node *n, int flags)
 	sh_exitstatus = status;
 	if (trap_pending)
 		trap_run_pending();
-	if (check_e && status != 0 && opt[OPT_ERREXIT] && !(flags & EV_TESTED))
-		sh_unwind(SH_EXIT, status);
+	if (check_e && status != 0 && !(flags & EV_TESTED)) {
+		/* ksh: the ERR trap runs where set -e would apply, before set -e exits. */
+		trap_run_err(status);
+		if (opt[OPT_ERREXIT])
+			sh_unwind(SH_EXIT, status);
+	}
 	return status;
 }
 

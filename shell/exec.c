@@ -73,7 +73,7 @@ static void func_remove(const char *name)
 	}
 }
 
-void func_define(const char *name, union node *body)
+void func_define(const char *name, union node *body, bool ksh)
 {
 	func_remove(name);
 	struct func *f = xmalloc(sizeof *f);
@@ -84,6 +84,7 @@ void func_define(const char *name, union node *body)
 	f->body = node_copy(body);
 	body->head.next = saved;
 	f->refs = 1;
+	f->ksh = ksh;
 	unsigned b = hash_str(name) % FUNC_BUCKETS;
 	f->next = functab[b];
 	functab[b] = f;
@@ -94,6 +95,19 @@ void func_foreach(void (*fn)(struct func *f, void *ctx), void *ctx)
 	for (int b = 0; b < FUNC_BUCKETS; b++)
 		for (struct func *f = functab[b]; f; f = f->next)
 			fn(f, ctx);
+}
+
+void func_print(struct func *f)
+{
+	union node n = {0};
+	n.func.kind = NFUNC;
+	n.func.name = f->name;
+	n.func.body = f->body;
+	n.func.ksh = f->ksh;
+	char *t = tree_text(&n, 0);
+	out_str(t);
+	out_char('\n');
+	free(t);
 }
 
 int func_unset(const char *name)
@@ -460,21 +474,55 @@ static void xtrace_words(struct arglist *assigns, char **argv)
 /* Status of the last command substitution during this command's expansion (-1: none). */
 int sh_cmdsub_status = -1;
 
+/* NAME=(words): the words, expanded like command arguments, become the array; += appends after the last element. */
+static __attribute__((noinline)) void assign_list(struct n_assign *as, unsigned vflags, struct arglist *trace)
+{
+	struct arglist words = {0};
+	expand_args(as->list, &words);
+	if (trace)
+		arglist_add(trace, stprintf("%s%s=(%d words)", as->name, as->append ? "+" : "", words.n));
+	if (vflags & V_EXPORT)
+		var_make_local(as->name);
+	if (!as->append) {
+		var_set_array(as->name, words.v, words.n, true);
+		return;
+	}
+	struct var *v = var_lookup(as->name);
+	size_t n = var_array_count(v);
+	long next = 0;
+	if (n > 0)
+		(void)var_array_nth(v, n - 1, &next), next++;
+	for (int i = 0; i < words.n; i++)
+		var_set_elem(as->name, var_check_index(next + i), words.v[i]);
+}
+
 static void do_assignments(union node *assigns, unsigned vflags, struct arglist *trace)
 {
 	for (union node *a = assigns; a; a = a->head.next) {
 		struct n_assign *as = &a->assign;
+		if (as->list) {
+			assign_list(as, vflags, trace);
+			continue;
+		}
 		char *val = expand_str(as->value);
+		long idx = as->index ? expand_index(as->index) : 0;
 		if (as->append) {
-			const char *old = var_get(as->name);
-			if (old)
+			struct var *v = var_lookup(as->name);
+			const char *old = var_get_elem(v, idx);
+			/* += on an integer variable adds (ksh). */
+			if (old && (v->flags & V_INTEGER))
+				val = stprintf("%s+(%s)", old, val);
+			else if (old)
 				val = stprintf("%s%s", old, val);
 		}
 		if (trace)
-			arglist_add(trace, stprintf("%s=%s", as->name, val));
+			arglist_add(trace, as->index ? stprintf("%s[%ld]=%s", as->name, idx, val) : stprintf("%s=%s", as->name, val));
 		if (vflags & V_EXPORT)
 			var_make_local(as->name);
-		var_set(as->name, val, vflags);
+		if (as->index)
+			var_set_elem(as->name, idx, val);
+		else
+			var_set(as->name, val, vflags);
 	}
 }
 
@@ -528,6 +576,7 @@ static int assign_only(struct n_cmd *c, struct arglist *tr)
 
 char *sh_lastarg;
 static size_t lastarg_cap;
+int coproc_wfd = -1, coproc_rfd = -1;
 
 static void set_lastarg(const char *s)
 {
@@ -548,7 +597,17 @@ static bool is_decl_utility(union node *w)
 	if (p == NULL || p->head.next || p->kind != NLIT)
 		return false;
 	const char *t = p->lit.text;
-	if (strcmp(t, "export") != 0 && strcmp(t, "readonly") != 0 && strcmp(t, "local") != 0)
+	/* Every simple command comes here: at most one strcmp, none for most names. */
+	const char *decl;
+	switch (t[0]) {
+	case 'e': decl = "export"; break;
+	case 'r': decl = "readonly"; break;
+	case 'l': decl = "local"; break;
+	case 't': decl = "typeset"; break;
+	case 'i': decl = "integer"; break;
+	default: return false;
+	}
+	if (strcmp(t, decl) != 0)
 		return false;
 	const struct builtin *bi = builtin_lookup(t);
 	return bi && (bi->flags & BI_ASSIGN) && !func_lookup(t);
@@ -955,6 +1014,38 @@ int c_hash(int argc, char **argv)
 
 #define MAX_FUNC_DEPTH 1000
 
+/* What a ksh `function` saves on entry and restores on return. */
+struct kshfn_state {
+	char *arg0;
+	char *optind;          /* the caller's OPTIND (heap) or NULL */
+	bool opts[OPT_COUNT];
+	char *exit_trap;
+};
+
+static void kshfn_enter(struct kshfn_state *ks, char *name)
+{
+	ks->arg0 = sh_arg0;
+	sh_arg0 = name;
+	const char *oi = var_get("OPTIND");
+	ks->optind = oi ? xstrdup(oi) : NULL;
+	var_set("OPTIND", "1", V_NOERR);
+	memcpy(ks->opts, opt, sizeof ks->opts);
+	ks->exit_trap = trap_enter_function();
+}
+
+static void kshfn_leave(struct kshfn_state *ks)
+{
+	trap_leave_function(ks->exit_trap);
+	for (int i = 0; i < OPT_COUNT; i++)
+		if (opt[i] != ks->opts[i] && i != OPT_INTERACTIVE && i != OPT_STDIN && i != OPT_MONITOR)
+			opt_set(i, ks->opts[i]);
+	if (ks->optind) {
+		var_set("OPTIND", ks->optind, V_NOERR);
+		free(ks->optind);
+	}
+	sh_arg0 = ks->arg0;
+}
+
 int call_function(struct func *f, int argc, char **argv, int flags)
 {
 	if (sh_funcdepth >= MAX_FUNC_DEPTH)
@@ -966,6 +1057,10 @@ int call_function(struct func *f, int argc, char **argv, int flags)
 	sh_pos.owned = false;
 	var_push_scope();
 	f->refs++;
+	/* A ksh `function` has its own $0, OPTIND, options and EXIT trap (name() shares the caller's). */
+	struct kshfn_state ks;
+	if (f->ksh)
+		kshfn_enter(&ks, f->name);
 	int saved_loop = sh_loopdepth;
 	sh_loopdepth = 0;
 	sh_funcdepth++;
@@ -983,6 +1078,8 @@ int call_function(struct func *f, int argc, char **argv, int flags)
 	}
 	sh_funcdepth--;
 	sh_loopdepth = saved_loop;
+	if (f->ksh)
+		kshfn_leave(&ks);
 	var_pop_scope();
 	pos_free(&sh_pos);
 	sh_pos = saved;

@@ -14,6 +14,7 @@ struct func {
 	char *name;
 	union node *body;
 	int refs;       /* calls in progress + 1 while defined */
+	bool ksh;       /* defined as `function name`: $0, OPTIND, options and traps are its own */
 };
 
 enum cmd_kind { CMD_NOTFOUND, CMD_BUILTIN, CMD_FUNCTION, CMD_EXTERNAL };
@@ -47,9 +48,11 @@ int exec_simple(union node *cmd, int flags);
 int exec_argv(int argc, char **argv, int fcflags, bool replace);
 
 /* func_define: define or replace a function (the body is copied to the heap). */
-void func_define(const char *name, union node *body);
+void func_define(const char *name, union node *body, bool ksh);
 /* func_foreach: call fn for every function (in no particular order). */
 void func_foreach(void (*fn)(struct func *f, void *ctx), void *ctx);
+/* func_print: print f's definition as shell text (typeset -f). */
+void func_print(struct func *f);
 /* func_lookup: the function called name, or NULL. */
 struct func *func_lookup(const char *name);
 /* func_unset: remove a function; 0, or -1 if there was none. */
@@ -67,6 +70,9 @@ int hash_add(const char *name);
  * background job find it in the table they inherit.
  */
 void hash_prefetch(union node *cmd);
+
+/* The coprocess's descriptors (cmd |&): print -p / >&p write to coproc_wfd, read -p / <&p read coproc_rfd; -1 when none. */
+extern int coproc_wfd, coproc_rfd;
 
 /* The path of the running shell binary (for scripts without #!). */
 extern const char *sh_self_path;

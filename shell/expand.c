@@ -85,14 +85,31 @@ static bool is_magic(char c)
 	return c == '*' || c == '?' || c == '[';
 }
 
-/* Could s be a pattern? '*', '?', or a '[' with a ']' after it. */
+/* Is s[i] the '(' that opens a ksh extended glob group @( *( +( ?( !( ? */
+static bool ext_open(const char *s, size_t i)
+{
+	return s[i] == '(' && i > 0 && (s[i - 1] == '@' || s[i - 1] == '+' || s[i - 1] == '!');
+}
+
+/* Could s be a pattern? '*', '?', a '[' with a ']' after it, or an extended group. */
 static bool has_magic(const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '*' || *s == '?')
+	for (const char *p = s; *p; p++) {
+		switch (*p) {
+		case '*':
+		case '?':
 			return true;
-		if (*s == '[' && strchr(s + 1, ']'))
-			return true;
+		case '[':
+			if (strchr(p + 1, ']'))
+				return true;
+			break;
+		case '(':
+			if (p > s && (p[-1] == '@' || p[-1] == '+' || p[-1] == '!'))
+				return true;
+			break;
+		default:
+			break;
+		}
 	}
 	return false;
 }
@@ -108,10 +125,12 @@ static void add_chars(struct xb *x, const char *s, size_t n, int attr)
 	/* One attribute byte per character: grow by n, then fill. */
 	sb_putn(&x->a, s, n);
 	memset(x->a.buf + x->a.len - n, attr, n);
-	if (!(attr & A_Q) && !x->magic)
+	if (!(attr & A_Q) && !x->magic) {
+		size_t base = x->s.len - n;
 		for (size_t i = 0; i < n; i++)
-			if (is_magic(s[i]))
+			if (is_magic(s[i]) || (s[i] == '(' && ext_open(x->s.buf, base + i)))
 				x->magic = true;
+	}
 }
 
 /* An expansion's value: quoted inside "...", else split- and glob-able. */
@@ -185,7 +204,7 @@ static const char *param_value(const char *name, char *buf, size_t bufsz)
 static bool plain_text(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strchr("*?[\\", s[i]))
+		if (strchr("*?[\\(", s[i]))
 			return false;
 	return true;
 }
@@ -237,19 +256,21 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 	case PO_TRIM_LS:
 		r = quick_trim(p->op, pat, val);
 		if (r == -2)
-			r = pb_match_prefix(pat, val, p->op == PO_TRIM_LS, 0);
+			r = pb_match_prefix(pat, val, p->op == PO_TRIM_LS, PB_MATCH_EXTGLOB);
 		return r < 0 ? val : val + r;
 	case PO_TRIM_SP:
 	case PO_TRIM_LP:
 		r = quick_trim(p->op, pat, val);
 		if (r == -2)
-			r = pb_match_suffix(pat, val, p->op == PO_TRIM_LP, 0);
+			r = pb_match_suffix(pat, val, p->op == PO_TRIM_LP, PB_MATCH_EXTGLOB);
 		return r < 0 ? val : ststrndup(val, (size_t)r);
 	case PO_SUBSTR: {
 		long n = (long)strlen(val);
 		if (off < 0)
 			off += n;
-		if (off < 0 || off > n)
+		if (off < 0)
+			off = 0; /* mksh: an offset before the start is the start */
+		if (off > n)
 			return "";
 		if (len < 0)
 			len = n - off + len;
@@ -267,7 +288,7 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 		sb_init(&sb);
 		size_t n = strlen(val);
 		if (p->op == PO_REPL_PFX) {
-			r = pb_match_prefix(pat, val, true, 0);
+			r = pb_match_prefix(pat, val, true, PB_MATCH_EXTGLOB);
 			if (r < 0)
 				return val;
 			sb_puts(&sb, rep);
@@ -276,7 +297,7 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 		}
 		if (p->op == PO_REPL_SFX) {
 			/* longest match anchored at the end: the earliest start that matches */
-			r = pb_match_suffix(pat, val, true, 0);
+			r = pb_match_suffix(pat, val, true, PB_MATCH_EXTGLOB);
 			if (r < 0)
 				return val;
 			sb_putn(&sb, val, (size_t)r);
@@ -286,7 +307,7 @@ static const char *apply_op(struct n_param *p, const char *val, const char *pat,
 		size_t i = 0;
 		bool done = false;
 		while (i <= n) {
-			long m = done ? -1 : pb_match_prefix(pat, val + i, true, 0);
+			long m = done ? -1 : pb_match_prefix(pat, val + i, true, PB_MATCH_EXTGLOB);
 			if (m > 0) {
 				sb_puts(&sb, rep);
 				i += (size_t)m;
@@ -320,22 +341,88 @@ static _Noreturn void unset_error(const char *name)
 	sh_errorf(2, "%s: parameter not set", name);
 }
 
+/* The subscript of ${a[@]} / ${a[*]}: '@' or '*', else 0 (an arithmetic subscript). */
+static int list_index(union node *idx)
+{
+	union node *p = idx->kind == NWORD ? idx->word.parts : idx;
+	if (p && p->head.next == NULL && p->kind == NLIT && (p->lit.text[0] == '@' || p->lit.text[0] == '*') &&
+	    p->lit.text[1] == '\0')
+		return p->lit.text[0];
+	return 0;
+}
+
+long expand_index(union node *idx)
+{
+	return var_check_index(arith_eval(expand_str(idx)));
+}
+
+/*
+ * The values of ${a[@]} (keys: ${!a[@]}, their indexes) as an arena vector;
+ * *np gets the count.
+ */
+static char **array_values(const char *name, bool keys, int *np)
+{
+	struct var *v = var_lookup(name);
+	size_t n = var_array_count(v);
+	char **out = stalloc((n + 1) * sizeof *out);
+	for (size_t i = 0; i < n; i++) {
+		long idx;
+		const char *val = var_array_nth(v, i, &idx);
+		out[i] = keys ? stprintf("%ld", idx) : (char *)val;
+	}
+	out[n] = NULL;
+	*np = (int)n;
+	return out;
+}
+
+/* ${!name}: the name a reference (typeset -n) leads to, else name itself. */
+static const char *ref_name(const char *name)
+{
+	struct var *v = var_lookup(name);
+	return v ? ststrndup(v->text, v->nlen) : name;
+}
+
+/*
+ * ${a[i]}, ${a[@]}, ${!a[@]}, ${!name}: the value, or for the list forms
+ * the values in *lvp / *lnp with *list and *star set. Out of line: plain
+ * parameters never come here.
+ */
+static __attribute__((noinline)) const char *ksh_param(struct n_param *p, bool *list, bool *star, char ***lvp, int *lnp)
+{
+	if (p->index == NULL)
+		return ref_name(p->name);
+	int li = list_index(p->index);
+	if (li == 0)
+		return var_get_elem(var_lookup(p->name), expand_index(p->index));
+	*list = true;
+	*star = li == '*';
+	*lvp = array_values(p->name, p->flags & PF_BANG, lnp);
+	return NULL;
+}
+
 static void expand_param(struct xb *x, struct n_param *p, bool dq)
 {
 	char buf[32];
 	const char *name = p->name;
 	dq = dq || (p->flags & PF_DQUOTED);
 	bool list = (name[0] == '@' || name[0] == '*') && name[1] == '\0';
+	bool star = false;
+	char **lv = NULL;
+	int ln = 0;
 	const char *val = NULL;
 	bool set;
-	if (list) {
-		set = sh_pos.n > 0;
-	} else {
+	if (__builtin_expect(p->index != NULL || (p->flags & PF_BANG), 0)) {
+		val = ksh_param(p, &list, &star, &lv, &ln);
+	} else if (!list) {
 		val = param_value(name, buf, sizeof buf);
-		set = val != NULL;
+	} else {
+		star = name[0] == '*';
+		lv = sh_pos.v;
+		ln = sh_pos.n;
 	}
+	set = list ? ln > 0 : val != NULL;
 	/* For the colon forms, "null" means the value (or "$*") is empty. */
-	bool null = !set || (!list && val[0] == '\0') || (list && sh_pos.n == 1 && sh_pos.v[0][0] == '\0');
+	bool null = !set || (!list && val[0] == '\0') || (list && ln == 1 && lv[0][0] == '\0');
 	bool use_default = (p->flags & PF_COLON) ? null : !set;
 
 	switch (p->op) {
@@ -351,11 +438,18 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		return;
 	case PO_ASSIGN:
 		if (use_default) {
-			if (list || !var_valid_name(name, (size_t)-1))
+			if (list || !var_valid_name(name, (size_t)-1) || (p->flags & PF_BANG))
 				sh_errorf(2, "%s: cannot assign in this way", name);
 			char *v = expand_str(p->arg);
-			var_set(name, v, 0);
-			val = var_get(name);
+			if (p->index) {
+				/* ${a[i]:=w} assigns the element (ksh93, bash) */
+				long idx = expand_index(p->index);
+				var_set_elem(name, idx, v);
+				val = var_get_elem(var_lookup(name), idx);
+			} else {
+				var_set(name, v, 0);
+				val = var_get(name);
+			}
 			if (val == NULL)
 				val = "";
 			add_value(x, val, strlen(val), dq);
@@ -372,7 +466,7 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		break;
 	case PO_LENGTH:
 		if (list) {
-			fmt_ll(buf, sh_pos.n);
+			fmt_ll(buf, ln);
 		} else {
 			if (!set && opt[OPT_NOUNSET])
 				unset_error(name);
@@ -408,12 +502,33 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 		add_value(x, val, strlen(val), dq);
 		return;
 	}
-	/* $@ and $*: one value per positional parameter. */
-	bool star = name[0] == '*';
+	if (p->op == PO_SUBSTR) {
+		/* ${@:off:len} ${a[@]:off:len}: a slice of the list (ksh93, bash); for $@ offset 0 is $0. */
+		if (p->index == NULL) {
+			char **all = stalloc(((size_t)ln + 2) * sizeof *all);
+			all[0] = sh_arg0 ? sh_arg0 : "pbsh";
+			memcpy(all + 1, lv, ((size_t)ln + 1) * sizeof *all);
+			lv = all;
+			ln++;
+		}
+		if (off < 0)
+			off += ln;
+		if (off < 0 || off > ln)
+			off = ln;
+		long cnt = len < 0 ? ln - off + len : len;
+		if (cnt > ln - off)
+			cnt = ln - off;
+		if (cnt < 0)
+			cnt = 0;
+		lv += off;
+		ln = (int)cnt;
+		transform = false;
+	}
+	/* $@ and $* (and ${a[@]} ${a[*]}): one value per positional parameter (element). */
 	/* "$*" and $* outside field splitting (x=$*) join with the first IFS character; $@ with a space. */
 	char sep = star ? sh_ifs[0] : ' ';
-	for (int i = 0; i < sh_pos.n; i++) {
-		const char *v = sh_pos.v[i];
+	for (int i = 0; i < ln; i++) {
+		const char *v = lv[i];
 		if (transform)
 			v = apply_op(p, v, pat, rep, off, len);
 		if (i > 0) {
@@ -432,8 +547,9 @@ static void expand_param(struct xb *x, struct n_param *p, bool dq)
 static bool dq_has_at(union node *parts)
 {
 	for (union node *p = parts; p; p = p->head.next)
-		if (p->kind == NPARAM && p->param.name[0] == '@' && p->param.name[1] == '\0'
-		    && p->param.op != PO_LENGTH)
+		if (p->kind == NPARAM && p->param.op != PO_LENGTH &&
+		    ((p->param.name[0] == '@' && p->param.name[1] == '\0') ||
+		     (p->param.index && list_index(p->param.index) == '@')))
 			return true;
 	return false;
 }
@@ -506,18 +622,23 @@ static void expand_word_into(struct xb *x, union node *word, bool dq)
 		expand_part(x, p, dq);
 }
 
-/* Pattern text of buffer range [from, to): quoted characters are escaped. */
-static char *to_pattern(struct xb *x, size_t from, size_t to)
+/* Pattern text of buffer range [from, to): quoted characters of special are escaped. */
+static char *to_pattern_of(struct xb *x, size_t from, size_t to, const char *special)
 {
 	struct strbuf sb;
 	sb_init(&sb);
 	const char *s = x->s.buf, *a = x->a.buf;
 	for (size_t i = from; i < to; i++) {
-		if ((a[i] & A_Q) && strchr("*?[]\\!^-", s[i]))
+		if ((a[i] & A_Q) && s[i] != '\0' && strchr(special, s[i]))
 			sb_putc(&sb, '\\');
 		sb_putc(&sb, s[i]);
 	}
 	return sb_str(&sb);
+}
+
+static char *to_pattern(struct xb *x, size_t from, size_t to)
+{
+	return to_pattern_of(x, from, to, "*?[]\\!^-()|@+");
 }
 
 /* One field [from, to) is complete: glob it if it has unquoted pattern characters. */
@@ -526,7 +647,7 @@ static void emit_field(struct xb *x, size_t from, size_t to, struct arglist *out
 	if (x->magic && !opt[OPT_NOGLOB]) {
 		bool m = false;
 		for (size_t i = from; i < to; i++)
-			if (is_magic(x->s.buf[i]) && !(x->a.buf[i] & A_Q))
+			if ((is_magic(x->s.buf[i]) || (i > from && ext_open(x->s.buf, i))) && !(x->a.buf[i] & A_Q))
 				m = true;
 		if (m) {
 			char *pat = to_pattern(x, from, to);
@@ -609,7 +730,7 @@ static bool simple_param(union node *p, struct arglist *out)
 			return false;
 		dq = true;
 	}
-	if (p->kind != NPARAM || p->param.op != PO_NONE)
+	if (p->kind != NPARAM || p->param.op != PO_NONE || p->param.index != NULL || (p->param.flags & PF_BANG))
 		return false;
 	const char *name = p->param.name;
 	if ((name[0] == '@' || name[0] == '*') && name[1] == '\0')
@@ -744,7 +865,8 @@ char *expand_str(union node *word)
 	return sb_str(&x.s);
 }
 
-char *expand_pattern(union node *word)
+/* Expand word for matching: its quoted characters among special are backslash-escaped. */
+static char *expand_quoted_special(union node *word, const char *special)
 {
 	if (word == NULL)
 		return "";
@@ -752,5 +874,15 @@ char *expand_pattern(union node *word)
 	xb_init(&x, XM_PATTERN);
 	x.pat_dq_plain = true;
 	expand_word_into(&x, word, false);
-	return to_pattern(&x, 0, x.s.len);
+	return to_pattern_of(&x, 0, x.s.len, special);
+}
+
+char *expand_pattern(union node *word)
+{
+	return expand_quoted_special(word, "*?[]\\!^-()|@+");
+}
+
+char *expand_regex(union node *word)
+{
+	return expand_quoted_special(word, "\\.[]()*+?{}|^$");
 }

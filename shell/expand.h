@@ -44,6 +44,12 @@ char *expand_str(union node *word);
  */
 char *expand_pattern(union node *word);
 
+/* expand_index: expand and evaluate an array subscript word (a[i]=, ${a[i]}, unset a[i]); shell error when out of range. */
+long expand_index(union node *idx);
+
+/* expand_regex: expand an NWORD into a POSIX ERE in which quoted characters match literally (arena). */
+char *expand_regex(union node *word);
+
 /* tilde_dir: the directory for ~user ("" = $HOME, "+" = $PWD, "-" = $OLDPWD), or NULL if unknown. */
 const char *tilde_dir(const char *user);
 

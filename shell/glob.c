@@ -7,6 +7,7 @@
 
 #include "expand.h"
 #include "match.h"
+#include "options.h"
 #include "shell.h"
 
 /* Copy a pattern component without its escapes (for literal components). */
@@ -19,6 +20,12 @@ static void unescape_into(struct strbuf *sb, const char *s, size_t n)
 	}
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static bool comp_has_magic(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -27,6 +34,9 @@ static bool comp_has_magic(const char *s, size_t n)
 			continue;
 		}
 		if (s[i] == '*' || s[i] == '?')
+			return true;
+		/* ksh extended groups @( +( !( (*( and ?( are caught above) */
+		if (s[i] == '(' && i > 0 && (s[i - 1] == '@' || s[i - 1] == '+' || s[i - 1] == '!'))
 			return true;
 		if (s[i] == '[') {
 			/* Only a bracket expression with a closing ] is magic. */
@@ -81,13 +91,17 @@ static void glob_rec(struct strbuf *path, const char *rest, struct arglist *out)
 			continue;
 		if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
 			continue;
-		if (!pb_match(comp, nm, PB_MATCH_PERIOD | PB_MATCH_PATHNAME))
+		if (!pb_match(comp, nm, PB_MATCH_PERIOD | PB_MATCH_PATHNAME | PB_MATCH_EXTGLOB))
 			continue;
 		path->len = base;
 		sb_puts(path, nm);
 		if (*slash) {
 			if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || de->d_type == DT_LNK)
 				glob_rec(path, slash, out);
+		} else if (opt[OPT_MARKDIRS] && (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN || de->d_type == DT_LNK) &&
+			   is_dir(sb_str(path))) {
+			/* set -o markdirs: directories found by a pattern end in '/' */
+			arglist_add(out, stprintf("%s/", sb_str(path)));
 		} else {
 			arglist_add(out, ststrdup(sb_str(path)));
 		}

@@ -210,6 +210,22 @@ static pid_t reap_one(bool block)
 	return pid;
 }
 
+void jobs_hangup(void)
+{
+	for (struct job *j = jobs; j; j = j->next) {
+		if (j->foreign)
+			continue;
+		for (int i = 0; i < j->nproc; i++) {
+			struct proc *p = &j->procs[i];
+			if (p->done)
+				continue;
+			kill(p->pid, SIGHUP);
+			if (p->stopped)
+				kill(p->pid, SIGCONT);
+		}
+	}
+}
+
 void jobs_reap_nohang(void)
 {
 	while (jobs && reap_one(false) > 0)

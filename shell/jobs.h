@@ -83,6 +83,9 @@ void jobs_notify(void);
 /* jobs_reap_nohang: collect children that ended, without blocking. */
 void jobs_reap_nohang(void);
 
+/* jobs_hangup: send SIGHUP (and SIGCONT to stopped ones) to every process of the shell's unfinished jobs. */
+void jobs_hangup(void);
+
 int c_jobs(int argc, char **argv);
 int c_fg(int argc, char **argv);
 int c_bg(int argc, char **argv);

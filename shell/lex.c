@@ -29,6 +29,13 @@ static int getcc(void)
 	}
 }
 
+bool lex_next_is_lparen(void)
+{
+	int c = input_getc();
+	input_ungetc(c);
+	return c == '(';
+}
+
 /* getcq: getcc, skipping the end-of-alias marker (inside quotes and expansions). */
 static int getcq(void)
 {
@@ -155,6 +162,7 @@ struct wopt {
 	bool dq;           /* inside double quotes */
 	bool pattern;      /* a pattern operand: ' quotes even inside double quotes */
 	const char *stops; /* CTX_PARAM: extra terminators besides } */
+	bool regex;        /* CTX_NORMAL: a [[ =~ ]] operand, ( ) and | within them are literal */
 };
 
 static union node *read_word(struct parser *p, const struct wopt *o);
@@ -396,7 +404,16 @@ static union node *read_braced(struct parser *p, bool dq, int line)
 	bool length = false;
 	union node *index = NULL;
 	int c = getcq();
-	if (c == '#') {
+	if (c == '!' && !(p->flags & PARSE_NOKSH)) {
+		int d = getcq();
+		if (is_name_start(d)) {
+			flags |= PF_BANG;
+			c = d;
+		} else {
+			input_ungetc(d);
+		}
+	}
+	if (c == '#' && !(flags & PF_BANG)) {
 		int d = getcq();
 		if (d == '}') {
 			union node *n = param_node(p, "#", flags);
@@ -754,7 +771,7 @@ static union node *read_word(struct parser *p, const struct wopt *o)
 				input_ungetc(c);
 				goto done;
 			}
-			if (depth > 0 && (c == '(' || c == ')' || c == '|')) {
+			if ((depth > 0 && (c == '(' || c == ')' || c == '|')) || (o->regex && c == '(')) {
 				depth += c == '(' ? 1 : c == ')' ? -1 : 0;
 				wb_char(&w, c, LIT_PLAIN);
 				continue;
@@ -981,6 +998,13 @@ enum tok lex_next(struct parser *p, int mode)
 	p->tokline = input_lineno();
 	p->word = NULL;
 	enum tok t;
+	if ((mode & LX_REGEX) && c == '(') {
+		input_ungetc(c);
+		struct wopt o = {.ctx = CTX_NORMAL, .regex = true};
+		p->word = read_word(p, &o);
+		p->tok = T_WORD;
+		return T_WORD;
+	}
 	switch (c) {
 	case INPUT_EOF:
 		if (p->heredocs != NULL)
@@ -1076,7 +1100,7 @@ enum tok lex_next(struct parser *p, int mode)
 		break;
 	default: {
 		input_ungetc(c);
-		struct wopt o = {.ctx = CTX_NORMAL};
+		struct wopt o = {.ctx = CTX_NORMAL, .regex = (mode & LX_REGEX) != 0};
 		p->word = read_word(p, &o);
 		t = T_WORD;
 		/* IO_NUMBER: only digits, directly followed by < or >. */

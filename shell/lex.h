@@ -61,7 +61,8 @@ struct parser {
 
 /* lex modes */
 enum {
-	LX_CMD = 1, /* command position: `((` may start an arithmetic command */
+	LX_CMD = 1,   /* command position: `((` may start an arithmetic command */
+	LX_REGEX = 2, /* the operand of [[ =~ ]]: parentheses and | inside them are part of the word */
 };
 
 /* lex_next: read the next token into p (tok, word, ionum, tokline). */
@@ -74,6 +75,9 @@ void lex_heredoc_add(struct parser *p, union node *redir);
 /* lex_word_string: lex all of the current (string) source as a here-document body
  * or prompt: double-quote rules without the quotes, `"` literal unless dq_quotes. */
 union node *lex_word_string(struct parser *p, bool heredoc);
+
+/* lex_next_is_lparen: is the next input character (right after the last token) a '('? */
+bool lex_next_is_lparen(void);
 
 /* lex_enter / lex_leave: count nesting; error past PARSE_MAX_DEPTH. */
 void lex_enter(struct parser *p);

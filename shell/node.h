@@ -153,6 +153,7 @@ enum {
 	PF_COLON = 1,   /* the :- := :? :+ form (unset or null) */
 	PF_DQUOTED = 2, /* inside double quotes */
 	PF_BRACED = 4,  /* written with braces (display only) */
+	PF_BANG = 8,    /* ksh ${!name} (the name a reference leads to) or ${!a[@]} (the indexes) */
 };
 
 /* cmdsub.flags */

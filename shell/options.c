@@ -30,6 +30,9 @@ int opt_by_letter(int c)
 
 int opt_by_name(const char *name)
 {
+	/* ksh's trackall is hashall (every command is remembered after its first PATH search). */
+	if (strcmp(name, "trackall") == 0)
+		return OPT_HASHALL;
 	for (int i = 0; i < OPT_COUNT; i++)
 		if (strcmp(opt_tab[i].name, name) == 0)
 			return i;
@@ -44,6 +47,13 @@ const char *opt_name(int o)
 int opt_letter(int o)
 {
 	return opt_tab[o].letter;
+}
+
+static void (*changed_cb)(int o, bool on);
+
+void opt_set_hook(void (*fn)(int o, bool on))
+{
+	changed_cb = fn;
 }
 
 void opt_set(int o, bool on)
@@ -61,6 +71,8 @@ void opt_set(int o, bool on)
 		jobs_set_control(on);
 	if (o == OPT_VERBOSE)
 		input_verbose = on;
+	if (changed_cb && was != on)
+		changed_cb(o, on);
 }
 
 const char *opt_flags(void)
@@ -74,16 +86,22 @@ const char *opt_flags(void)
 	return buf;
 }
 
+static void list_one(const char *name, bool on, bool reinput)
+{
+	if (reinput)
+		out_printf("set %co %s\n", on ? '-' : '+', name);
+	else
+		out_printf("%-15s %s\n", name, on ? "on" : "off");
+}
+
 void opt_list(bool reinput)
 {
 	for (int i = 0; i < OPT_COUNT; i++) {
 		if (i == OPT_INTERACTIVE || i == OPT_STDIN)
 			continue;
-		if (reinput)
-			out_printf("set %co %s\n", opt[i] ? '-' : '+', opt_tab[i].name);
-		else
-			out_printf("%-15s %s\n", opt_tab[i].name, opt[i] ? "on" : "off");
+		list_one(opt_tab[i].name, opt[i], reinput);
 	}
+	list_one("trackall", opt[OPT_HASHALL], reinput);
 }
 
 int opt_parse_args(char ***argvp, bool cmdline, bool *cflag)

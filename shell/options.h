@@ -29,7 +29,10 @@
 	X(EMACS, 0, "emacs")                  \
 	X(VI, 0, "vi")                        \
 	X(POSIX, 0, "posix")                  \
-	X(RESTRICTED, 0, "restricted")
+	X(RESTRICTED, 0, "restricted")        \
+	X(MARKDIRS, 'X', "markdirs")          \
+	X(NOHUP, 0, "nohup")                  \
+	X(BGNICE, 0, "bgnice")
 
 enum sh_opt {
 #define X(id, letter, name) OPT_##id,
@@ -53,6 +56,14 @@ int opt_letter(int o);
 
 /* opt_set: set an option, applying its side effects (monitor turns job control on, emacs/vi exclude each other). */
 void opt_set(int o, bool on);
+
+/*
+ * opt_set_hook: fn is called after opt_set changed an option (set -o, the
+ * command line, a ksh function's options restored on return), with the
+ * option and its new value; NULL removes it. For the interactive layer
+ * (emacs/vi editing modes). One hook.
+ */
+void opt_set_hook(void (*fn)(int o, bool on));
 
 /*
  * opt_flags: the value of `$-` (static buffer, valid until the next call):

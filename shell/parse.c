@@ -18,6 +18,7 @@ enum {
 	N_KW = 1,    /* recognise reserved words */
 	N_ALIAS = 2, /* command-name position: alias substitution */
 	N_CMD = 4,   /* command position for the lexer (`((`) */
+	N_REGEX = 8, /* the operand of [[ =~ ]] (parenthesised groups stay in the word) */
 };
 #define N_START (N_KW | N_ALIAS | N_CMD)
 
@@ -99,7 +100,7 @@ static enum tok next(struct parser *p, int flags)
 		if (p->pushed)
 			p->pushed = false;
 		else
-			lex_next(p, (flags & N_CMD) ? LX_CMD : 0);
+			lex_next(p, ((flags & N_CMD) ? LX_CMD : 0) | ((flags & N_REGEX) ? LX_REGEX : 0));
 		if (p->tok != T_WORD)
 			return p->tok;
 		if (flags & N_KW) {
@@ -435,6 +436,27 @@ static void declaration_tilde(union node *cmd)
 	}
 }
 
+/* NAME=( words ) (ksh93, mksh): the words up to ')', newlines allowed between them. */
+static void array_list(struct parser *p, union node *a)
+{
+	next(p, 0); /* the ( */
+	union node **tail = &a->assign.list;
+	for (;;) {
+		enum tok t = next(p, 0);
+		if (t == T_NEWLINE)
+			continue;
+		if (t == T_RPAREN)
+			break;
+		if (t != T_WORD)
+			unexpected(p, "')'");
+		*tail = p->word;
+		tail = &p->word->head.next;
+	}
+	/* An empty list still differs from NAME=: the parts stay empty, the list marks it. */
+	if (a->assign.list == NULL)
+		a->assign.list = node_new(NWORD, a->head.line);
+}
+
 static union node *simple_command(struct parser *p)
 {
 	union node *n = node_new(NCMD, p->tokline);
@@ -455,6 +477,9 @@ static union node *simple_command(struct parser *p)
 		union node *w = p->word;
 		if (!have_name) {
 			union node *a = try_assign(p, w);
+			if (a != NULL && a->assign.index == NULL && a->assign.value->word.parts == NULL &&
+			    !(p->flags & PARSE_NOKSH) && lex_next_is_lparen())
+				array_list(p, a);
 			if (a != NULL) {
 				*atail = a;
 				atail = &a->head.next;
@@ -496,7 +521,7 @@ static bool is_unary_test(const char *s)
 static const char *binary_test(const char *s)
 {
 	static const char *const ops[] = {"=", "==", "!=", "-eq", "-ne", "-lt", "-le", "-gt",
-					  "-ge", "-nt", "-ot", "-ef"}; /* no =~: not ksh88 nor mksh */
+					  "-ge", "-nt", "-ot", "-ef", "=~"}; /* =~ as ksh93 (mksh lacks it) */
 	if (s == NULL)
 		return NULL;
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
@@ -549,7 +574,7 @@ static union node *t_primary(struct parser *p)
 	else if (t2 == T_WORD)
 		op = binary_test(plain_text(p->word));
 	if (op != NULL) {
-		enum tok t3 = next(p, 0);
+		enum tok t3 = strcmp(op, "=~") == 0 ? next(p, N_REGEX) : next(p, 0);
 		if ((t3 != T_WORD && t3 != T_IONUM) || is_dbracket_end(p))
 			unexpected(p, "an operand");
 		union node *n = node_new(NTBINARY, line);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "expand.h"
 #include "gate.h"
 #include "options.h"
@@ -167,6 +168,24 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 				save_fd(save, fd);
 			if (strcmp(t, "-") == 0) {
 				close(fd);
+				continue;
+			}
+			if (strcmp(t, "p") == 0) {
+				/* ksh >&p <&p: the coprocess's input or output. */
+				int *cfd = rd->op == R_DUPOUT ? &coproc_wfd : &coproc_rfd;
+				if (*cfd < 0) {
+					sh_warnf("p: no coprocess");
+					return -1;
+				}
+				if (dup2(*cfd, fd) < 0) {
+					sh_warnf("p: %s", strerror(errno));
+					return -1;
+				}
+				if (save == NULL) {
+					/* exec n>&p moves the descriptor: the shell's own copy is closed. */
+					close(*cfd);
+					*cfd = -1;
+				}
 				continue;
 			}
 			char *end;

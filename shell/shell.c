@@ -164,6 +164,9 @@ static _Noreturn void sh_exit(int code)
 	if (setjmp(j.jb) == 0) {
 		trap_run_exit();
 		sh_pop(&j);
+		/* set +o nohup: an interactive shell's jobs get SIGHUP when it exits (ksh93). */
+		if (!opt[OPT_NOHUP] && opt[OPT_INTERACTIVE] && getpid() == sh_rootpid)
+			jobs_hangup();
 	} else {
 		status = j.status;
 		sh_handler = NULL;
@@ -243,6 +246,7 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 	sh_exit_hook = exit_hook;
 	var_init(envp);
 	opt[OPT_HASHALL] = true;
+	opt[OPT_NOHUP] = true; /* as mksh: jobs are not sent SIGHUP when a login shell exits */
 
 	char **av = argv + 1;
 	bool cflag = false;

@@ -17,14 +17,14 @@ volatile sig_atomic_t sh_gotsigint;
 volatile sig_atomic_t trap_lastsig;
 static volatile sig_atomic_t sig_got[SH_NSIG];
 
-static char *trap_action[SH_NSIG]; /* NULL default, "" ignore, else a command */
+static char *trap_action[SH_NTRAP]; /* NULL default, "" ignore, else a command */
 /* What the signal was when the shell started: signals ignored on entry stay ignored (POSIX). */
-static bool ignored_on_entry[SH_NSIG];
-static bool entry_known[SH_NSIG];  /* ignored_on_entry[s] was looked up (lazily: start-up stays cheap) */
+static bool ignored_on_entry[SH_NTRAP];
+static bool entry_known[SH_NTRAP];  /* ignored_on_entry[s] was looked up (lazily: start-up stays cheap) */
 static bool caught[SH_NSIG];       /* our handler is installed */
 static bool in_trap;
 /* A subshell lists its parent's traps until it sets one itself (POSIX 2024: $(trap) works). */
-static char *inherited[SH_NSIG];
+static char *inherited[SH_NTRAP];
 static bool show_inherited;
 static bool exit_trap_done;
 
@@ -56,6 +56,8 @@ const char *sig_name(int sig)
 	static char buf[16];
 	if (sig == 0)
 		return "EXIT";
+	if (sig == TRAP_ERR)
+		return "ERR";
 	for (size_t i = 0; i < sizeof sigtab / sizeof sigtab[0]; i++)
 		if (sigtab[i].sig == sig)
 			return sigtab[i].name;
@@ -82,6 +84,8 @@ int sig_number(const char *s)
 		s += 3;
 	if (strcasecmp(s, "EXIT") == 0)
 		return 0;
+	if (strcmp(s, "ERR") == 0)
+		return TRAP_ERR;
 	for (size_t i = 0; i < sizeof sigtab / sizeof sigtab[0]; i++)
 		if (strcasecmp(sigtab[i].name, s) == 0)
 			return sigtab[i].sig;
@@ -121,7 +125,7 @@ static void set_disp(int sig, void (*h)(int))
 /* Was the signal ignored when the shell started? Asked before the shell first changes it. */
 static bool was_ignored(int s)
 {
-	if (!entry_known[s]) {
+	if (!entry_known[s] && s < SH_NSIG) {
 		struct sigaction old;
 		entry_known[s] = true;
 		if (s != SIGKILL && s != SIGSTOP && sigaction(s, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
@@ -145,7 +149,7 @@ void trap_init(void)
 /* Apply the disposition a trap action implies. */
 static void apply_trap(int sig)
 {
-	if (sig == 0 || sig == SIGKILL || sig == SIGSTOP)
+	if (sig == 0 || sig == SIGKILL || sig == SIGSTOP || sig >= SH_NSIG)
 		return;
 	if (trap_action[sig] == NULL) {
 		if (opt[OPT_INTERACTIVE] && (sig == SIGINT))
@@ -217,15 +221,50 @@ void trap_run_exit(void)
 	cmd = NULL;
 }
 
+void trap_run_err(int st)
+{
+	const char *a = trap_action[TRAP_ERR];
+	if (a == NULL || a[0] == '\0' || in_trap)
+		return;
+	/* A copy, since the action may reset its own trap; static so an exit in it leaks nothing. */
+	static char *cmd;
+	free(cmd);
+	cmd = xstrdup(a);
+	in_trap = true;
+	sh_exitstatus = st;
+	eval_string_trap(cmd);
+	in_trap = false;
+	sh_exitstatus = st;
+}
+
+char *trap_enter_function(void)
+{
+	char *saved = trap_action[0];
+	trap_action[0] = NULL;
+	return saved;
+}
+
+void trap_leave_function(char *saved)
+{
+	char *mine = trap_action[0];
+	trap_action[0] = saved;
+	if (mine && mine[0] != '\0') {
+		int st = sh_exitstatus;
+		eval_string_trap(mine);
+		sh_exitstatus = st;
+	}
+	free(mine);
+}
+
 void trap_subshell(void)
 {
-	for (int s = 0; s < SH_NSIG; s++) {
+	for (int s = 0; s < SH_NTRAP; s++) {
 		free(inherited[s]);
 		inherited[s] = trap_action[s] ? xstrdup(trap_action[s]) : NULL;
 		if (trap_action[s] && trap_action[s][0] != '\0') {
 			free(trap_action[s]);
 			trap_action[s] = NULL;
-			if (s)
+			if (s && s < SH_NSIG)
 				set_disp(s, SIG_DFL);
 		}
 	}
@@ -274,7 +313,7 @@ void trap_child(bool bg)
 
 bool trap_any(void)
 {
-	for (int s = 0; s < SH_NSIG; s++)
+	for (int s = 0; s < SH_NTRAP; s++)
 		if (trap_action[s] && trap_action[s][0] != '\0')
 			return true;
 	return false;
@@ -301,7 +340,7 @@ int c_trap(int argc, char **argv)
 		i++;
 	if (i >= argc) {
 		char **tab = show_inherited ? inherited : trap_action;
-		for (int s = 0; s < SH_NSIG; s++)
+		for (int s = 0; s < SH_NTRAP; s++)
 			if (tab[s] && sig_name(s))
 				print_trap(s, tab[s]);
 		return 0;
@@ -324,7 +363,7 @@ int c_trap(int argc, char **argv)
 	int ret = 0;
 	if (show_inherited) {
 		show_inherited = false;
-		for (int s = 0; s < SH_NSIG; s++) {
+		for (int s = 0; s < SH_NTRAP; s++) {
 			free(inherited[s]);
 			inherited[s] = NULL;
 		}

@@ -7,6 +7,9 @@
 #include <stdbool.h>
 
 #define SH_NSIG 65
+/* The ksh ERR pseudo-signal: its action runs after a command fails where set -e would apply. */
+#define TRAP_ERR SH_NSIG
+#define SH_NTRAP (SH_NSIG + 1)
 
 /* Non-zero when a trapped signal arrived and its action has not run yet. */
 extern volatile sig_atomic_t trap_pending;
@@ -38,7 +41,7 @@ void trap_child(bool bg);
 /* trap_any: is any trap (EXIT or a signal) set to an action? Then the shell cannot exec its last command in place. */
 bool trap_any(void);
 
-/* sig_number: "INT", "SIGINT", "2" or "EXIT"/"0" to a number (0 = EXIT); -1 if unknown. */
+/* sig_number: "INT", "SIGINT", "2" or "EXIT"/"0" to a number (0 = EXIT, TRAP_ERR for ERR); -1 if unknown. */
 int sig_number(const char *s);
 
 /* sig_name: the name without SIG of a signal ("EXIT" for 0), or NULL. */
@@ -46,6 +49,17 @@ const char *sig_name(int sig);
 
 /* trap_is_ignored: is the signal's trap the empty string (ignored)? */
 bool trap_is_ignored(int sig);
+
+/* trap_run_err: run the ERR trap (if set) after a command failed with status st, preserving $?. */
+void trap_run_err(int st);
+
+/*
+ * trap_enter_function / trap_leave_function: a ksh `function` has its own
+ * EXIT trap, run when it returns. enter returns the caller's EXIT action
+ * (owned by the caller until leave, which takes it back).
+ */
+char *trap_enter_function(void);
+void trap_leave_function(char *saved);
 
 /* The builtin. */
 int c_trap(int argc, char **argv);

@@ -160,7 +160,7 @@ static void pr_param(struct pr *p, const union node *n)
 	const char *name = n->param.name;
 	bool dq = n->param.flags & PF_DQUOTED;
 	enum wctx actx = dq ? W_PARAMDQ : W_NORMAL;
-	if (n->param.op == PO_NONE && n->param.index == NULL && !(n->param.flags & PF_BRACED) &&
+	if (n->param.op == PO_NONE && n->param.index == NULL && !(n->param.flags & (PF_BRACED | PF_BANG)) &&
 	    !(is_digits(name) && name[1] != '\0')) {
 		putc_(p, '$');
 		puts_(p, name);
@@ -169,6 +169,8 @@ static void pr_param(struct pr *p, const union node *n)
 	puts_(p, "${");
 	if (n->param.op == PO_LENGTH)
 		putc_(p, '#');
+	if (n->param.flags & PF_BANG)
+		putc_(p, '!');
 	puts_(p, name);
 	if (n->param.index != NULL) {
 		putc_(p, '[');
@@ -477,6 +479,18 @@ static void pr_assign(struct pr *p, const union node *a)
 		putc_(p, ']');
 	}
 	puts_(p, a->assign.append ? "+=" : "=");
+	if (a->assign.list != NULL) {
+		putc_(p, '(');
+		for (const union node *w = a->assign.list; w != NULL; w = w->head.next) {
+			if (w->word.parts == NULL)
+				continue; /* the marker of an empty list */
+			pr_word(p, w, W_NORMAL);
+			if (w->head.next)
+				putc_(p, ' ');
+		}
+		putc_(p, ')');
+		return;
+	}
 	pr_word(p, a->assign.value, W_NORMAL);
 }
 
@@ -677,7 +691,10 @@ static void pr_cmd(struct pr *p, const union node *n, int ind)
 			puts_(p, b != NULL && b->kind == NSUBSHELL ? " () " : " ");
 		} else {
 			puts_(p, n->func.name);
-			puts_(p, "() ");
+			/* A name ending in @ * + ? ! would make `?!()` an extended glob group. */
+			size_t nl = strlen(n->func.name);
+			bool ext = nl > 0 && strchr("@*+?!", n->func.name[nl - 1]) != NULL;
+			puts_(p, ext ? " () " : "() ");
 		}
 		pr_cmd(p, n->func.body, ind);
 		break;

@@ -2,13 +2,16 @@
 /* Shell variables: hashed table, environment cache, special variables, local scopes and positional parameters. */
 #include "var.h"
 
+#include <ctype.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "alias.h"
 #include "arith.h"
 #include "options.h"
 #include "shell.h"
@@ -72,10 +75,27 @@ static struct var *lookupn(const char *name, size_t n, unsigned h)
 	return NULL;
 }
 
-struct var *var_lookup(const char *name)
+struct var *var_raw_lookup(const char *name)
 {
 	size_t n = strlen(name);
 	return lookupn(name, n, hash_name(name, n));
+}
+
+/* Follow name references (typeset -n), a bounded number of steps so a loop of references ends. */
+static struct var *resolve_ref(struct var *v)
+{
+	for (int i = 0; i < 16 && v && (v->flags & (V_NAMEREF | V_UNSET)) == V_NAMEREF; i++)
+		v = var_raw_lookup(v->text + v->nlen + 1);
+	return v;
+}
+
+struct var *var_lookup(const char *name)
+{
+	size_t n = strlen(name);
+	struct var *v = lookupn(name, n, hash_name(name, n));
+	if (v && (v->flags & V_NAMEREF))
+		v = resolve_ref(v);
+	return v;
 }
 
 const char *var_value(struct var *v)
@@ -115,6 +135,7 @@ static void special_hook(struct var *v)
 		break;
 	case SP_PATH:
 		var_path_gen++;
+		alias_clear(true); /* tracked aliases (alias -t) name paths found with the old PATH */
 		break;
 	case SP_OPTIND:
 		getopts_offset = 0;
@@ -145,6 +166,9 @@ static struct var *create(const char *name, size_t n, unsigned h)
 	v->hash = h;
 	v->flags = V_UNSET;
 	v->special = SP_NONE;
+	v->base = 0;
+	v->width = 0;
+	v->arr = NULL;
 	v->text = xmalloc(n + 2);
 	memcpy(v->text, name, n);
 	v->text[n] = '=';
@@ -158,10 +182,95 @@ static struct var *create(const char *name, size_t n, unsigned h)
 	return v;
 }
 
+/* Text of v in base (typeset -i16): "16#ff"; base 10 (or 0) is plain decimal. */
+static char *fmt_base(long long n, int base)
+{
+	if (base == 0 || base == 10) {
+		char buf[32];
+		fmt_ll(buf, n);
+		return ststrdup(buf);
+	}
+	char digits[80];
+	size_t i = sizeof digits;
+	digits[--i] = '\0';
+	uint64_t u = n < 0 ? 0 - (uint64_t)n : (uint64_t)n;
+	do {
+		unsigned d = (unsigned)(u % (unsigned)base);
+		digits[--i] = (char)(d < 10 ? '0' + d : d < 36 ? 'a' + d - 10 : d < 62 ? 'A' + d - 36 : d == 62 ? '@' : '_');
+		u /= (unsigned)base;
+	} while (u);
+	return stprintf("%s%d#%s", n < 0 ? "-" : "", base, digits + i);
+}
+
+/* -L / -R / -Z: fit s into the variable's field width (set from the first value when 0). */
+static char *justify(struct var *v, const char *s)
+{
+	bool left = v->flags & V_LJUST;
+	if (left) {
+		while (*s == ' ' || *s == '\t' || *s == '\n' || ((v->flags & V_ZFILL) && *s == '0' && s[1]))
+			s++;
+	}
+	size_t n = strlen(s);
+	if (!left)
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n'))
+			n--;
+	if (v->width == 0)
+		v->width = (unsigned short)(n > 0xffff ? 0xffff : n);
+	size_t w = v->width;
+	char *out = stalloc(w + 1);
+	if (left) {
+		size_t k = n < w ? n : w;
+		memcpy(out, s, k);
+		memset(out + k, ' ', w - k);
+	} else if (n >= w) {
+		memcpy(out, s + n - w, w);
+	} else {
+		char fill = (v->flags & V_ZFILL) ? '0' : ' '; /* mksh zero-fills whatever the value */
+		memset(out, fill, w - n);
+		memcpy(out + w - n, s, n);
+	}
+	out[w] = '\0';
+	return out;
+}
+
+/* The value an assignment stores in a variable with the attributes in V_CONVERT (arena string). */
+static const char *convert(struct var *v, const char *value)
+{
+	char *s = (v->flags & V_INTEGER) ? fmt_base(arith_eval(value), v->base) : ststrdup(value);
+	if (v->flags & (V_UPPER | V_LOWER))
+		for (char *p = s; *p; p++)
+			*p = (char)((v->flags & V_UPPER) ? toupper((unsigned char)*p) : tolower((unsigned char)*p));
+	if (v->flags & (V_LJUST | V_RJUST | V_ZFILL))
+		s = justify(v, s);
+	return s;
+}
+
+/* Store value as v's element 0, reusing the buffer when it fits (loops assigning counters do no malloc). */
+static inline void store_value(struct var *v, const char *value)
+{
+	size_t n = v->nlen, vl = strlen(value);
+	size_t cur = (v->flags & V_UNSET) ? 0 : strlen(v->text + n + 1);
+	if (vl > cur) {
+		char *t = xmalloc(n + vl + 2);
+		memcpy(t, v->text, n + 1);
+		free(v->text);
+		v->text = t;
+	}
+	memcpy(v->text + n + 1, value, vl + 1);
+	v->flags &= ~V_UNSET;
+}
+
 int var_setn(const char *name, size_t n, const char *value, unsigned flags)
 {
 	unsigned h = hash_name(name, n);
 	struct var *v = lookupn(name, n, h);
+	if (v != NULL && (v->flags & V_NAMEREF) && !(flags & V_NAMEREF) && !(v->flags & V_UNSET)) {
+		struct var *t = resolve_ref(v);
+		const char *tn = t ? t->text : v->text + v->nlen + 1;
+		size_t tl = t ? t->nlen : strlen(tn);
+		if (t != v && var_valid_name(tn, tl))
+			return var_setn(ststrndup(tn, tl), tl, value, flags);
+	}
 	if (v == NULL)
 		v = create(name, n, h);
 	else if ((v->flags & V_READONLY) && (value != NULL || (flags & V_READONLY) == 0)) {
@@ -178,27 +287,14 @@ int var_setn(const char *name, size_t n, const char *value, unsigned flags)
 		}
 		sh_errorf(2, "%.*s: is read only", (int)n, name);
 	}
-	char ibuf[32];
-	if (value != NULL && (v->flags & V_INTEGER)) {
-		snprintf(ibuf, sizeof ibuf, "%lld", arith_eval(value));
-		value = ibuf;
-	}
+	if (value != NULL && (v->flags & V_CONVERT))
+		value = convert(v, value);
 	if (value != NULL) {
-		size_t vl = strlen(value);
-		/* Reuse the buffer when the new value fits: loops assigning counters do no malloc. */
-		size_t cur = (v->flags & V_UNSET) ? 0 : strlen(v->text + n + 1);
-		if (vl > cur) {
-			char *t = xmalloc(n + vl + 2);
-			memcpy(t, v->text, n + 1);
-			free(v->text);
-			v->text = t;
-		}
-		memcpy(v->text + n + 1, value, vl + 1);
-		v->flags &= ~V_UNSET;
+		store_value(v, value);
 		if (opt[OPT_ALLEXPORT])
 			v->flags |= V_EXPORT;
 	}
-	v->flags |= flags & (V_EXPORT | V_READONLY | V_INTEGER);
+	v->flags |= flags & (V_EXPORT | V_READONLY | V_INTEGER | V_NAMEREF);
 	if (v->flags & V_EXPORT)
 		env_dirty = true;
 	if (v->special && value != NULL)
@@ -218,6 +314,18 @@ void var_set_int(const char *name, long long val)
 	var_set(name, buf, 0);
 }
 
+static void free_array(struct var *v)
+{
+	if (v->arr) {
+		for (size_t i = 0; i < v->arr->n; i++)
+			free(v->arr->e[i].val);
+		free(v->arr->e);
+		free(v->arr);
+		v->arr = NULL;
+	}
+	v->flags &= ~V_ARRAY;
+}
+
 int var_unset(const char *name)
 {
 	size_t n = strlen(name);
@@ -232,6 +340,7 @@ int var_unset(const char *name)
 		}
 		if (v->flags & V_EXPORT)
 			env_dirty = true;
+		free_array(v);
 		if (v->special) {
 			/* Keep the entry so the hook sees the unset (IFS back to default, PATH rehash). */
 			v->flags = V_UNSET;
@@ -240,6 +349,7 @@ int var_unset(const char *name)
 			return 0;
 		}
 		*pp = v->next;
+		free_array(v);
 		free(v->text);
 		free(v);
 		nvars--;
@@ -305,37 +415,238 @@ void var_foreach(void (*fn)(struct var *v, void *ctx), void *ctx)
 	free(all);
 }
 
+void var_print_value(const char *s)
+{
+	print_quoted(s);
+}
+
+static void list_cb(struct var *v, void *ctx)
+{
+	int mode = *(int *)ctx;
+	const char *val = var_value(v);
+	if (mode == 0) {
+		if (val == NULL)
+			return;
+		out_printf("%.*s=", (int)v->nlen, v->text);
+	} else {
+		if (mode == 'x' && !(v->flags & V_EXPORT))
+			return;
+		if (mode == 'r' && !(v->flags & V_READONLY))
+			return;
+		out_printf("%s %.*s", mode == 'x' ? "export" : "readonly", (int)v->nlen, v->text);
+		if (val == NULL) {
+			out_char('\n');
+			return;
+		}
+		out_char('=');
+	}
+	print_quoted(val);
+	out_char('\n');
+}
+
 void var_list(int mode)
 {
-	struct var **all = xmalloc((nvars + 1) * sizeof *all);
-	size_t n = 0;
-	for (int i = 0; i < NBUCKET; i++)
-		for (struct var *v = table[i]; v; v = v->next)
-			all[n++] = v;
-	qsort(all, n, sizeof *all, cmp_var);
-	for (size_t i = 0; i < n; i++) {
-		struct var *v = all[i];
-		const char *val = var_value(v);
-		if (mode == 0) {
-			if (val == NULL)
-				continue;
-			out_printf("%.*s=", (int)v->nlen, v->text);
-		} else {
-			if (mode == 'x' && !(v->flags & V_EXPORT))
-				continue;
-			if (mode == 'r' && !(v->flags & V_READONLY))
-				continue;
-			out_printf("%s %.*s", mode == 'x' ? "export" : "readonly", (int)v->nlen, v->text);
-			if (val == NULL) {
-				out_char('\n');
-				continue;
-			}
-			out_char('=');
-		}
-		print_quoted(val);
-		out_char('\n');
+	var_foreach(list_cb, &mode);
+}
+
+/* ---- indexed arrays ---- */
+
+long var_check_index(long long idx)
+{
+	if (idx < 0 || idx > INT32_MAX)
+		sh_errorf(2, "%lld: subscript out of range", idx);
+	return (long)idx;
+}
+
+/* The variable to assign for name (references followed), created when missing; a readonly one is an error. */
+static struct var *writable(const char *name)
+{
+	struct var *v = var_lookup(name);
+	if (v == NULL) {
+		struct var *raw = var_raw_lookup(name);
+		if (raw && (raw->flags & V_NAMEREF) && var_valid_name(raw->text + raw->nlen + 1, (size_t)-1))
+			name = raw->text + raw->nlen + 1;
+		size_t n = strlen(name);
+		v = create(name, n, hash_name(name, n));
 	}
-	free(all);
+	if (v->flags & V_READONLY)
+		sh_errorf(2, "%.*s: is read only", (int)v->nlen, v->text);
+	return v;
+}
+
+/* Binary search for idx in a's elements: its position, or where it would go (*found false). */
+static size_t elem_pos(const struct varray *a, long idx, bool *found)
+{
+	size_t lo = 0, hi = a->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->e[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < a->n && a->e[lo].idx == idx;
+	return lo;
+}
+
+/* Set element idx (>= 1) of v to an already converted value. */
+static void put_elem(struct var *v, long idx, const char *value)
+{
+	if (v->arr == NULL)
+		v->arr = xcalloc(1, sizeof *v->arr);
+	struct varray *a = v->arr;
+	bool found;
+	size_t i = elem_pos(a, idx, &found);
+	if (found) {
+		free(a->e[i].val);
+		a->e[i].val = xstrdup(value);
+		return;
+	}
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 8;
+		a->e = xrealloc(a->e, a->cap * sizeof *a->e);
+	}
+	memmove(a->e + i + 1, a->e + i, (a->n - i) * sizeof *a->e);
+	a->e[i].idx = idx;
+	a->e[i].val = xstrdup(value);
+	a->n++;
+	v->flags |= V_ARRAY;
+}
+
+void var_set_elem(const char *name, long idx, const char *value)
+{
+	if (idx == 0) {
+		var_set(name, value, 0);
+		return;
+	}
+	struct var *v = writable(name);
+	put_elem(v, idx, (v->flags & V_CONVERT) ? convert(v, value) : value);
+}
+
+const char *var_get_elem(struct var *v, long idx)
+{
+	if (v == NULL)
+		return NULL;
+	if (idx == 0)
+		return var_value(v);
+	if (v->arr == NULL)
+		return NULL;
+	bool found;
+	size_t i = elem_pos(v->arr, idx, &found);
+	return found ? v->arr->e[i].val : NULL;
+}
+
+int var_unset_elem(const char *name, long idx)
+{
+	struct var *v = var_lookup(name);
+	if (v == NULL)
+		return 0;
+	if (v->flags & V_READONLY) {
+		sh_warnf("%.*s: is read only", (int)v->nlen, v->text);
+		return -1;
+	}
+	if (idx == 0) {
+		if (v->arr == NULL || v->arr->n == 0)
+			return var_unset(ststrndup(v->text, v->nlen));
+		/* The other elements stay: only element 0 becomes unset. */
+		v->text[v->nlen + 1] = '\0';
+		v->flags |= V_UNSET;
+		if (v->flags & V_EXPORT)
+			env_dirty = true;
+		return 0;
+	}
+	if (v->arr == NULL)
+		return 0;
+	bool found;
+	size_t i = elem_pos(v->arr, idx, &found);
+	if (found) {
+		free(v->arr->e[i].val);
+		memmove(v->arr->e + i, v->arr->e + i + 1, (v->arr->n - i - 1) * sizeof *v->arr->e);
+		v->arr->n--;
+	}
+	return 0;
+}
+
+size_t var_array_count(struct var *v)
+{
+	if (v == NULL)
+		return 0;
+	return (var_value(v) != NULL) + (v->arr ? v->arr->n : 0);
+}
+
+const char *var_array_nth(struct var *v, size_t i, long *idx)
+{
+	const char *v0 = var_value(v);
+	if (v0 != NULL) {
+		if (i == 0) {
+			*idx = 0;
+			return v0;
+		}
+		i--;
+	}
+	*idx = v->arr->e[i].idx;
+	return v->arr->e[i].val;
+}
+
+void var_set_array(const char *name, char **vals, int n, bool clear)
+{
+	struct var *v = writable(name);
+	if (clear) {
+		if (n == 0) {
+			var_unset(ststrndup(v->text, v->nlen));
+			return;
+		}
+		free_array(v);
+	}
+	char *vname = ststrndup(v->text, v->nlen);
+	for (int i = 0; i < n; i++)
+		var_set_elem(vname, i, vals[i]);
+}
+
+/* ---- attributes (typeset) ---- */
+
+int var_set_attrs(const char *name, unsigned on, unsigned off, int width, int base)
+{
+	struct var *v = (on & V_NAMEREF) ? var_raw_lookup(name) : var_lookup(name);
+	if (v == NULL) {
+		size_t n = strlen(name);
+		v = create(name, n, hash_name(name, n));
+	}
+	if ((v->flags & V_READONLY) && ((on | off) & ~(V_EXPORT | V_READONLY))) {
+		sh_warnf("%.*s: is read only", (int)v->nlen, v->text);
+		return -1;
+	}
+	/* Exclusive pairs: the attribute named last wins. */
+	if (on & V_UPPER)
+		off |= V_LOWER;
+	if (on & V_LOWER)
+		off |= V_UPPER;
+	if (on & V_LJUST)
+		off |= V_RJUST;
+	if (on & V_RJUST)
+		off |= V_LJUST;
+	unsigned old = v->flags;
+	v->flags = (v->flags & ~(off & ~V_READONLY)) | (on & ~V_READONLY);
+	if (width > 0)
+		v->width = (unsigned short)(width > 0xffff ? 0xffff : width);
+	else if ((on & (V_LJUST | V_RJUST | V_ZFILL)) && !(old & (V_LJUST | V_RJUST | V_ZFILL)))
+		v->width = 0;
+	if (base > 0)
+		v->base = (unsigned char)base;
+	if ((on & V_CONVERT) || width > 0 || base > 0) {
+		/* The value (and every element) is converted again under the new attributes. */
+		if (!(v->flags & V_UNSET) && !(v->flags & V_DYNAMIC))
+			store_value(v, convert(v, v->text + v->nlen + 1));
+		for (size_t i = 0; v->arr && i < v->arr->n; i++) {
+			const char *c = convert(v, v->arr->e[i].val);
+			free(v->arr->e[i].val);
+			v->arr->e[i].val = xstrdup(c);
+		}
+	}
+	v->flags |= on & V_READONLY;
+	if ((old ^ v->flags) & V_EXPORT || (v->flags & V_EXPORT))
+		env_dirty = true;
+	return 0;
 }
 
 /* Local scopes: each saved variable state is restored when its scope is popped. */
@@ -344,6 +655,9 @@ struct saved {
 	char *name;
 	char *text;     /* the old "name=value", or NULL if it did not exist */
 	unsigned flags;
+	unsigned short width;
+	unsigned char base;
+	struct varray *arr; /* the old elements [1..], moved here while the local lives */
 };
 struct scope {
 	struct scope *up;
@@ -364,22 +678,31 @@ bool var_in_function(void)
 	return scopes != NULL;
 }
 
-void var_make_local(const char *name)
+bool var_make_local(const char *name)
 {
 	if (scopes == NULL)
-		return;
+		return false;
 	for (struct saved *s = scopes->list; s; s = s->next)
 		if (strcmp(s->name, name) == 0)
-			return;
+			return false;
 	struct saved *s = xmalloc(sizeof *s);
 	s->name = xstrdup(name);
-	struct var *v = var_lookup(name);
+	struct var *v = var_raw_lookup(name);
 	s->text = v ? xstrdup(v->text) : NULL;
 	s->flags = v ? v->flags : 0;
+	s->width = v ? v->width : 0;
+	s->base = v ? v->base : 0;
+	s->arr = v ? v->arr : NULL;
+	if (v) {
+		/* The local starts without the global's other elements. */
+		v->arr = NULL;
+		v->flags &= ~V_ARRAY;
+	}
 	if (v && (v->flags & V_UNSET))
 		s->text[v->nlen + 1] = '\0';
 	s->next = scopes->list;
 	scopes->list = s;
+	return true;
 }
 
 void var_pop_scope(void)
@@ -391,9 +714,9 @@ void var_pop_scope(void)
 	while (sc->list) {
 		struct saved *s = sc->list;
 		sc->list = s->next;
-		struct var *v = var_lookup(s->name);
+		struct var *v = var_raw_lookup(s->name);
 		if (v)
-			v->flags &= ~V_READONLY;
+			v->flags &= ~(V_READONLY | V_NAMEREF | V_CONVERT);
 		if (s->text == NULL) {
 			var_unset(s->name);
 		} else {
@@ -410,8 +733,12 @@ void var_pop_scope(void)
 			} else {
 				var_set(s->name, val, 0);
 			}
-			v = var_lookup(s->name);
+			v = var_raw_lookup(s->name);
+			free_array(v);
 			v->flags = s->flags;
+			v->width = s->width;
+			v->base = s->base;
+			v->arr = s->arr;
 			env_dirty = true;
 		}
 		free(s->name);

@@ -187,6 +187,12 @@ static const char *const grammar_cases[] = {
 	"cat <<E\nno trailing newline",
 	"f() { cat <<E\n$1\nE\n}",
 	"echo $((x[1] + ${y:-2}))",
+	"[[ $x =~ ^(a|b)+$ && y =~ \"(\" ]]",
+	"[[ x =~ (a) ]] || [[ y =~ a(b(c)) ]]",
+	"echo ${!a[@]} ${!a[*]} ${!ref} \"${!a[@]}\" ${#a[@]}",
+	"a[i+1]=x b[2]+=y; echo ${a[i+1]:-d} ${a[@]:1:2}",
+	"case $f in @(a|b)*|!(c)) :;; esac; echo +(x)?(y)*(z)",
+	"a=(x \"y z\" $w) b+=(1) c=() d=(\n p\n q\n); e=(*.c)",
 };
 
 Test(roundtrip, grammar)

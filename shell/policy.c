@@ -114,7 +114,7 @@ static enum gate_verdict decide(enum gate_kind kind, const char *name, char *con
 bool policy_checks_redirections(void)
 {
 	const PolicyDecision *d = session_decision();
-	return d != NULL && d->shellcheckredirections;
+	return d == NULL || d->shellcheckredirections;
 }
 
 void policy_install(void)

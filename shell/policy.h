@@ -21,7 +21,11 @@ void policy_install(void);
  */
 void policy_accepted(const char **uid, bool *iolog);
 
-/* policy_checks_redirections: does the session ask about redirections (shellcheckredirections)? */
+/*
+ * policy_checks_redirections: must a redirection's file go through the gate
+ * (and its checked open)? False only when a session's start decision left
+ * shellcheckredirections off; true for any other decision function.
+ */
 bool policy_checks_redirections(void);
 
 #endif

@@ -140,6 +140,14 @@ static int move_to(int src, int fd)
 	return r < 0 ? -1 : 0;
 }
 
+/* dir/name in the arena. */
+static char *xasprintf_st(const char *dir, const char *name)
+{
+	char *p = stalloc(strlen(dir) + strlen(name) + 2);
+	sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
 /* Is dir a directory only root can change (no link in it can be swapped by the user)? */
 static bool root_dir(int dfd)
 {
@@ -181,6 +189,15 @@ static int open_checked(const char *path, int flags, bool write_)
 				path = ststrdup(res);
 				free(res);
 				res = NULL;
+				continue;
+			}
+			/* A link to a file not there yet (a write creates it): check and open its target. */
+			char lt[PATH_MAX];
+			ssize_t ln = errno == ENOENT ? readlinkat(dfd, base, lt, sizeof lt - 1) : -1;
+			if (ln > 0) {
+				lt[ln] = '\0';
+				close(dfd);
+				path = lt[0] == '/' ? ststrdup(lt) : ststrdup(slash ? xasprintf_st(dir, lt) : lt);
 				continue;
 			}
 			if (!root_dir(dfd)) {

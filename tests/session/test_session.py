@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -267,7 +267,55 @@ def group_interp(env):
        "the path sent is the real path (links resolved)", decisions(evs))
 
 
-GROUPS = {"refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_killed(env):
+    """pbctl kill-session: policyd refuses the session's next check; the shell says why and ends."""
+    import threading
+    policy(env, "lists:\n  ok: [/usr/bin/true]\nrules:\n" + START_ACCEPT +
+           "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    port = tm.free_port()
+    d = os.path.join(env.tmp, "policyd")
+    os.makedirs(d, exist_ok=True)
+    pconf = os.path.join(d, "pbsh.yaml")
+    with open(pconf, "w") as f:
+        f.write(env.tls("server") + f"admins: [admin]\npolicyd:\n  listen: [127.0.0.1:{port}]\n"
+                f"  policy: {env.tmp}/policy.yaml\n  pidfile: {d}/pid\n  log: {d}/log\n")
+    env.procs["policyd"] = subprocess.Popen([tm.POLICYD, "-D", "-f", pconf], stdout=subprocess.DEVNULL,
+                                            stderr=open(os.path.join(d, "stderr"), "w"))
+    aconf = os.path.join(env.tmp, "admin.yaml")
+    with open(aconf, "w") as f:
+        f.write(env.tls("admin") + f"  servername: localhost\npolicyd:\n  listen: [127.0.0.1:{port}]\n")
+    conf = env.monitor_conf([port], [])
+    fifo = os.path.join(env.tmp, "go")
+    os.mkfifo(fifo)
+    ready = os.path.join(env.tmp, "ready")
+    give_tree(env)
+    result = {}
+
+    def admin():
+        tm.wait_file(ready, empty_ok=True, secs=20)
+        r = subprocess.run([tm.PBCTL, "-f", aconf, "sessions", "policyd"], capture_output=True, text=True, timeout=30)
+        rows = [ln.split() for ln in r.stdout.splitlines() if len(ln.split()) >= 6 and ln.split()[1] == "policyd"]
+        sid = rows[0][2] if rows else "0"
+        r = subprocess.run([tm.PBCTL, "-f", aconf, "kill-session", "-m", "maintenance now", sid, "policyd"],
+                           capture_output=True, text=True, timeout=30)
+        result["kill"] = (r.returncode, r.stdout + r.stderr, rows)
+        with open(fifo, "w") as f:
+            f.write("go\n")
+    for _ in range(50):
+        if subprocess.run([tm.PBCTL, "-f", aconf, "status", "policyd"], capture_output=True).returncode == 0:
+            break
+        import time
+        time.sleep(0.1)
+    t = threading.Thread(target=admin)
+    t.start()
+    p = shell(env, conf, f"/usr/bin/true && : > {ready}; read x < {fifo}; /usr/bin/true; echo reached")
+    t.join()
+    ok(result.get("kill", (1,))[0] == 0, "the administrator ends the session", result.get("kill"))
+    ok(p.returncode == 1 and "reached" not in p.stdout and "session was ended" in p.stderr
+       and "maintenance now" in p.stderr, "the shell says why and exits", f"rc={p.returncode} {p.stdout!r} {p.stderr!r}")
+
+
+GROUPS = {"killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

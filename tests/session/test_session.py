@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -315,7 +315,41 @@ def group_killed(env):
        and "maintenance now" in p.stderr, "the shell says why and exits", f"rc={p.returncode} {p.stdout!r} {p.stderr!r}")
 
 
-GROUPS = {"killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_logging(env):
+    """shelllogincludefiles: a sourced file's text is logged; a command whose decision sets iolog has its own I/O log."""
+    inc = os.path.join(env.tmp, "inc.sh")
+    text = "/usr/bin/true\nINC=yes\n"
+    with open(inc, "w") as f:
+        f.write(text)
+    conf = setup(env, "rules:\n  - name: start\n    when: {mode: shell start}\n    set: {shelllogincludefiles: true}\n"
+                 "    accept: true\n  - name: echo\n    when: {command: /usr/bin/echo}\n"
+                 "    set: {iolog: \"%u/%i\", runlocalmode: false}\n    accept: true\n"
+                 "  - name: true\n    when: {command: /usr/bin/true}\n    accept: true\n")
+    p = shell(env, conf, f". {inc}; echo inc=$INC; /usr/bin/echo own-io; echo st=$?")
+    ok("inc=yes" in p.stdout and "own-io" in p.stdout and "st=0" in p.stdout,
+       "the sourced file runs; the I/O logged command's output reaches the shell's stdout", p.stdout + p.stderr)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    incs = [e for e in evs if e.get("pbclientmode") == "shell include"]
+    ok(len(incs) == 1 and incs[0].get("text") == text, "the sourced file is logged with exactly the text run", incs)
+    own = [e for e in evs if e.get("event") == "accept" and e.get("iolog_path") and
+           os.path.basename(e.get("command") or "") == "echo"]
+    ok(len(own) == 1, "the command's decision names its own I/O log", decisions(evs))
+    got = b""
+    if own:
+        d = os.path.join(env.io, own[0]["iolog_path"])
+        for _ in range(50):
+            got = b"".join(open(os.path.join(d, n), "rb").read() for n in ("stdout", "ttyout")
+                           if os.path.exists(os.path.join(d, n)))
+            if b"own-io" in got:
+                break
+            import time
+            time.sleep(0.1)
+    ok(b"own-io" in got, "its output is in that log", got)
+    fin = [e for e in evs if e.get("event") == "finish" and own and e.get("uniqueid") == own[0].get("uniqueid")]
+    ok(len(fin) == 1, "and it has its finish", [(e.get("event"), e.get("command")) for e in evs])
+
+
+GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

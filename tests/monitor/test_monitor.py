@@ -879,16 +879,16 @@ GROUPS = {"args": group_args, "shell": group_shell, "logback": group_logback, "r
           "iolog": group_iolog, "subshell": group_subshell}
 
 
-def main():
-    group = sys.argv[1]
-    for prog in (MONITOR, POLICYD, LOGD, PBLOG):
+def run_group(groups, group, progs):
+    """Run one test group in a fresh Env (kept with MONITOR_KEEP=1); returns the exit status. Shared by tests/session."""
+    for prog in progs:
         if not prog or not os.path.exists(prog):
             print(f"1..0 # SKIP {prog!r} is missing")
             return 0
     env = Env()
     try:
-        GROUPS[group](env)
-    except Exception as e:  # noqa: BLE001
+        groups[group](env)
+    except Exception:  # noqa: BLE001
         import traceback
         ok(False, f"{group}: exception", traceback.format_exc())
     finally:
@@ -900,6 +900,10 @@ def main():
             env.close()
     print(f"1..{_n}")
     return 1 if _failed else 0
+
+
+def main():
+    return run_group(GROUPS, sys.argv[1], (MONITOR, POLICYD, LOGD, PBLOG))
 
 
 if __name__ == "__main__":

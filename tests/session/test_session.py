@@ -355,26 +355,7 @@ GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_ref
 
 
 def main():
-    group = sys.argv[1]
-    for prog in (PBSH, MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG):
-        if not prog or not os.path.exists(prog):
-            print(f"1..0 # SKIP {prog!r} is missing")
-            return 0
-    env = tm.Env()
-    try:
-        GROUPS[group](env)
-    except Exception:  # noqa: BLE001
-        import traceback
-        ok(False, f"{group}: exception", traceback.format_exc())
-    finally:
-        if os.environ.get("SESSION_KEEP"):
-            print(f"# kept {env.tmp}")
-            for p in env.procs.values():
-                p.kill()
-        else:
-            env.close()
-    print(f"1..{tm._n}")
-    return 1 if tm._failed else 0
+    return tm.run_group(GROUPS, sys.argv[1], (PBSH, MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG, tm.PBCTL))
 
 
 if __name__ == "__main__":

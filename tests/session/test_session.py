@@ -347,6 +347,13 @@ def group_logging(env):
     ok(b"own-io" in got, "its output is in that log", got)
     fin = [e for e in evs if e.get("event") == "finish" and own and e.get("uniqueid") == own[0].get("uniqueid")]
     ok(len(fin) == 1, "and it has its finish", [(e.get("event"), e.get("command")) for e in evs])
+    big = os.path.join(env.tmp, "big.sh")
+    with open(big, "w") as f:
+        f.write("echo big-ran\n" + ":\n" * (600 * 1024))
+    give_tree(env)
+    p = shell(env, conf, f". {big}; echo big=$?")
+    ok("big-ran" not in p.stdout and "1 MiB" in p.stderr, "a sourced file over 1 MiB is refused, not run",
+       p.stdout + p.stderr)
 
 
 GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,

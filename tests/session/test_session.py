@@ -193,6 +193,11 @@ def group_subshell(env):
     fin = [e.get("uniqueid") for e in evs if e.get("event") == "finish"]
     ok(len(acc) == 6 and sorted(fin) == sorted(acc), "six commands from five processes: each accepted once, finished once",
        [(e.get("event"), e.get("command"), e.get("uniqueid")) for e in evs])
+    start_pid = next((e.get("pbpid") for e in evs if e.get("pbclientmode") == "shell start"), None)
+    pids = {e.get("pbpid") for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"}
+    ok(len(pids) == 5 and start_pid not in pids and None not in pids,
+       "each subshell asked on a channel of its own (five processes, none the shell's)",
+       [(e.get("command"), e.get("pbpid")) for e in evs])
 
 
 def group_fds(env):

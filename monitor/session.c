@@ -1078,6 +1078,13 @@ static void chan_cb(void *arg, uint32_t events)
 	case SESSION_REQUEST__TYPE_EVENT:
 		if (m->log != NULL)
 			handle_event(m, c, req->event);
+		if (req->id != 0) {
+			/* The shell waits for this one: e.g. a relayed command's output is drained (cmdio_end)
+			 * before the shell writes its own next output. An empty reply says "handled". */
+			SessionReply r = SESSION_REPLY__INIT;
+			r.id = req->id;
+			reply_send(c, &r, NULL, 0);
+		}
 		break;
 	case SESSION_REQUEST__TYPE_IO_START:
 		if (!m->started)

@@ -57,6 +57,7 @@ static char errbuf[1300];
 struct child {
 	pid_t pid;
 	char *uid; /* NULL: a forked subshell */
+	bool io;   /* its I/O is relayed by the monitor: wait until its output is out */
 	struct timespec t0;
 };
 static struct child *children;
@@ -507,7 +508,7 @@ void session_event(SessionEvent *ev)
 
 /* ---- children and their ends ---- */
 
-void session_child(pid_t pid, const char *uid)
+void session_child(pid_t pid, const char *uid, bool io)
 {
 	if (!session_on)
 		return;
@@ -518,7 +519,29 @@ void session_child(pid_t pid, const char *uid)
 	struct child *c = &children[nchildren++];
 	c->pid = pid;
 	c->uid = uid && *uid ? xstrdup(uid) : NULL;
+	c->io = io;
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+}
+
+/*
+ * The FINISH of a command whose I/O the monitor relays is sent with an id and
+ * answered once the monitor has drained the command's pty: the shell's own
+ * next output then cannot overtake the command's.
+ */
+static void finish_relayed(SessionEvent *ev)
+{
+	if (ensure_chan() < 0)
+		return;
+	SessionRequest req = SESSION_REQUEST__INIT;
+	req.id = ++next_id;
+	req.type_case = SESSION_REQUEST__TYPE_EVENT;
+	req.event = ev;
+	int rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
+	if (r == NULL)
+		PB_TRACE(PB_SS_GATE, 2, "finish of a relayed command: %s", chan_error(rc));
+	else
+		session_reply__free_unpacked(r, NULL);
 }
 
 void session_reaped(pid_t pid, int wst)
@@ -539,7 +562,10 @@ void session_reaped(pid_t pid, int wst)
 		ev.run_ns = (uint64_t)((t1.tv_sec - children[i].t0.tv_sec) * 1000000000LL +
 		                       (t1.tv_nsec - children[i].t0.tv_nsec));
 		ev.pid = pid;
-		session_event(&ev);
+		if (children[i].io)
+			finish_relayed(&ev);
+		else
+			session_event(&ev);
 		free(children[i].uid);
 		children[i] = children[--nchildren];
 		return;

@@ -359,6 +359,11 @@ def group_logging(env):
     p = shell(env, conf, f". {big}; echo big=$?")
     ok("big-ran" not in p.stdout and "1 MiB" in p.stderr, "a sourced file over 1 MiB is refused, not run",
        p.stdout + p.stderr)
+    # The command's output is relayed by the monitor; the shell's next output waits for it.
+    q = shell(env, conf, "i=0; while [ $i -lt 20 ]; do /usr/bin/echo own-$i; echo after-$i; i=$((i+1)); done")
+    want = "".join(f"own-{i}\nafter-{i}\n" for i in range(20))
+    ok(q.stdout == want, "a relayed command's output comes before the shell's next output, every time",
+       q.stdout + q.stderr)
 
 
 GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -366,7 +366,43 @@ def group_logging(env):
        q.stdout + q.stderr)
 
 
-GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_logservers(env):
+    """A start decision's logservers replace the configuration's: the session is logged there."""
+    import json
+    d = os.path.join(env.tmp, "logd2")
+    os.makedirs(d)
+    ev2 = os.path.join(env.tmp, "events2")
+    lconf = os.path.join(d, "pbsh.yaml")
+    pf = os.path.join(d, "port")
+    with open(lconf, "w") as f:
+        f.write(env.tls("server") + f"logd:\n  listen: [127.0.0.1:0]\n  eventlog: {ev2}/\n  iolog_dir: {d}/io\n"
+                f"  pidfile: {d}/pid\n  log: {d}/log\n")
+    env.procs["logd2"] = subprocess.Popen([tm.LOGD, "-D", "-f", lconf, "--port-file", pf], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+    tm.wait_file(pf, env.procs["logd2"])
+    second = int(open(pf).read())
+    conf = setup(env, "lists:\n  ok: [/usr/bin/true]\nrules:\n  - name: start\n    when: {mode: shell start}\n"
+                 f"    set: {{logservers: [\"127.0.0.1:{second}\"]}}\n    accept: true\n"
+                 "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    p = shell(env, conf, "/usr/bin/true")
+    ok(p.returncode == 0, "the session runs", p.stderr)
+
+    def events2():
+        q = subprocess.run([tm.PBLOG, "-d", ev2 + "/", "-o", "json"], capture_output=True, text=True)
+        return [json.loads(x) for x in q.stdout.splitlines() if x.strip()]
+    evs = []
+    for _ in range(100):
+        evs = events2() if os.path.isdir(ev2) else []
+        if any(e.get("event") == "exit" for e in evs):
+            break
+        import time
+        time.sleep(0.1)
+    ok([e.get("event") for e in evs if e.get("event") != "finish"] == ["accept", "accept", "exit"],
+       "the session is logged on the decision's log server", evs)
+    ok(env.events_json() == [], "and not on the configuration's", env.events_json())
+
+
+GROUPS = {"logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

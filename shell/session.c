@@ -126,6 +126,22 @@ void session_args(char **argv)
 	argv[o] = NULL;
 }
 
+bool session_trace_dir_ok(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	struct stat st;
+	bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022);
+	free(dir);
+	return ok;
+}
+
 /*
  * The trace file of --debug lives in a directory only root may change when
  * the shell is privileged: otherwise the user could point it at a file of
@@ -142,22 +158,10 @@ static void trace_open(const struct pb_conf *conf, bool ksh)
 	const char *path = conf ? pb_conf_str(conf, key) : NULL;
 	if (path == NULL)
 		return; /* standard error, as for the daemons run in the foreground */
-	if (!unprivileged()) {
-		char *dir = xstrdup(path);
-		char *slash = strrchr(dir, '/');
-		if (slash == dir)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		else
-			strcpy(dir, ".");
-		struct stat st;
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
-			fprintf(stderr, "%s: --debug: the directory of %s (%s) must be owned by root and writable by root only\n",
-			        sh_name, key, dir);
-			_exit(2);
-		}
-		free(dir);
+	if (!unprivileged() && !session_trace_dir_ok(path)) {
+		fprintf(stderr, "%s: --debug: the directory of %s (%s) must be owned by root and writable by root only\n",
+		        sh_name, key, path);
+		_exit(2);
 	}
 	if (pb_log_open(sh_name, PB_LOG_FILE, path) < 0) {
 		fprintf(stderr, "%s: --debug: cannot open %s: %s\n", sh_name, path, strerror(errno));

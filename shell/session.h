@@ -99,6 +99,13 @@ char *session_include(const char *path, int fd);
  */
 int session_io_start(const char *uid, const char **errmsg);
 
+/*
+ * session_trace_dir_ok: may a privileged shell write its --debug trace to
+ * path? Only when the file's directory is owned by root and writable by
+ * root only (else the user could aim the trace through a link, or read it).
+ */
+bool session_trace_dir_ok(const char *path);
+
 /* session_fd_reserved: is fd one of the shell's own descriptors (channels, trace log) that no redirection may touch? */
 bool session_fd_reserved(int fd);
 

@@ -741,8 +741,10 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 	}
 	case SESSION_EVENT__KIND__SESSION_EVENT_EXIT:
 		/* The shell ends by itself (no exec'd last command): its exit is logged when it is
-		 * reaped. */
-		m->exit_seen = true;
+		 * reaped. A subshell's EXIT (sent with an id, answered) only says its events are all
+		 * in, before its parent reports its end. */
+		if (c->root)
+			m->exit_seen = true;
 		return;
 	case SESSION_EVENT__KIND__SESSION_EVENT_ACCEPT:
 	case SESSION_EVENT__KIND__SESSION_EVENT_REJECT: {

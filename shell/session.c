@@ -527,12 +527,8 @@ void session_child(pid_t pid, const char *uid, bool io)
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
 }
 
-/*
- * The FINISH of a command whose I/O the monitor relays is sent with an id and
- * answered once the monitor has drained the command's pty: the shell's own
- * next output then cannot overtake the command's.
- */
-static void finish_relayed(SessionEvent *ev)
+/* Send ev with an id and wait for the monitor's empty answer: everything sent before it is handled. */
+static void event_sync(SessionEvent *ev)
 {
 	if (ensure_chan() < 0)
 		return;
@@ -543,7 +539,7 @@ static void finish_relayed(SessionEvent *ev)
 	int rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
 	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
 	if (r == NULL)
-		PB_TRACE(PB_SS_GATE, 2, "finish of a relayed command: %s", chan_error(rc));
+		PB_TRACE(PB_SS_GATE, 2, "event not acknowledged: %s", chan_error(rc));
 	else
 		session_reply__free_unpacked(r, NULL);
 }
@@ -567,7 +563,7 @@ void session_reaped(pid_t pid, int wst)
 		                       (t1.tv_nsec - children[i].t0.tv_nsec));
 		ev.pid = pid;
 		if (children[i].io)
-			finish_relayed(&ev);
+			event_sync(&ev); /* answered once the command's pty is drained: our next output cannot overtake it */
 		else
 			session_event(&ev);
 		free(children[i].uid);
@@ -578,13 +574,22 @@ void session_reaped(pid_t pid, int wst)
 
 void session_exit(int status)
 {
-	if (!session_on || getpid() != root_pid)
+	if (!session_on)
 		return;
 	SessionEvent ev = SESSION_EVENT__INIT;
 	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_EXIT;
 	ev.exit_status = status & 0xff;
 	ev.pid = getpid();
-	session_event(&ev);
+	if (getpid() == root_pid) {
+		session_event(&ev);
+	} else if (chan_fd >= 0 && chan_pid == getpid() && !chan_broken) {
+		/*
+		 * A subshell that used its own channel: its FINISH events must be in
+		 * before its parent reaps it and reports its end by pid, or that
+		 * report could be taken for the last command it finished itself.
+		 */
+		event_sync(&ev);
+	}
 }
 
 /* ---- include files and per-command I/O ---- */

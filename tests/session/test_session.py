@@ -198,6 +198,18 @@ def group_subshell(env):
     ok(len(pids) == 5 and start_pid not in pids and None not in pids,
        "each subshell asked on a channel of its own (five processes, none the shell's)",
        [(e.get("command"), e.get("pbpid")) for e in evs])
+    # Subshells that run their commands themselves and end by themselves: the parent's report of their
+    # end (by pid) must never be taken for a command they finished themselves.
+    conf2 = env.monitor_conf([env.ports["policyd"]], [env.ports["logd"]])
+    give_tree(env)
+    before = len(env.events_json())
+    p = shell(env, conf2, "i=0; while [ $i -lt 15 ]; do (/usr/bin/true; /usr/bin/true; :); i=$((i+1)); done")
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 2)[before:]
+    acc = [e.get("uniqueid") for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"]
+    fin = [e.get("uniqueid") for e in evs if e.get("event") == "finish"]
+    ok(p.returncode == 0 and len(acc) == 30 and sorted(fin) == sorted(acc),
+       "30 commands in 15 subshells that end by themselves: one finish each, none twice",
+       f"{len(acc)} accepts, {len(fin)} finishes, {len(set(fin))} distinct")
 
 
 def group_fds(env):

@@ -163,7 +163,8 @@ def group_builtins(env):
     os.symlink(os.path.join(env.tmp, "no-target"), os.path.join(env.tmp, "innocent"))
     give_tree(env)
     p = shell(env, conf, "echo a > ok.txt; echo ok=$?; cd /; echo cd=$? $PWD; echo b > no.txt; echo no=$?; "
-                         "echo c > innocent; echo link=$?; cat < ok.txt")
+                         "echo c > innocent; echo link=$?; cat < ok.txt; "
+                         "{ echo so >/dev/stdout; echo fd >/dev/fd/1; } | while read l; do echo got-$l; done")
     out = p.stdout
     ok("ok=0" in out and os.path.exists(os.path.join(env.tmp, "ok.txt")), "an allowed redirection opens the file",
        out + p.stderr)
@@ -171,6 +172,8 @@ def group_builtins(env):
        out + p.stderr)
     ok("no=0" not in out and "not there" in p.stderr and not os.path.exists(os.path.join(env.tmp, "no.txt")),
        "a refused redirection creates nothing", out + p.stderr)
+    ok("got-so\ngot-fd\n" in out, "/dev/stdout and /dev/fd/1 (a pipe) still work when redirections are checked",
+       out + p.stderr)
     ok("link=0" not in out and "no-target: not there" in p.stderr and not os.path.exists(os.path.join(env.tmp, "no-target")),
        "a link is checked as its target (no way round the check by a symbolic link)", out + p.stderr)
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))

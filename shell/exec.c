@@ -19,6 +19,7 @@
 #include "jobs.h"
 #include "options.h"
 #include "parse.h"
+#include "priv.h"
 #include "redir.h"
 #include "restrict.h"
 #include "shell.h"
@@ -277,8 +278,9 @@ void find_command(const char *name, struct cmdentry *ce, int flags)
 
 /* ---- running programs ---- */
 
-/* Written by a vfork child (shared memory) when its execve failed. */
+/* Written by a vfork child (shared memory) when its execve failed, or it could not take the run identity. */
 static volatile int vfork_errno;
+static volatile bool vfork_priv_failed;
 
 static int exec_failure_status(int e)
 {
@@ -346,10 +348,21 @@ static int run_program(const char *path, char **argv, int flags)
 		return 1;
 	if (gate_check(GATE_COMMAND, path, argv) != GATE_ALLOW)
 		return 126;
+	/* The decision's runuser/rungroup/runumask, resolved here: the vfork child only makes system calls. */
+	struct priv_ids ids, *run = NULL;
+	if (priv_run_current) {
+		if (priv_resolve(priv_run_current, &ids) < 0)
+			return 126;
+		run = &ids;
+	}
 	char **envp = var_environ();
 	out_flush();
 	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && !trap_any() && !jobs_control())) {
 		trap_child(false);
+		if (priv_exec_prepare(run) < 0) {
+			sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(errno));
+			sh_unwind(SH_EXIT, 126);
+		}
 		do_execve(path, argv, envp);
 		int e = errno;
 		report_exec_error(argv[0], e);
@@ -372,12 +385,19 @@ static int run_program(const char *path, char **argv, int flags)
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	vfork_errno = 0;
+	vfork_priv_failed = false;
 	pid_t pid = vfork();
 	if (pid == 0) {
 		/* Only system calls here: the child shares our memory until execve. */
 		jobs_vfork_child(j, false);
 		trap_child(false);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* Never exec with the saved root of a setuid start; as the run identity when one is given. */
+		if (priv_exec_prepare(run) < 0) {
+			vfork_errno = errno;
+			vfork_priv_failed = true;
+			_exit(126);
+		}
 		do_execve(path, argv, envp);
 		vfork_errno = errno;
 		_exit(exec_failure_status(errno));
@@ -397,7 +417,10 @@ static int run_program(const char *path, char **argv, int flags)
 	} else {
 		status = wait_pid(pid);
 	}
-	if (e) {
+	if (e && vfork_priv_failed) {
+		sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(e));
+		status = 126;
+	} else if (e) {
 		report_exec_error(argv[0], e);
 		status = exec_failure_status(e);
 	}

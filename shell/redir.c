@@ -16,6 +16,7 @@
 #include "expand.h"
 #include "gate.h"
 #include "options.h"
+#include "priv.h"
 #include "restrict.h"
 #include "shell.h"
 
@@ -235,7 +236,8 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 			char *gargv[] = {write_ ? "shell redirect write" : "shell redirect read", (char *)path, NULL};
 			if (gate_check(GATE_REDIRECT, path, gargv) != GATE_ALLOW)
 				return -1;
-			src = open(path, flags | O_CLOEXEC, 0666);
+			/* As the decision's runuser/rungroup/runumask when it gives them (a created file is theirs). */
+			src = priv_open(priv_run_current, path, flags | O_CLOEXEC, 0666);
 			if (src < 0) {
 				sh_warnf("cannot %s %s: %s", write_ ? "create" : "open", path, strerror(errno));
 				return -1;

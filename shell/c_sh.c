@@ -18,6 +18,7 @@
 #include "jobs.h"
 #include "options.h"
 #include "parse.h"
+#include "restrict.h"
 #include "session.h"
 #include "shell.h"
 #include "var.h"
@@ -113,7 +114,7 @@ static char *find_dot(const char *name)
 		sb_putc(&sb, '/');
 		sb_puts(&sb, name);
 		struct stat st;
-		if (stat(sb_str(&sb), &st) == 0 && S_ISREG(st.st_mode) && access(sb_str(&sb), R_OK) == 0)
+		if (stat(sb_str(&sb), &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, sb_str(&sb), R_OK, AT_EACCESS) == 0)
 			return sb_str(&sb);
 		if (!colon)
 			break;
@@ -534,6 +535,10 @@ static int do_chdir(const char *dir, bool physical, bool print)
 
 int c_cd(int argc, char **argv)
 {
+	if (restrict_on()) {
+		restrict_refuse("cd");
+		return 2;
+	}
 	bool physical = false;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {

@@ -20,7 +20,9 @@
 #include "options.h"
 #include "parse.h"
 #include "policy.h"
+#include "priv.h"
 #include "redir.h"
+#include "restrict.h"
 #include "session.h"
 #include "shell.h"
 #include "trap.h"
@@ -278,8 +280,9 @@ void find_command(const char *name, struct cmdentry *ce, int flags)
 
 /* ---- running programs ---- */
 
-/* Written by a vfork child (shared memory) when its execve failed. */
+/* Written by a vfork child (shared memory) when its execve failed, or it could not take the run identity. */
 static volatile int vfork_errno;
+static volatile bool vfork_priv_failed;
 
 static int exec_failure_status(int e)
 {
@@ -408,14 +411,22 @@ static int open_checked(const char **pathp, char **argv, int *fdp)
 	return 0;
 }
 
-/* Run a program (path or the checked descriptor xfd; io: the pty slave of an I/O logged command). */
-static int spawn_program(const char *path, int xfd, int io, const char *uid, char **argv, int flags)
+/*
+ * Run a program (path or the checked descriptor xfd; io: the pty slave of an
+ * I/O logged command; run: the decision's run identity, or NULL).
+ */
+static int spawn_program(const char *path, int xfd, int io, const char *uid, const struct priv_ids *run,
+                         char **argv, int flags)
 {
 	char **envp = var_environ();
 	out_flush();
 	/* A relayed command (io) is waited for, so that its FINISH ends its own log properly. */
 	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && io < 0 && !trap_any() && !jobs_control())) {
 		trap_child(false);
+		if (priv_exec_prepare(run) < 0) {
+			sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(errno));
+			sh_unwind(SH_EXIT, 126);
+		}
 		if (io >= 0)
 			for (int fd = 0; fd < 3; fd++)
 				dup2(io, fd);
@@ -443,12 +454,19 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	vfork_errno = 0;
+	vfork_priv_failed = false;
 	pid_t pid = vfork();
 	if (pid == 0) {
 		/* Only system calls here: the child shares our memory until execve. */
 		jobs_vfork_child(j, false);
 		trap_child(false);
 		sigprocmask(SIG_SETMASK, &old, NULL);
+		/* Never exec with the saved root of a setuid start; as the run identity when one is given. */
+		if (priv_exec_prepare(run) < 0) {
+			vfork_errno = errno;
+			vfork_priv_failed = true;
+			_exit(126);
+		}
 		if (io >= 0)
 			for (int fd = 0; fd < 3; fd++)
 				dup2(io, fd);
@@ -477,7 +495,10 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 	} else {
 		status = wait_pid(pid);
 	}
-	if (e) {
+	if (e && vfork_priv_failed) {
+		sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(e));
+		status = 126;
+	} else if (e) {
 		report_exec_error(argv[0], e);
 		status = exec_failure_status(e);
 	}
@@ -492,13 +513,26 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
  */
 static int run_program(const char *path, char **argv, int flags)
 {
+	/* argv[0] is the name as typed: the restricted shell refuses one with a '/'. */
+	if (restrict_on() && !restrict_command(argv[0]))
+		return 1;
 	if (!gate_enabled())
-		return spawn_program(path, -1, -1, NULL, argv, flags);
+		return spawn_program(path, -1, -1, NULL, NULL, argv, flags);
 	int xfd = -1, io = -1;
 	const char *uid = NULL;
 	int st = open_checked(&path, argv, &xfd);
 	if (st)
 		return st;
+	/* The decision's runuser/rungroup/runumask, resolved here: the vfork child only makes system calls. */
+	struct priv_ids ids, *run = NULL;
+	if (priv_run_current) {
+		if (priv_resolve(priv_run_current, &ids) < 0) {
+			if (xfd >= 0)
+				close(xfd);
+			return 126;
+		}
+		run = &ids;
+	}
 	bool iolog;
 	policy_accepted(&uid, &iolog);
 	if (iolog && uid) {
@@ -511,7 +545,7 @@ static int run_program(const char *path, char **argv, int flags)
 			return 126;
 		}
 	}
-	return spawn_program(path, xfd, io, uid, argv, flags);
+	return spawn_program(path, xfd, io, uid, run, argv, flags);
 }
 
 /* ---- simple commands ---- */
@@ -1054,6 +1088,8 @@ int c_command(int argc, char **argv)
 			}
 		}
 	}
+	if ((fcflags & FC_DEFPATH) && restrict_on() && !restrict_refuse("command -p"))
+		return 1;
 	if (mode) {
 		int ret = 0;
 		for (; i < argc; i++)
@@ -1080,6 +1116,9 @@ int c_exec(int argc, char **argv)
 			sh_warnf("exec: %s: not found", argv[i]);
 			sh_unwind(SH_EXIT, 127);
 		}
+		/* The restricted shell cannot be replaced by a program (as bash -r; mksh -r allows it). */
+		if (restrict_on())
+			sh_errorf(1, "exec: %s: restricted", argv[i]);
 		return run_program(ce.path, argv + i, RUN_REPLACE);
 	}
 	/* exec of a builtin or function: run it, then exit with its status. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -58,6 +59,15 @@ static int open_file(struct evlog *e)
 			close(fd);
 			seq++;
 			continue;
+		}
+		char last = '\n';
+		if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+			/*
+			 * A crash cut the last line short: end it, so the next event
+			 * starts a line of its own (readers skip the broken one).
+			 */
+			if (write(fd, "\n", 1) == 1)
+				st.st_size++;
 		}
 		if (st.st_size == 0 && fsync(e->dirfd) != 0) {
 			/* A new file: its name must survive a crash like its lines. */
@@ -214,6 +224,158 @@ const char *evlog_path(const struct evlog *e)
 uint64_t evlog_count(const struct evlog *e)
 {
 	return e->count;
+}
+
+void evlog_where(const struct evlog *e, int *day, unsigned *seq, uint64_t *off)
+{
+	*day = e->day;
+	*seq = e->seq;
+	*off = e->size;
+}
+
+/* A file of the log: PREFIX-YYYYMMDD.jsonl or PREFIX-YYYYMMDD.N.jsonl. */
+struct evfile {
+	int day;
+	unsigned seq;
+};
+
+static int evfile_cmp(const void *a, const void *b)
+{
+	const struct evfile *x = a, *y = b;
+	if (x->day != y->day)
+		return x->day < y->day ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* evfile_parse: name -> day and seq when it is one of this log's files. */
+static bool evfile_parse(const struct evlog *e, const char *name, struct evfile *f)
+{
+	size_t pl = strlen(e->prefix);
+	if (strncmp(name, e->prefix, pl) != 0 || name[pl] != '-')
+		return false;
+	const char *p = name + pl + 1;
+	int day = 0;
+	for (int i = 0; i < 8; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		day = day * 10 + (*p - '0');
+	}
+	unsigned seq = 0;
+	if (*p == '.' && p[1] >= '1' && p[1] <= '9') {
+		char *end;
+		unsigned long v = strtoul(p + 1, &end, 10);
+		if (v > 1000000 || *end != '.')
+			return false;
+		seq = (unsigned)v;
+		p = end;
+	}
+	if (strcmp(p, ".jsonl") != 0)
+		return false;
+	f->day = day;
+	f->seq = seq;
+	return true;
+}
+
+/* scan_file: the complete lines of one file from off. */
+static int scan_file(int fd, uint64_t off, int (*cb)(void *arg, const char *line, size_t len), void *arg)
+{
+	size_t cap = 65536, have = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	if (buf == NULL)
+		return PB_ERR_NOMEM;
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0) {
+		free(buf);
+		return PB_ERR_IO;
+	}
+	for (;;) {
+		if (have == cap) {
+			/* A line longer than the buffer: grow it (events are bounded by the frame limit). */
+			char *nb = cap < ((size_t)1 << 30) ? realloc(buf, cap * 2) : NULL;
+			if (nb == NULL) {
+				rc = PB_ERR_NOMEM;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = PB_ERR_IO;
+			break;
+		}
+		if (n == 0)
+			break; /* a last line without newline is incomplete: not an event */
+		have += (size_t)n;
+		size_t start = 0;
+		char *nl;
+		while (rc == 0 && (nl = memchr(buf + start, '\n', have - start)) != NULL) {
+			rc = cb(arg, buf + start, (size_t)(nl - (buf + start)));
+			start = (size_t)(nl - buf) + 1;
+		}
+		if (rc != 0)
+			break;
+		memmove(buf, buf + start, have - start);
+		have -= start;
+	}
+	free(buf);
+	return rc;
+}
+
+int evlog_scan(struct evlog *e, int day, unsigned seq, uint64_t off,
+	       int (*cb)(void *arg, const char *line, size_t len), void *arg)
+{
+	struct evfile *files = NULL, first = {day, seq};
+	size_t n = 0, cap = 0;
+	int rc = 0;
+	int dfd = fcntl(e->dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *dp = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (dp == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return PB_ERR_IO;
+	}
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		struct evfile f;
+		if (!evfile_parse(e, de->d_name, &f) || evfile_cmp(&f, &first) < 0)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct evfile *nf = realloc(files, nc * sizeof(*nf));
+			if (nf == NULL) {
+				rc = PB_ERR_NOMEM;
+				break;
+			}
+			files = nf;
+			cap = nc;
+		}
+		files[n++] = f;
+	}
+	closedir(dp);
+	if (rc == 0 && n > 0)
+		qsort(files, n, sizeof(*files), evfile_cmp);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		char name[192];
+		if (files[i].seq == 0)
+			snprintf(name, sizeof(name), "%s-%08d.jsonl", e->prefix, files[i].day);
+		else
+			snprintf(name, sizeof(name), "%s-%08d.%u.jsonl", e->prefix, files[i].day, files[i].seq);
+		int fd = openat(e->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0) {
+			rc = PB_ERR_IO;
+			break;
+		}
+		if (fdatasync(fd) != 0)
+			rc = PB_ERR_IO;
+		else
+			rc = scan_file(fd, evfile_cmp(&files[i], &first) == 0 ? off : 0, cb, arg);
+		close(fd);
+	}
+	free(files);
+	return rc;
 }
 
 void evlog_close(struct evlog *e)

@@ -55,6 +55,24 @@ const char *evlog_path(const struct evlog *e);
 /* evlog_count: events appended since open. */
 uint64_t evlog_count(const struct evlog *e);
 
+/*
+ * evlog_where: the place the next event goes at the earliest: the open
+ * file's day (yyyymmdd), its .N suffix and its size. An event appended
+ * later lies at or after it in evlog_scan's order (a switch of file only
+ * moves forward).
+ */
+void evlog_where(const struct evlog *e, int *day, unsigned *seq, uint64_t *off);
+
+/*
+ * evlog_scan: every complete line (without its newline) from the place
+ * day/seq/off (evlog_where) to the end of the newest file, in order, to
+ * cb; a non-zero return from cb stops the scan and is returned. Each file
+ * read is fdatasync'ed first, so what the scan sees is durable. Returns 0,
+ * cb's value, or PB_ERR_IO / PB_ERR_NOMEM.
+ */
+int evlog_scan(struct evlog *e, int day, unsigned seq, uint64_t off,
+	       int (*cb)(void *arg, const char *line, size_t len), void *arg);
+
 /* evlog_close: sync and release; NULL accepted. */
 void evlog_close(struct evlog *e);
 

@@ -330,7 +330,8 @@ int evlog_scan(struct evlog *e, int day, unsigned seq, uint64_t off,
 	struct evfile *files = NULL, first = {day, seq};
 	size_t n = 0, cap = 0;
 	int rc = 0;
-	int dfd = fcntl(e->dirfd, F_DUPFD_CLOEXEC, 0);
+	/* A descriptor of its own: a dup would share the read position of the directory. */
+	int dfd = openat(e->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dp = dfd >= 0 ? fdopendir(dfd) : NULL;
 	if (dp == NULL) {
 		if (dfd >= 0)

@@ -71,31 +71,38 @@ def logd_log(env):
 # ---- groups ----
 
 def group_killed(env):
-    """logd SIGKILLed with events written but not acknowledged, started again; the session goes on and ends."""
+    """logd stopped with events unread in its socket and more stored but not acknowledged, then SIGKILLed and
+    started again; the session goes on and ends."""
     pp = env.start_policyd()
     lport = free_port()
     env.start_logd(lport)
     slow_commits(env)
     conf = env.monitor_conf([pp], [lport], extra="  spool_retry: 200ms\n")
-    ready, go = os.path.join(env.tmp, "ready"), os.path.join(env.tmp, "go")
+    ready, stopped, ready2, go = (os.path.join(env.tmp, x) for x in ("ready", "stopped", "ready2", "go"))
     seen = {}
 
     def killer():
         wait_file(ready, empty_ok=True, secs=30)
         time.sleep(0.1)  # the last batch is written (5 ms) and stored, its acknowledgement 2 s away
+        env.procs["logd"].send_signal(signal.SIGSTOP)
+        open(stopped, "w").close()
+        wait_file(ready2, empty_ok=True, secs=30)
+        time.sleep(0.1)  # these are written to logd's socket, and never read by this logd
+        seen["stored"] = {e.get("uniqueid") for e in env.events_json() if e.get("session", "").startswith("@")}
         env.stop("logd", signal.SIGKILL)
-        seen["stored"] = sum(1 for e in env.events_json() if e.get("session", "").startswith("@"))
         env.start_logd(lport)
         open(go, "w").close()
 
     th = threading.Thread(target=killer)
     th.start()
     rc, recs, err = env.run(conf, [start()] + session_checks(12) + [
-        {"op": "touch", "path": ready}, {"op": "wait_file", "path": go}, {"op": "sleep", "s": 0.6}]
+        {"op": "touch", "path": ready}, {"op": "wait_file", "path": stopped}] + session_checks(5, 30, "inflight")
+        + [{"op": "touch", "path": ready2}, {"op": "wait_file", "path": go}, {"op": "sleep", "s": 0.6}]
         + session_checks(6, 40, "after") + [{"op": "exit", "status": 0}], timeout=60)
     th.join()
-    ok(rc == 0 and seen.get("stored", 0) > 0, "a session with events stored when logd was killed",
-       f"rc={rc} {seen}\n{err}")
+    inflight = {r["uniqueid"] for r in by_op(recs, "check") if r.get("tag", "").startswith("inflight")}
+    ok(rc == 0 and len(seen.get("stored", ())) > 1 and len(inflight) == 5 and not (inflight & seen["stored"]),
+       "logd killed with events stored (not acknowledged) and events unread in its socket", f"rc={rc} {seen}\n{err}")
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
     once_each(env, evs, recs, "logd killed in the middle: every event of the session once (pblog)")
     log = logd_log(env)

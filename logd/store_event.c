@@ -233,25 +233,19 @@ void evlog_where(const struct evlog *e, int *day, unsigned *seq, uint64_t *off)
 	*off = e->size;
 }
 
-/* A file of the log: PREFIX-YYYYMMDD.jsonl or PREFIX-YYYYMMDD.N.jsonl. */
-struct evfile {
-	int day;
-	unsigned seq;
-};
-
 static int evfile_cmp(const void *a, const void *b)
 {
-	const struct evfile *x = a, *y = b;
+	const struct evlog_file *x = a, *y = b;
 	if (x->day != y->day)
 		return x->day < y->day ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* evfile_parse: name -> day and seq when it is one of this log's files. */
-static bool evfile_parse(const struct evlog *e, const char *name, struct evfile *f)
+/* evfile_parse: name -> day and seq when it is one of the files of prefix. */
+static bool evfile_parse(const char *prefix, const char *name, struct evlog_file *f)
 {
-	size_t pl = strlen(e->prefix);
-	if (strncmp(name, e->prefix, pl) != 0 || name[pl] != '-')
+	size_t pl = strlen(prefix);
+	if (strncmp(name, prefix, pl) != 0 || name[pl] != '-')
 		return false;
 	const char *p = name + pl + 1;
 	int day = 0;
@@ -274,6 +268,49 @@ static bool evfile_parse(const struct evlog *e, const char *name, struct evfile 
 	f->day = day;
 	f->seq = seq;
 	return true;
+}
+
+struct evlog_file *evlog_files(int dirfd, const char *prefix, size_t *np)
+{
+	struct evlog_file *v = NULL;
+	size_t n = 0, cap = 0;
+	/* A descriptor of its own: a dup would share the read position of the directory. */
+	int dfd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = dfd >= 0 ? fdopendir(dfd) : NULL;
+	*np = 0;
+	if (dp == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return NULL;
+	}
+	struct dirent *de;
+	while ((de = readdir(dp)) != NULL) {
+		struct evlog_file f;
+		if (!evfile_parse(prefix, de->d_name, &f))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct evlog_file *nv = realloc(v, nc * sizeof(*nv));
+			if (nv == NULL)
+				break;
+			v = nv;
+			cap = nc;
+		}
+		if ((f.name = strdup(de->d_name)) != NULL)
+			v[n++] = f;
+	}
+	closedir(dp);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), evfile_cmp);
+	*np = n;
+	return v;
+}
+
+void evlog_files_free(struct evlog_file *f, size_t n)
+{
+	for (size_t i = 0; f != NULL && i < n; i++)
+		free(f[i].name);
+	free(f);
 }
 
 /* scan_file: the complete lines of one file from off. */
@@ -327,44 +364,17 @@ static int scan_file(int fd, uint64_t off, int (*cb)(void *arg, const char *line
 int evlog_scan(struct evlog *e, int day, unsigned seq, uint64_t off,
 	       int (*cb)(void *arg, const char *line, size_t len), void *arg)
 {
-	struct evfile *files = NULL, first = {day, seq};
-	size_t n = 0, cap = 0;
+	struct evlog_file first = {.day = day, .seq = seq};
+	size_t n = 0;
 	int rc = 0;
-	/* A descriptor of its own: a dup would share the read position of the directory. */
-	int dfd = openat(e->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dp = dfd >= 0 ? fdopendir(dfd) : NULL;
-	if (dp == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return PB_ERR_IO;
-	}
-	struct dirent *de;
-	while ((de = readdir(dp)) != NULL) {
-		struct evfile f;
-		if (!evfile_parse(e, de->d_name, &f) || evfile_cmp(&f, &first) < 0)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct evfile *nf = realloc(files, nc * sizeof(*nf));
-			if (nf == NULL) {
-				rc = PB_ERR_NOMEM;
-				break;
-			}
-			files = nf;
-			cap = nc;
-		}
-		files[n++] = f;
-	}
-	closedir(dp);
-	if (rc == 0 && n > 0)
-		qsort(files, n, sizeof(*files), evfile_cmp);
+	struct evlog_file *files = evlog_files(e->dirfd, e->prefix, &n);
+	if (files == NULL)
+		return PB_ERR_IO; /* the open file at least is there */
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		char name[192];
-		if (files[i].seq == 0)
-			snprintf(name, sizeof(name), "%s-%08d.jsonl", e->prefix, files[i].day);
-		else
-			snprintf(name, sizeof(name), "%s-%08d.%u.jsonl", e->prefix, files[i].day, files[i].seq);
-		int fd = openat(e->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		int cmp = evfile_cmp(&files[i], &first);
+		if (cmp < 0)
+			continue;
+		int fd = openat(e->dirfd, files[i].name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0) {
 			rc = PB_ERR_IO;
 			break;
@@ -372,10 +382,10 @@ int evlog_scan(struct evlog *e, int day, unsigned seq, uint64_t off,
 		if (fdatasync(fd) != 0)
 			rc = PB_ERR_IO;
 		else
-			rc = scan_file(fd, evfile_cmp(&files[i], &first) == 0 ? off : 0, cb, arg);
+			rc = scan_file(fd, cmp == 0 ? off : 0, cb, arg);
 		close(fd);
 	}
-	free(files);
+	evlog_files_free(files, n);
 	return rc;
 }
 

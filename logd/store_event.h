@@ -63,6 +63,22 @@ uint64_t evlog_count(const struct evlog *e);
  */
 void evlog_where(const struct evlog *e, int *day, unsigned *seq, uint64_t *off);
 
+/* One file of an event log: its name, its day (yyyymmdd) and its .N suffix (0: none). */
+struct evlog_file {
+	char *name;
+	int day;
+	unsigned seq;
+};
+
+/*
+ * evlog_files: the files PREFIX-YYYYMMDD[.N].jsonl in the directory dirfd,
+ * oldest first: by day, then suffix (a name sort would put .1 first).
+ * Returns the array (evlog_files_free) with *n, or NULL with *n = 0 when
+ * there are none or the directory cannot be read.
+ */
+struct evlog_file *evlog_files(int dirfd, const char *prefix, size_t *n);
+void evlog_files_free(struct evlog_file *f, size_t n);
+
 /*
  * evlog_scan: every complete line (without its newline) from the place
  * day/seq/off (evlog_where) to the end of the newest file, in order, to

@@ -288,6 +288,47 @@ static int send_cm(struct pb_tls *t, const struct mon_net *net, const Pblog__Cli
 	return mon_send(t, &cm->base, net->max, net->request_ms);
 }
 
+/* send_restart: resume the session id at the I/O log's point resume, or after events_acked events. */
+static int send_restart(struct pb_tls *t, const struct mon_net *net, const char *id,
+                        struct timespec resume, uint64_t events_acked)
+{
+	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
+	Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
+	Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
+	ts.tv_sec = resume.tv_sec;
+	ts.tv_nsec = (int32_t)resume.tv_nsec;
+	rm.log_id = (char *)id;
+	rm.resume_point = &ts;
+	rm.events_acked = events_acked;
+	cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
+	cm.restart_msg = &rm;
+	return send_cm(t, net, &cm);
+}
+
+/*
+ * reply_common: the replies every forward handles alike: a log id is
+ * recorded in the journal, an error or abort ends the forward (err says
+ * why). Returns 0, or a negative PB_ERR_*.
+ */
+static int reply_common(int fd, const Pblog__ServerMessage *sm, const char *path, char *err,
+                        size_t errlen)
+{
+	SpoolRecord r = SPOOL_RECORD__INIT;
+	switch (sm->type_case) {
+	case PBLOG__SERVER_MESSAGE__TYPE_LOG_ID:
+		r.type_case = SPOOL_RECORD__TYPE_LOG_ID;
+		r.log_id = sm->log_id;
+		return put_record(fd, &r);
+	case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
+	case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
+		snprintf(err, errlen, "%s: the log server refused it: %s", path,
+		         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error : sm->abort);
+		return PB_ERR_DENIED;
+	default:
+		return 0;
+	}
+}
+
 /* ---- events-only journals with event acknowledgements (extension event-acks) ---- */
 
 /*
@@ -358,31 +399,19 @@ static int evj_reply(int fd, const struct jdata *d, const struct evj *e,
 {
 	SpoolRecord r = SPOOL_RECORD__INIT;
 	SpoolStored st = SPOOL_STORED__INIT;
-	switch (sm->type_case) {
-	case PBLOG__SERVER_MESSAGE__TYPE_LOG_ID:
-		r.type_case = SPOOL_RECORD__TYPE_LOG_ID;
-		r.log_id = sm->log_id;
-		return put_record(fd, &r);
-	case PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED:
-		if (sm->events_stored > e->total) {
-			snprintf(err, errlen, "%s: the log server acknowledged %llu events of %llu", path,
-			         (unsigned long long)sm->events_stored, (unsigned long long)e->total);
-			return PB_ERR_PROTO;
-		}
-		*acked = sm->events_stored;
-		st.frames = evj_upto(d, e, sm->events_stored);
-		st.events = sm->events_stored;
-		r.type_case = SPOOL_RECORD__TYPE_STORED;
-		r.stored = &st;
-		return put_record(fd, &r);
-	case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
-	case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
-		snprintf(err, errlen, "%s: the log server refused it: %s", path,
-		         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error : sm->abort);
-		return PB_ERR_DENIED;
-	default:
-		return 0;
+	if (sm->type_case != PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED)
+		return reply_common(fd, sm, path, err, errlen);
+	if (sm->events_stored > e->total) {
+		snprintf(err, errlen, "%s: the log server acknowledged %llu events of %llu", path,
+		         (unsigned long long)sm->events_stored, (unsigned long long)e->total);
+		return PB_ERR_PROTO;
 	}
+	*acked = sm->events_stored;
+	st.frames = evj_upto(d, e, sm->events_stored);
+	st.events = sm->events_stored;
+	r.type_case = SPOOL_RECORD__TYPE_STORED;
+	r.stored = &st;
+	return put_record(fd, &r);
 }
 
 /* evj_recv: read one reply and record it; PB_ERR_EOF when the server closed. */
@@ -423,15 +452,7 @@ static int forward_events(struct pb_tls *t, int fd, struct jdata *d, const struc
 	size_t start = 0;
 	int rc;
 	if (id != NULL) {
-		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
-		Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
-		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
-		rm.log_id = (char *)id;
-		rm.resume_point = &ts;
-		rm.events_acked = acked;
-		cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
-		cm.restart_msg = &rm;
-		if ((rc = send_cm(t, net, &cm)) < 0)
+		if ((rc = send_restart(t, net, id, (struct timespec){0, 0}, acked)) < 0)
 			return rc;
 		start = (size_t)evj_upto(d, e, acked);
 		if (start == 0 && e->id != NULL)
@@ -552,16 +573,7 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 	}
 	size_t start = d.stored;
 	if (start > 0 && d.log_id != NULL) {
-		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
-		Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
-		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
-		ts.tv_sec = d.commit.tv_sec;
-		ts.tv_nsec = (int32_t)d.commit.tv_nsec;
-		rm.log_id = d.log_id;
-		rm.resume_point = &ts;
-		cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
-		cm.restart_msg = &rm;
-		if ((rc = send_cm(t, net, &cm)) < 0)
+		if ((rc = send_restart(t, net, d.log_id, d.commit, 0)) < 0)
 			goto io_fail;
 	} else {
 		start = 0; /* nothing to resume from: the whole session again */
@@ -626,11 +638,6 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 		SpoolStored st = SPOOL_STORED__INIT;
 		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
 		switch (sm->type_case) {
-		case PBLOG__SERVER_MESSAGE__TYPE_LOG_ID:
-			r.type_case = SPOOL_RECORD__TYPE_LOG_ID;
-			r.log_id = sm->log_id;
-			rc = put_record(fd, &r);
-			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT: {
 			struct timespec p = {(time_t)sm->commit_point->tv_sec,
 			                     sm->commit_point->tv_nsec};
@@ -644,14 +651,8 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 			rc = put_record(fd, &r);
 			break;
 		}
-		case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
-		case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
-			snprintf(err, errlen, "%s: the log server refused it: %s", path,
-			         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error
-			                                                            : sm->abort);
-			rc = PB_ERR_DENIED;
-			break;
 		default:
+			rc = reply_common(fd, sm, path, err, errlen);
 			break;
 		}
 		pblog__server_message__free_unpacked(sm, NULL);

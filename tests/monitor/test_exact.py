@@ -222,29 +222,7 @@ def group_twoforwarders(env):
 
 GROUPS = {"killed": group_killed, "cutforward": group_cutforward, "twoforwarders": group_twoforwarders}
 
-
-def main():
-    group = sys.argv[1]
-    for prog in (tm.MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG, tm.PBCTL):
-        if not prog or not os.path.exists(prog):
-            print(f"1..0 # SKIP {prog!r} is missing")
-            return 0
-    env = tm.Env()
-    try:
-        GROUPS[group](env)
-    except Exception:  # noqa: BLE001
-        import traceback
-        ok(False, f"{group}: exception", traceback.format_exc())
-    finally:
-        if os.environ.get("MONITOR_KEEP"):
-            print(f"# kept {env.tmp}")
-            for p in env.procs.values():
-                p.kill()
-        else:
-            env.close()
-    print(f"1..{tm._n}")
-    return 1 if tm._failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    # test_monitor's runner: its environment, checks and TAP plan, with these groups.
+    tm.GROUPS.update(GROUPS)
+    sys.exit(tm.main())

@@ -1276,14 +1276,7 @@ static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessag
 			    "client's event-acks extension");
 	if (!events_id_parse(rm->log_id, &day, &seq, &off))
 		return fail(c, PB_ERR_PROTO, "RestartMessage: invalid log_id");
-	/* A connection of the session still open here (its client lost it first) ends now: this one takes over. */
-	for (struct logd_conn *o = c->ctx->conns; o != NULL; o = o->next) {
-		if (o == c || !o->evsess || strcmp(o->session, rm->log_id) != 0 || o->state == ST_FAILED)
-			continue;
-		pb_log(PB_LV_INFO, "%s: session %s continues on %s", o->addr, o->session, c->addr);
-		o->state = ST_FAILED;
-		o->tr->close(o->io);
-	}
+	/* (A connection of the session still open stores nothing while this frame is handled.) */
 	rc = evlog_scan(c->ctx->ev, day, seq, off, evscan_line, &st);
 	if (rc < 0) {
 		rc = fail(c, rc, "cannot read the event log: %s", pb_strerror(rc));
@@ -1302,6 +1295,14 @@ static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessag
 		rc = fail(c, PB_ERR_PROTO, "RestartMessage: events_acked %" PRIu64 " is more than the %" PRIu64
 			  " events stored of %.100s", rm->events_acked, st.count, rm->log_id);
 		goto done;
+	}
+	/* A connection of the session still open here (its client lost it first) ends now: this one takes over. */
+	for (struct logd_conn *o = c->ctx->conns; o != NULL; o = o->next) {
+		if (o == c || !o->evsess || strcmp(o->session, rm->log_id) != 0 || o->state == ST_FAILED)
+			continue;
+		pb_log(PB_LV_INFO, "%s: session %s continues on %s", o->addr, o->session, c->addr);
+		o->state = ST_FAILED;
+		o->tr->close(o->io);
 	}
 	snprintf(c->session, sizeof(c->session), "%s", rm->log_id);
 	c->evsess = true;

@@ -555,8 +555,7 @@ void mlog_tick(struct mlog *l)
 		return;
 	}
 	l->retry_at = mon_now_ms() + l->net->spool_retry_ms;
-	struct pb_tls *t =
-	    mon_log_open(l->net, l->hp, l->nhp, &l->exts, &which, err, sizeof(err));
+	struct pb_tls *t = mon_log_open(l->net, l->hp, l->nhp, &l->exts, &which, err, sizeof(err));
 	if (t == NULL) {
 		PB_TRACE(PB_SS_MONITOR, 3, "still spooling: %s", err);
 		return;

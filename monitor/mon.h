@@ -72,8 +72,9 @@ void mon_uniqueid(char out[33]);
 /* ---- logconn.c: the log protocol's opening, shared by the live client and the forwarder ---- */
 
 /* Extensions of the log protocol the server announced (mon_log_open). */
-#define MON_EXT_SUBCMD 1u    /* "subcommand-exit": SubcommandExit is understood */
-#define MON_EXT_EVACKS 2u    /* "event-acks": events-only sessions are acknowledged (events_stored) */
+#define MON_EXT_SUBCMD 1u /* "subcommand-exit": SubcommandExit is understood */
+#define MON_EXT_EVACKS 2u /* "event-acks": events-only sessions are acknowledged (events_stored)   \
+	                   */
 
 /*
  * mon_log_open: connect to the first of the n log servers that answers,

@@ -288,7 +288,7 @@ static int send_cm(struct pb_tls *t, const struct mon_net *net, const Pblog__Cli
 	return mon_send(t, &cm->base, net->max, net->request_ms);
 }
 
-/* send_restart: resume the session id at the I/O log's point resume, or after events_acked events. */
+/* send_restart: resume session id at the I/O log point resume, or after events_acked events. */
 static int send_restart(struct pb_tls *t, const struct mon_net *net, const char *id,
                         struct timespec resume, uint64_t events_acked)
 {
@@ -322,7 +322,8 @@ static int reply_common(int fd, const Pblog__ServerMessage *sm, const char *path
 	case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
 	case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
 		snprintf(err, errlen, "%s: the log server refused it: %s", path,
-		         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error : sm->abort);
+		         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error
+		                                                            : sm->abort);
 		return PB_ERR_DENIED;
 	default:
 		return 0;
@@ -338,10 +339,10 @@ static int reply_common(int fd, const Pblog__ServerMessage *sm, const char *path
  * the session come.
  */
 struct evj {
-	bool is;         /* an events-only journal */
-	char *id;        /* the log id of a continuation (malloc'd), else NULL */
-	uint64_t base;   /* events of the session before the journal's first */
-	uint64_t total;  /* base + the journal's event frames: the count that ends it */
+	bool is;        /* an events-only journal */
+	char *id;       /* the log id of a continuation (malloc'd), else NULL */
+	uint64_t base;  /* events of the session before the journal's first */
+	uint64_t total; /* base + the journal's event frames: the count that ends it */
 };
 
 static void evj_read(const struct jdata *d, struct evj *e)
@@ -349,7 +350,8 @@ static void evj_read(const struct jdata *d, struct evj *e)
 	memset(e, 0, sizeof(*e));
 	if (d->n == 0)
 		return;
-	Pblog__ClientMessage *cm = pblog__client_message__unpack(NULL, d->frames[0].len, d->frames[0].data);
+	Pblog__ClientMessage *cm =
+	    pblog__client_message__unpack(NULL, d->frames[0].len, d->frames[0].data);
 	if (cm == NULL)
 		return;
 	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG)
@@ -458,10 +460,12 @@ static int forward_events(struct pb_tls *t, int fd, struct jdata *d, const struc
 		if (start == 0 && e->id != NULL)
 			start = 1; /* our restart replaces the journal's */
 	}
-	PB_TRACE(PB_SS_MONITOR, 2, "forwarding %s (events) from frame %zu of %zu, %llu of %llu acknowledged",
-	         path, start, d->n, (unsigned long long)acked, (unsigned long long)e->total);
+	PB_TRACE(PB_SS_MONITOR, 2,
+	         "forwarding %s (events) from frame %zu of %zu, %llu of %llu acknowledged", path,
+	         start, d->n, (unsigned long long)acked, (unsigned long long)e->total);
 	for (size_t i = start; i < d->n; i++) {
-		if ((rc = pb_tls_send_frame(t, d->frames[i].data, d->frames[i].len, net->request_ms)) < 0)
+		if ((rc = pb_tls_send_frame(t, d->frames[i].data, d->frames[i].len,
+		                            net->request_ms)) < 0)
 			return rc;
 		if (id == NULL && i == 0) {
 			/* A new session: its id first, or a forward cut now could not resume it. */
@@ -481,8 +485,9 @@ static int forward_events(struct pb_tls *t, int fd, struct jdata *d, const struc
 			return rc;
 	}
 	if (acked < e->total) {
-		snprintf(err, errlen, "%s: the log server closed after acknowledging %llu of %llu events",
-		         path, (unsigned long long)acked, (unsigned long long)e->total);
+		snprintf(err, errlen,
+		         "%s: the log server closed after acknowledging %llu of %llu events", path,
+		         (unsigned long long)acked, (unsigned long long)e->total);
 		return PB_ERR_TRUNCATED;
 	}
 	return 0;
@@ -551,8 +556,10 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 	if (e.is && (exts & MON_EXT_EVACKS) && subcmd) {
 		if (!d.end) {
 			/* The monitor that wrote it died: its end, once, in the journal. */
-			if ((rc = end_journal(fd)) < 0 || (jdata_free(&d), rc = jdata_load(fd, &d)) < 0) {
-				snprintf(err, errlen, "%s: cannot end the journal: %s", path, pb_strerror(rc));
+			if ((rc = end_journal(fd)) < 0 ||
+			    (jdata_free(&d), rc = jdata_load(fd, &d)) < 0) {
+				snprintf(err, errlen, "%s: cannot end the journal: %s", path,
+				         pb_strerror(rc));
 				goto done;
 			}
 			free(e.id);
@@ -566,7 +573,8 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 	}
 	if (e.id != NULL || (e.is && d.log_id != NULL)) {
 		/* Resuming it needs event-acks: a whole resend would duplicate what is stored. */
-		snprintf(err, errlen, "%s: the log server cannot resume an events-only session (no event-acks)",
+		snprintf(err, errlen,
+		         "%s: the log server cannot resume an events-only session (no event-acks)",
 		         path);
 		rc = PB_ERR_PROTO;
 		goto done;

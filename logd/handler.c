@@ -1834,7 +1834,7 @@ const char *logd_conn_addr(const struct logd_conn *c) { return c->addr; }
 const char *logd_conn_user(const struct logd_conn *c) { return c->user ? c->user : ""; }
 const char *logd_conn_host(const struct logd_conn *c) { return c->host ? c->host : ""; }
 const char *logd_conn_command(const struct logd_conn *c) { return c->command ? c->command : ""; }
-const char *logd_conn_log_id(const struct logd_conn *c) { return c->log_id ? c->log_id : ""; }
+const char *logd_conn_log_id(const struct logd_conn *c) { return c->log_id ? c->log_id : c->evsess ? c->session : ""; }
 const char *logd_conn_state_name(const struct logd_conn *c) { return state_names[c->state]; }
 int64_t logd_conn_start(const struct logd_conn *c) { return c->start; }
 uint64_t logd_conn_messages(const struct logd_conn *c) { return c->messages; }

@@ -122,7 +122,7 @@ void logd_ctx_tick(struct logd_ctx *ctx);
 /* logd_ctx_sync_done: the syncer's eventfd is readable: acknowledge what its worker made durable. */
 void logd_ctx_sync_done(struct logd_ctx *ctx);
 
-/* Read-only views for admin "sessions". */
+/* Read-only views for admin "sessions" (log id: the I/O log, or an events-only session with event-acks). */
 const char *logd_conn_peer(const struct logd_conn *c);
 const char *logd_conn_addr(const struct logd_conn *c);
 const char *logd_conn_user(const struct logd_conn *c);

@@ -47,7 +47,7 @@ static int open_file(struct evlog *e)
 			snprintf(name, sizeof(name), "%s-%08d.jsonl", e->prefix, day);
 		else
 			snprintf(name, sizeof(name), "%s-%08d.%u.jsonl", e->prefix, day, seq);
-		int fd = openat(e->dirfd, name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		int fd = openat(e->dirfd, name, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return errno == ENOSPC ? PB_ERR_NOSPC : PB_ERR_IO;
 		struct stat st;

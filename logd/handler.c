@@ -73,6 +73,7 @@ struct logd_conn {
 	uint64_t evcount;	/* event messages of the session stored (from its first, across restarts) */
 	uint64_t evacked;	/* the last events_stored sent */
 	uint64_t evskip;	/* after a restart: resent event messages still to drop (stored already) */
+	struct logd_evsess *ent;	/* what the context keeps of the session, or NULL */
 	struct iolog_w *w;
 	struct timespec committed;	/* last commit point sent */
 	bool uncommitted;	/* records written since */
@@ -82,6 +83,109 @@ struct logd_conn {
 	int64_t start;
 	uint64_t messages;
 };
+
+/*
+ * What logd keeps of an events-only session (event-acks) while it runs and
+ * after (the most recent EVSESS_KEEP without a connection), so a restart
+ * of it on another connection needs no reading of the event log. Those
+ * evicted, and all after a restart of logd, are found in the event log.
+ */
+struct logd_evsess {
+	struct logd_evsess *next, *prev;
+	struct logd_conn *conn;	/* its connection now, or NULL */
+	uint64_t count;		/* its events stored (appended: in the file) */
+	bool ended;
+	char *peer, *user, *host, *command;
+	char id[64];
+};
+
+#define EVSESS_KEEP 4096
+
+static void evsess_unlink(struct logd_ctx *ctx, struct logd_evsess *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		ctx->evsess = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	e->next = e->prev = NULL;
+	ctx->n_evsess--;
+}
+
+static void evsess_push(struct logd_ctx *ctx, struct logd_evsess *e)
+{
+	e->prev = NULL;
+	e->next = ctx->evsess;
+	if (ctx->evsess != NULL)
+		ctx->evsess->prev = e;
+	ctx->evsess = e;
+	ctx->n_evsess++;
+}
+
+static void evsess_free(struct logd_evsess *e)
+{
+	if (e->conn != NULL)
+		e->conn->ent = NULL;
+	free(e->peer);
+	free(e->user);
+	free(e->host);
+	free(e->command);
+	free(e);
+}
+
+/* evsess_find: the session id, made the most recent; NULL when not kept. */
+static struct logd_evsess *evsess_find(struct logd_ctx *ctx, const char *id)
+{
+	for (struct logd_evsess *e = ctx->evsess; e != NULL; e = e->next) {
+		if (strcmp(e->id, id) != 0)
+			continue;
+		evsess_unlink(ctx, e);
+		evsess_push(ctx, e);
+		return e;
+	}
+	return NULL;
+}
+
+/* evsess_add: keep a session (strings copied); the oldest ones without a connection go. NULL: out of memory. */
+static struct logd_evsess *evsess_add(struct logd_ctx *ctx, const char *id, const char *peer, const char *user,
+				      const char *host, const char *command)
+{
+	struct logd_evsess *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->peer = strdup(peer != NULL ? peer : "");
+	e->user = strdup(user != NULL ? user : "");
+	e->host = strdup(host != NULL ? host : "");
+	e->command = strdup(command != NULL ? command : "");
+	if (e->peer == NULL || e->user == NULL || e->host == NULL || e->command == NULL) {
+		evsess_free(e);
+		return NULL;
+	}
+	evsess_push(ctx, e);
+	struct logd_evsess *old = ctx->evsess;
+	while (old->next != NULL)
+		old = old->next;
+	while (ctx->n_evsess > EVSESS_KEEP && old != NULL) {
+		struct logd_evsess *prev = old->prev;
+		if (old->conn == NULL) {
+			evsess_unlink(ctx, old);
+			evsess_free(old);
+		}
+		old = prev;
+	}
+	return e;
+}
+
+void logd_ctx_forget_sessions(struct logd_ctx *ctx)
+{
+	while (ctx->evsess != NULL) {
+		struct logd_evsess *e = ctx->evsess;
+		evsess_unlink(ctx, e);
+		evsess_free(e);
+	}
+}
 
 static void list_add(struct logd_ctx *ctx, struct logd_conn *c)
 {
@@ -539,8 +643,11 @@ static int event_store(struct logd_conn *c, struct jbuf *b)
 	int rc = evlog_append(c->ctx->ev, b->s, b->len);
 	if (rc < 0)
 		return fail(c, rc, "cannot store the event: %s", pb_strerror(rc));
-	if (c->evsess)
+	if (c->evsess) {
 		c->evcount++;
+		if (c->ent != NULL)
+			c->ent->count = c->evcount;
+	}
 	return 0;
 }
 
@@ -562,6 +669,9 @@ static void events_begin(struct logd_conn *c)
 	random_hex(rnd, 8);
 	snprintf(c->session, sizeof(c->session), "@%08d.%u.%" PRIu64 ".%s", day, seq, off, rnd);
 	c->evsess = true;
+	c->ent = evsess_add(c->ctx, c->session, c->peer, c->user, c->host, c->command);
+	if (c->ent != NULL)
+		c->ent->conn = c;
 }
 
 /* events_id: after the first event is stored: hand out the session's log id. */
@@ -583,6 +693,8 @@ static int events_end(struct logd_conn *c)
 {
 	int rc;
 	c->state = ST_EXITED;
+	if (c->ent != NULL)
+		c->ent->ended = true;
 	if (c->ctx->ev_error < 0)
 		return fail(c, c->ctx->ev_error, "cannot store the event log: %s", pb_strerror(c->ctx->ev_error));
 	if (c->ctx->syncer != NULL) {
@@ -1267,18 +1379,30 @@ static int evscan_line(void *arg, const char *line, size_t len)
 static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
 {
 	struct evscan st = {.id = rm->log_id};
+	struct logd_evsess *ent;
 	int day;
 	unsigned seq;
 	uint64_t off;
-	int rc;
+	int rc = 0;
 	if (!c->evacks)
 		return fail(c, PB_ERR_PROTO, "RestartMessage: log_id of an events-only session needs the "
 			    "client's event-acks extension");
 	if (!events_id_parse(rm->log_id, &day, &seq, &off))
 		return fail(c, PB_ERR_PROTO, "RestartMessage: invalid log_id");
-	/* (A connection of the session still open stores nothing while this frame is handled.) */
-	rc = evlog_scan(c->ctx->ev, day, seq, off, evscan_line, &st);
-	if (rc < 0) {
+	if ((ent = evsess_find(c->ctx, rm->log_id)) != NULL) {
+		/* Known here: what its connections appended is in the file (and synced before it is acknowledged). */
+		st.count = ent->count;
+		st.ended = ent->ended;
+		st.peer = strdup(ent->peer);
+		st.user = strdup(ent->user);
+		st.host = strdup(ent->host);
+		st.command = strdup(ent->command);
+		if (st.peer == NULL || st.user == NULL || st.host == NULL || st.command == NULL) {
+			rc = fail(c, PB_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	} else if ((rc = evlog_scan(c->ctx->ev, day, seq, off, evscan_line, &st)) < 0) {
+		/* (A connection of the session still open stores nothing while this frame is handled.) */
 		rc = fail(c, rc, "cannot read the event log: %s", pb_strerror(rc));
 		goto done;
 	}
@@ -1302,11 +1426,22 @@ static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessag
 			continue;
 		pb_log(PB_LV_INFO, "%s: session %s continues on %s", o->addr, o->session, c->addr);
 		o->state = ST_FAILED;
+		if (o->ent != NULL)
+			o->ent->conn = NULL;
+		o->ent = NULL;
 		o->tr->close(o->io);
 	}
+	if (ent == NULL && (ent = evsess_add(c->ctx, rm->log_id, st.peer, st.user, st.host, st.command)) != NULL) {
+		ent->count = st.count;
+		ent->ended = st.ended;
+	}
+	if (ent != NULL)
+		ent->conn = c;
+	c->ent = ent;
 	snprintf(c->session, sizeof(c->session), "%s", rm->log_id);
 	c->evsess = true;
 	c->evcount = st.count;
+	c->evacked = rm->events_acked; /* the next tick acknowledges the rest, once synced */
 	c->evskip = st.count - rm->events_acked;
 	c->evended = st.ended;
 	c->user = st.user;
@@ -1317,12 +1452,8 @@ static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessag
 	c->ctx->n_restart++;
 	pb_log(PB_LV_INFO, "%s (%s): session %s restarted: %" PRIu64 " events stored, %" PRIu64 " acknowledged",
 	       c->addr, c->peer, c->session, st.count, rm->events_acked);
-	/* The scan synced what it read: all of it is durable. */
-	rc = send_events(c, c->evcount);
-	if (rc == 0 && c->evended && c->evskip == 0) {
-		c->state = ST_EXITED;
-		rc = PB_ERR_EOF; /* nothing more can come: the session is over */
-	}
+	if (c->evended && c->evskip == 0)
+		rc = events_end(c); /* nothing more can come: acknowledged once synced, and closed */
 done:
 	free(st.peer);
 	free(st.user);
@@ -1353,9 +1484,8 @@ static int events_skip(struct logd_conn *c, Pblog__ClientMessage__TypeCase type,
 	}
 	c->evskip--;
 	if (c->evskip == 0 && c->evended) {
-		/* The last one stored was the end: it is all acknowledged (events_stored went out). */
-		c->state = ST_EXITED;
-		*rc = PB_ERR_EOF;
+		/* The last one stored was the end: acknowledged once synced, and closed. */
+		*rc = events_end(c);
 	}
 	return 1;
 }
@@ -1689,6 +1819,8 @@ void logd_conn_free(struct logd_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->ent != NULL)
+		c->ent->conn = NULL; /* kept: the session may go on on another connection */
 	/* A sync in flight finishes without us: its done sees no connection. */
 	if (c->cjob != NULL)
 		c->cjob->conn = NULL;

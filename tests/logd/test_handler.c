@@ -77,6 +77,7 @@ static void teardown(void)
 	char cmd[PATH_MAX + 16];
 	for (int i = 0; i < nsent; i++)
 		pblog__server_message__free_unpacked(sent[i], NULL);
+	logd_ctx_forget_sessions(&ctx);
 	evlog_close(ctx.ev);
 	close(ctx.iolog_rootfd);
 	free(ctx.path_template);
@@ -541,16 +542,25 @@ Test(handler, evacks_through_syncer, .init = setup, .fini = teardown)
 	ctx.syncer = NULL;
 }
 
-Test(handler, evacks_restart, .init = setup, .fini = teardown)
+/*
+ * The restarts of one session: known to logd (its table), or read from the
+ * event log as after a restart of logd (forget: the table dropped first).
+ */
+static void restarts(bool forget)
 {
 	char id[64];
 	ctx.plain = true;
 	/* Three events stored, the client saw an acknowledgement of one: the connection is lost. */
 	struct logd_conn *c = evacks_session(id, sizeof(id), 2);
 	logd_conn_free(c);
+	if (forget)
+		logd_ctx_forget_sessions(&ctx);
+	nsent = 0;
 	c = evacks_conn("");
 	cr_assert_eq(send_restart(c, id, 1), 0);
-	cr_assert_eq(last_events(), 3, "a restart is answered with the count stored");
+	cr_assert_eq(last_events(), -1, "nothing acknowledged before a sync");
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 3, "the next tick acknowledges the count stored");
 	/* The client resends everything after its one acknowledged: the two alerts are dropped. */
 	cr_assert_eq(send_alert(c, "a"), 0);
 	cr_assert_eq(send_alert(c, "a"), 0);
@@ -565,24 +575,40 @@ Test(handler, evacks_restart, .init = setup, .fini = teardown)
 	cr_assert_eq(ctx.n_restart, 1);
 
 	/* The session has ended: a restart resending its end is acknowledged and closed, once. */
+	if (forget)
+		logd_ctx_forget_sessions(&ctx);
 	nsent = 0;
 	c = evacks_conn("");
 	cr_assert_eq(send_restart(c, id, 4), 0);
-	cr_assert_eq(last_events(), 5);
 	cr_assert_eq(send_exit(c), PB_ERR_EOF, "the resent end is stored already");
+	cr_assert_eq(last_events(), 5, "acknowledged before the close");
 	logd_conn_free(c);
 	cr_assert_eq(count_lines("\"event\":\"exit\""), 1);
+	if (forget)
+		logd_ctx_forget_sessions(&ctx);
+	nsent = 0;
 	c = evacks_conn("");
 	cr_assert_eq(send_restart(c, id, 5), PB_ERR_EOF, "all acknowledged and ended: nothing to take");
+	cr_assert_eq(last_events(), -1, "nothing new to acknowledge");
 	logd_conn_free(c);
 	c = evacks_conn("");
-	cr_assert_eq(send_restart(c, id, 4), 0);
+	cr_assert_eq(send_restart(c, id, 3), 0);
+	cr_assert_eq(send_alert(c, "new"), 0);
 	cr_assert_eq(send_exit(c), PB_ERR_EOF);
-	logd_conn_free(c);
-	c = evacks_conn("");
-	cr_assert_eq(send_restart(c, id, 5), PB_ERR_EOF);
+	cr_assert_eq(last_events(), 5);
+	cr_assert_lt(send_exit(c), 0, "nothing after the end");
 	logd_conn_free(c);
 	cr_assert_eq(count_lines(id), 5);
+}
+
+Test(handler, evacks_restart, .init = setup, .fini = teardown)
+{
+	restarts(false);
+}
+
+Test(handler, evacks_restart_read, .init = setup, .fini = teardown)
+{
+	restarts(true);
 }
 
 Test(handler, evacks_takeover, .init = setup, .fini = teardown)
@@ -593,6 +619,7 @@ Test(handler, evacks_takeover, .init = setup, .fini = teardown)
 	struct logd_conn *old = evacks_session(id, sizeof(id), 1);
 	struct logd_conn *c = evacks_conn("");
 	cr_assert_eq(send_restart(c, id, 0), 0);
+	logd_ctx_tick(&ctx);
 	cr_assert_eq(last_events(), 2);
 	cr_assert(closed, "the old connection is closed");
 	cr_assert_lt(send_alert(old, "late"), 0, "and takes nothing more");

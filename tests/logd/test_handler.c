@@ -86,6 +86,14 @@ static void teardown(void)
 	cr_assert_eq(system(cmd), 0);
 }
 
+/* clear_sent: forget the messages recorded so far. */
+static void clear_sent(void)
+{
+	for (int i = 0; i < nsent; i++)
+		pblog__server_message__free_unpacked(sent[i], NULL);
+	nsent = 0;
+}
+
 static int feed(struct logd_conn *c, Pblog__ClientMessage *m)
 {
 	uint8_t buf[65536];
@@ -514,7 +522,7 @@ Test(handler, evacks_live, .init = setup, .fini = teardown)
 	cr_assert_eq(count_lines(id), 4);
 
 	/* A client without the extension (sudo) gets neither a log id nor acknowledgements. */
-	nsent = 0;
+	clear_sent();
 	c = logd_conn_new(&ctx, &tr, NULL, "", "test");
 	cr_assert_eq(send_accept(c, "h", false), 0);
 	logd_ctx_tick(&ctx);
@@ -555,7 +563,7 @@ static void restarts(bool forget)
 	logd_conn_free(c);
 	if (forget)
 		logd_ctx_forget_sessions(&ctx);
-	nsent = 0;
+	clear_sent();
 	c = evacks_conn("");
 	cr_assert_eq(send_restart(c, id, 1), 0);
 	cr_assert_eq(last_events(), -1, "nothing acknowledged before a sync");
@@ -577,7 +585,7 @@ static void restarts(bool forget)
 	/* The session has ended: a restart resending its end is acknowledged and closed, once. */
 	if (forget)
 		logd_ctx_forget_sessions(&ctx);
-	nsent = 0;
+	clear_sent();
 	c = evacks_conn("");
 	cr_assert_eq(send_restart(c, id, 4), 0);
 	cr_assert_eq(send_exit(c), PB_ERR_EOF, "the resent end is stored already");
@@ -586,7 +594,7 @@ static void restarts(bool forget)
 	cr_assert_eq(count_lines("\"event\":\"exit\""), 1);
 	if (forget)
 		logd_ctx_forget_sessions(&ctx);
-	nsent = 0;
+	clear_sent();
 	c = evacks_conn("");
 	cr_assert_eq(send_restart(c, id, 5), PB_ERR_EOF, "all acknowledged and ended: nothing to take");
 	cr_assert_eq(last_events(), -1, "nothing new to acknowledge");
@@ -651,7 +659,7 @@ Test(handler, evacks_restart_errors, .init = setup, .fini = teardown)
 	struct logd_conn *c = evacks_session(id, sizeof(id), 1);
 	logd_conn_free(c);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		nsent = 0;
+		clear_sent();
 		c = evacks_conn("");
 		cr_assert_lt(send_restart(c, bad[i].id ? bad[i].id : id, bad[i].acked), 0, "%zu", i);
 		cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_ERROR, "%zu", i);
@@ -659,7 +667,7 @@ Test(handler, evacks_restart_errors, .init = setup, .fini = teardown)
 		logd_conn_free(c);
 	}
 	/* Without the extension, an events-only id is refused. */
-	nsent = 0;
+	clear_sent();
 	c = logd_conn_new(&ctx, &tr, NULL, "", "test");
 	cr_assert_lt(send_restart(c, id, 0), 0);
 	cr_assert_not_null(strstr(sent[nsent - 1]->error, "event-acks"));
@@ -667,7 +675,7 @@ Test(handler, evacks_restart_errors, .init = setup, .fini = teardown)
 	/* The session of another client. */
 	ctx.plain = false;
 	matches = true;
-	nsent = 0;
+	clear_sent();
 	c = evacks_conn("mallory.test");
 	cr_assert_lt(send_restart(c, id, 0), 0);
 	cr_assert_not_null(strstr(sent[nsent - 1]->error, "belongs to another client"), "%s", sent[nsent - 1]->error);
@@ -675,7 +683,7 @@ Test(handler, evacks_restart_errors, .init = setup, .fini = teardown)
 	/* An id pointing past its session's first event finds nothing of it. */
 	const char *hex = strrchr(id, '.');
 	snprintf(other, sizeof(other), "%.12s99999999%s", id, hex);
-	nsent = 0;
+	clear_sent();
 	ctx.plain = true;
 	c = evacks_conn("");
 	cr_assert_lt(send_restart(c, other, 0), 0);

@@ -438,8 +438,6 @@ def group_logservers(env):
 def group_interactive(env):
     """pbksh -i on a terminal, governed: line editing, job control and the session's I/O log through the monitor's pty."""
     import pty
-    import select
-    import time
     pbksh = os.environ.get("PBKSH")
     if not pbksh or not os.path.exists(pbksh):
         print("ok 1 # SKIP no pbksh")
@@ -458,26 +456,8 @@ def group_interactive(env):
         os.chdir(env.tmp)
         os.execve(pbksh, [pbksh, "--config", conf, "-i"],
                   {"PATH": "/usr/bin:/bin", "HOME": env.tmp, "PS1": "P$ ", "PBSH_MONITOR": MONITOR, "ENV": ""})
-    seen = b""
-
-    def read_for(secs):
-        nonlocal seen
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                try:
-                    d = os.read(fd, 4096)
-                except OSError:
-                    return
-                if not d:
-                    return
-                seen += d
-    read_for(1.5)
-    for line in (b"/usr/bin/echo hello-ksh\r", b"/usr/bin/sleep 30 &\r", b"jobs\r", b"kill %1; wait\r",
-                 b"/usr/bin/rm x\r", b"(/usr/bin/true; echo sub=$?)\r", b"exit 3\r"):
-        os.write(fd, line)
-        read_for(0.8)
+    seen = tm.pty_talk(fd, (b"/usr/bin/echo hello-ksh\r", b"/usr/bin/sleep 30 &\r", b"jobs\r", b"kill %1; wait\r",
+                            b"/usr/bin/rm x\r", b"(/usr/bin/true; echo sub=$?)\r", b"exit 3\r"), each=0.8)
     _, st = os.waitpid(pid, 0)
     text = seen.decode(errors="replace")
     ok(os.waitstatus_to_exitcode(st) == 3 and "hello-ksh" in text and "sub=0" in text and "no rm here" in text

@@ -84,8 +84,6 @@ int pb_chan_send(int sock, const ProtobufCMessage *msg, const int *fds, int nfds
 /* wait_readable: poll for input; 0 when readable, PB_ERR_TIMEOUT or PB_ERR_IO. */
 static int wait_readable(int sock, int timeout_ms)
 {
-	if (timeout_ms < 0)
-		return 0;
 	struct pollfd p = {.fd = sock, .events = POLLIN};
 	for (;;) {
 		int r = poll(&p, 1, timeout_ms);
@@ -141,10 +139,13 @@ int pb_chan_recv(int sock, uint8_t **buf, size_t *len, int *fds, int *nfds, int 
 		max = PB_FRAME_MAX_DEFAULT;
 	if (rec == NULL)
 		return PB_ERR_NOMEM;
+	/*
+	 * With a timeout, a record that is already there is taken at once (the
+	 * caller's epoll said so) and poll only waits for one that is not; with
+	 * none, recvmsg blocks, bounded by the socket's SO_RCVTIMEO if it has one.
+	 */
+	int dontwait = timeout_ms >= 0 ? MSG_DONTWAIT : 0;
 	while (more) {
-		rc = wait_readable(sock, timeout_ms);
-		if (rc < 0)
-			break;
 		union {
 			char b[CMSG_SPACE(sizeof(int) * PB_CHAN_MAX_FDS)];
 			struct cmsghdr align;
@@ -152,10 +153,16 @@ int pb_chan_recv(int sock, uint8_t **buf, size_t *len, int *fds, int *nfds, int 
 		struct iovec iov = {rec, PB_CHAN_RECORD + 1};
 		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1,
 				    .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b)};
-		ssize_t r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		ssize_t r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | dontwait);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				rc = dontwait ? wait_readable(sock, timeout_ms) : PB_ERR_TIMEOUT;
+				if (rc < 0)
+					break;
+				continue;
+			}
 			rc = errno == ECONNRESET ? (have > 0 ? PB_ERR_TRUNCATED : PB_ERR_EOF)
 						 : PB_ERR_IO;
 			break;

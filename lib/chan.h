@@ -38,8 +38,10 @@ int pb_chan_send(int sock, const ProtobufCMessage *msg, const int *fds, int nfds
  * copy of the serialised message (caller frees) and *len its length; up to
  * PB_CHAN_MAX_FDS received descriptors are stored in fds (close-on-exec) and
  * their count in *nfds (fds may be NULL when none are expected: received
- * descriptors are then closed, *nfds may be NULL too). timeout_ms < 0 waits
- * forever, else bounds the wait for each record. Returns 0, PB_ERR_EOF (peer
+ * descriptors are then closed, *nfds may be NULL too). timeout_ms < 0 blocks
+ * in recvmsg, as long as the socket's SO_RCVTIMEO allows (none: forever);
+ * else it bounds the wait for each record (a record already there costs no
+ * poll). Returns 0, PB_ERR_EOF (peer
  * closed before a message began), PB_ERR_TRUNCATED (closed inside one),
  * PB_ERR_TIMEOUT, PB_ERR_FRAME_BIG (over max; 0 = PB_FRAME_MAX_DEFAULT),
  * PB_ERR_FRAME_ZERO (an empty record), PB_ERR_NOMEM or PB_ERR_IO. On error no

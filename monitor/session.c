@@ -623,13 +623,19 @@ static void handle_io_start(struct mon *m, struct chan *c, uint64_t id, const Se
 
 /* ---- events ---- */
 
+/* log_finish: end_ns is when the command ended by the shell's clock (0: now). */
 static void log_finish(struct mon *m, const char *uid, int status, int sig, bool core,
-                       uint64_t run_ns)
+                       uint64_t run_ns, uint64_t end_ns)
 {
 	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 	Pblog__SubcommandExit se = PBLOG__SUBCOMMAND_EXIT__INIT;
 	struct timespec wall;
-	clock_gettime(CLOCK_REALTIME, &wall);
+	if (end_ns != 0) {
+		wall.tv_sec = (time_t)(end_ns / 1000000000u);
+		wall.tv_nsec = (long)(end_ns % 1000000000u);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &wall);
+	}
 	Pblog__TimeSpec end = ts_of(wall);
 	Pblog__TimeSpec rt = PBLOG__TIME_SPEC__INIT;
 	if (!mlog_subcmd_exit(m->log))
@@ -730,7 +736,8 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 		for (struct chan *o = m->chans; o != NULL; o = o->next)
 			if (o->last_uid != NULL && strcmp(o->last_uid, uid) == 0)
 				o->last_finished = true;
-		log_finish(m, uid, ev->exit_status, ev->signal, ev->core_dumped, ev->run_ns);
+		log_finish(m, uid, ev->exit_status, ev->signal, ev->core_dumped, ev->run_ns,
+		           ev->end_ns);
 		for (struct cmdio *ci = m->cmdios; ci != NULL; ci = ci->next)
 			if (strcmp(ci->uniqueid, uid) == 0) {
 				cmdio_end(m, ci, ev);
@@ -1134,6 +1141,9 @@ static void chan_cb(void *arg, uint32_t events)
 		reply_error(c, 0, PB_ERR_PROTO, "undecodable request");
 		goto done;
 	}
+	/* Events the shell held back (its FINISH events) happened before this request. */
+	for (size_t i = 0; i < req->n_before && m->log != NULL; i++)
+		handle_event(m, c, req->before[i]);
 	switch (req->type_case) {
 	case SESSION_REQUEST__TYPE_START:
 		handle_start(m, c, req);
@@ -1256,7 +1266,7 @@ static void finish(struct mon *m)
 		if (!m->exit_seen && m->exec_uid != NULL) {
 			uint64_t ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 			log_finish(m, m->exec_uid, sig ? 0 : WEXITSTATUS(st),
-			           sig ? WTERMSIG(st) : 0, sig && WCOREDUMP(st), ns);
+			           sig ? WTERMSIG(st) : 0, sig && WCOREDUMP(st), ns, 0);
 		}
 		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 		Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;

@@ -70,6 +70,8 @@ static int read_line(int fd, struct line *l, int delim, bool raw, int timeout_ms
 	bool seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	char buf[1024];
 	bool esc = false;
+	if (session_nheld)
+		session_flush(); /* the read may wait long: held FINISH events go now */
 	for (;;) {
 		if (timeout_ms >= 0 && !seekable) {
 			int w = wait_readable(fd, timeout_ms);

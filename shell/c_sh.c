@@ -501,6 +501,8 @@ static char *canon_path(const char *path)
 static int do_chdir(const char *dir, bool physical, bool print)
 {
 	const char *pwd = var_get("PWD");
+	if (session_on)
+		session_cwd_changed(); /* whether or not a chdir below succeeds */
 	char *target;
 	if (!physical) {
 		if (dir[0] == '/')

@@ -23,6 +23,7 @@
 #include "options.h"
 #include "parse.h"
 #include "redir.h"
+#include "session.h"
 #include "shell.h"
 #include "trap.h"
 #include "tree.h"
@@ -228,6 +229,8 @@ static bool select_next(const char *var, struct arglist *words, bool menu)
 		sb_init(&line);
 		char c;
 		ssize_t r;
+		if (session_nheld)
+			session_flush();
 		/* A byte at a time: the rest of stdin belongs to the commands of the body. */
 		while ((r = read(0, &c, 1)) == 1 && c != '\n')
 			sb_putc(&line, c);
@@ -472,6 +475,8 @@ int eval_tree(union node *n, int flags)
 		return 0;
 	}
 	bool check_e = false;
+	if (session_nheld)
+		session_tick(); /* a governed shell holding FINISH events: not for long */
 	switch (n->kind) {
 	case NCMD:
 		status = exec_simple(n, flags);

@@ -341,6 +341,8 @@ static void do_execve(const char *path, int fd, char **argv, char **envp)
 static int wait_pid(pid_t pid)
 {
 	int st;
+	if (session_nheld)
+		session_flush();
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR)
 			return 127;
@@ -423,6 +425,8 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, con
 	/* A relayed command (io) is waited for, so that its FINISH ends its own log properly. */
 	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && io < 0 && !trap_any() && !jobs_control())) {
 		trap_child(false);
+		if (session_nheld)
+			session_flush(); /* the channel closes at the exec */
 		if (priv_exec_prepare(run) < 0) {
 			sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(errno));
 			sh_unwind(SH_EXIT, 126);

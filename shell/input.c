@@ -10,6 +10,7 @@
 #include "arena.h"
 #include "input.h"
 #include "options.h"
+#include "session.h"
 
 enum src_type { SRC_FD, SRC_STRING, SRC_READER, SRC_ALIAS };
 
@@ -228,6 +229,9 @@ static bool refill(struct source *s)
 {
 	if (s->eof)
 		return false;
+	/* Reading input may wait for the user: held FINISH events go first. */
+	if (session_nheld)
+		session_flush();
 	if (s->type == SRC_READER) {
 		free(s->own);
 		s->own = NULL;

@@ -141,6 +141,8 @@ pid_t job_fork(struct job *j, bool bg)
 	 * ignores, and be lost (a blocked signal stays pending even when ignored).
 	 */
 	sigset_t all, old;
+	if (session_nheld)
+		session_flush(); /* before the fork: the child must not inherit them, the parent may wait on it */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	pid_t pid = fork();
@@ -207,6 +209,8 @@ static pid_t reap_one(bool block)
 {
 	int wst;
 	int flags = (block ? 0 : WNOHANG) | (jobctl ? WUNTRACED | WCONTINUED : 0);
+	if (block && session_nheld)
+		session_flush();
 	pid_t pid = waitpid(-1, &wst, flags);
 	if (pid > 0) {
 		if (session_on)

@@ -109,13 +109,12 @@ static enum gate_verdict decide(enum gate_kind kind, const char *name, char *con
 			return (enum gate_verdict)l;
 	}
 	PolicyCheck chk = POLICY_CHECK__INIT;
-	char cwd[PATH_MAX];
 	chk.mode = modes[kind];
 	chk.command = kind == GATE_REDIRECT ? "" : (char *)name;
 	for (chk.n_argv = 0; argv[chk.n_argv]; chk.n_argv++)
 		;
 	chk.argv = (char **)argv;
-	chk.cwd = getcwd(cwd, sizeof cwd) ? cwd : "";
+	chk.cwd = (char *)session_cwd();
 	PolicyDecision *d = NULL;
 	const char *err;
 	int rc = session_check(&chk, &d, &err);

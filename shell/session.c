@@ -13,6 +13,7 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -46,6 +47,8 @@ static const char *debug_spec;    /* --debug=SPEC */
 
 static int chan_fd = -1;  /* this process's channel, or -1 (a subshell makes one on first use) */
 static pid_t chan_pid;    /* the process chan_fd belongs to */
+static pid_t self_pid;    /* this process (set at the start and in each forked child: no getpid per check) */
+static char *cwd_cache;   /* the working directory sent with checks; NULL after a cd */
 static int fact_fd = -1;  /* the factory: subshells hand their new channel over on it */
 static pid_t root_pid;    /* the session's shell (EXIT is its event only) */
 static bool chan_broken;  /* the monitor went away: every later check fails at once */
@@ -53,6 +56,25 @@ static uint64_t next_id;
 static int reply_ms = -1; /* how long a reply may take (the monitor itself times out servers) */
 static SessionReply *start_reply; /* owns the "shell start" decision */
 static char errbuf[1300];
+
+/*
+ * FINISH events held back: each goes with this process's next request on
+ * the channel (SessionRequest.before) instead of a message of its own, or
+ * alone at session_flush, which the shell calls wherever it may block or
+ * end, and at the latest HOLD_MS after the reap (session_tick).
+ */
+#define HELD_MAX 16
+#define HOLD_MS 20
+struct held {
+	char *uid; /* NULL: the command last accepted on the channel of pid */
+	pid_t pid;
+	int status, sig;
+	bool core;
+	uint64_t run_ns, end_ns;
+	struct timespec at; /* the reap, CLOCK_MONOTONIC_COARSE */
+};
+static struct held held[HELD_MAX];
+size_t session_nheld;
 
 /* Children whose end is reported (FINISH) when they are reaped. */
 struct child {
@@ -84,6 +106,21 @@ static int high_fd(int fd)
 		return fd;
 	close(fd);
 	return n;
+}
+
+/*
+ * A channel end of this process: moved out of reach of redirections, and a
+ * receive timeout of reply_ms on the socket itself, so that waiting for a
+ * reply is the recvmsg alone (no poll before it).
+ */
+static int chan_own(int fd)
+{
+	fd = high_fd(fd);
+	if (reply_ms >= 0) {
+		struct timeval tv = {.tv_sec = reply_ms / 1000, .tv_usec = (reply_ms % 1000) * 1000};
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	}
+	return fd;
 }
 
 bool session_fd_reserved(int fd)
@@ -220,7 +257,8 @@ static SessionReply *await_reply(uint64_t id, int *fds, int *nfds, int *rcp)
 		uint8_t *buf;
 		size_t len;
 		int n = 0, got[PB_CHAN_MAX_FDS];
-		int rc = pb_chan_recv(chan_fd, &buf, &len, got, &n, reply_ms, 0);
+		/* Blocks in recvmsg: the channel's SO_RCVTIMEO (chan_own) is reply_ms. */
+		int rc = pb_chan_recv(chan_fd, &buf, &len, got, &n, -1, 0);
 		if (rc < 0) {
 			*rcp = rc;
 			return NULL;
@@ -437,9 +475,9 @@ void session_start(char **argv, bool interactive)
 	close(rootp[0]);
 	close(factp[0]);
 	pb_conf_free(conf);
-	chan_fd = high_fd(rootp[1]);
+	chan_fd = chan_own(rootp[1]);
 	fact_fd = high_fd(factp[1]);
-	chan_pid = root_pid = sh_rootpid = getpid();
+	chan_pid = root_pid = self_pid = sh_rootpid = getpid();
 	session_on = true;
 	send_start(argv, interactive, ksh, ppid);
 	PB_TRACE(PB_SS_GATE, 2, "governed session started");
@@ -452,10 +490,28 @@ const PolicyDecision *session_decision(void)
 
 /* ---- this process's channel ---- */
 
+const char *session_cwd(void)
+{
+	/* Only this process's own chdir changes it (session_cwd_changed): one getcwd per cd, not per check. */
+	if (cwd_cache == NULL) {
+		char buf[PATH_MAX];
+		if (getcwd(buf, sizeof buf) == NULL)
+			return "";
+		cwd_cache = xstrdup(buf);
+	}
+	return cwd_cache;
+}
+
+void session_cwd_changed(void)
+{
+	free(cwd_cache);
+	cwd_cache = NULL;
+}
+
 /* A subshell's first need: a channel of its own, handed to the monitor on the factory (no reply). */
 static int ensure_chan(void)
 {
-	if (chan_fd >= 0 && chan_pid == getpid())
+	if (chan_fd >= 0 && chan_pid == self_pid)
 		return 0;
 	if (chan_broken)
 		return PB_ERR_EOF;
@@ -467,7 +523,7 @@ static int ensure_chan(void)
 		return PB_ERR_IO;
 	SessionChannel ch = SESSION_CHANNEL__INIT;
 	SessionRequest req = SESSION_REQUEST__INIT;
-	ch.pid = getpid();
+	ch.pid = self_pid;
 	req.type_case = SESSION_REQUEST__TYPE_CHANNEL;
 	req.channel = &ch;
 	int rc = pb_chan_send(fact_fd, &req.base, &sv[1], 1, 0);
@@ -476,18 +532,109 @@ static int ensure_chan(void)
 		close(sv[0]);
 		return rc;
 	}
-	chan_fd = high_fd(sv[0]);
-	chan_pid = getpid();
+	chan_fd = chan_own(sv[0]);
+	chan_pid = self_pid;
 	return 0;
+}
+
+static void held_clear(void)
+{
+	for (size_t i = 0; i < session_nheld; i++)
+		free(held[i].uid);
+	session_nheld = 0;
+}
+
+/* send_request: req on this process's channel (ensure_chan first), the held events before it. */
+static int send_request(SessionRequest *req, const int *fds, int nfds)
+{
+	SessionEvent evs[HELD_MAX], *evp[HELD_MAX];
+	size_t n = session_nheld;
+	for (size_t i = 0; i < n; i++) {
+		const struct held *h = &held[i];
+		evs[i] = (SessionEvent)SESSION_EVENT__INIT;
+		evs[i].kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
+		evs[i].uniqueid = h->uid ? h->uid : "";
+		evs[i].pid = h->pid;
+		evs[i].exit_status = h->status;
+		evs[i].signal = h->sig;
+		evs[i].core_dumped = h->core;
+		evs[i].run_ns = h->run_ns;
+		evs[i].end_ns = h->end_ns;
+		evp[i] = &evs[i];
+	}
+	req->n_before = n;
+	req->before = n ? evp : NULL;
+	int rc = pb_chan_send(chan_fd, &req->base, fds, nfds, 0);
+	req->n_before = 0;
+	req->before = NULL;
+	if (rc < 0 && n > 0)
+		PB_TRACE(PB_SS_GATE, 2, "%zu finish event%s not sent: %s", n, n == 1 ? "" : "s", pb_strerror(rc));
+	held_clear(); /* sent, or lost with the channel: never twice */
+	return rc;
+}
+
+/*
+ * send_held: the held events now, the last as the request itself and the
+ * others before it; sync: with an id, and wait for the monitor's empty
+ * answer (everything sent before it is handled).
+ */
+static void send_held(bool sync)
+{
+	if (session_nheld == 0)
+		return;
+	if (ensure_chan() < 0) {
+		held_clear();
+		return;
+	}
+	struct held last = held[--session_nheld];
+	SessionEvent ev = SESSION_EVENT__INIT;
+	SessionRequest req = SESSION_REQUEST__INIT;
+	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
+	ev.uniqueid = last.uid ? last.uid : "";
+	ev.pid = last.pid;
+	ev.exit_status = last.status;
+	ev.signal = last.sig;
+	ev.core_dumped = last.core;
+	ev.run_ns = last.run_ns;
+	ev.end_ns = last.end_ns;
+	req.id = sync ? ++next_id : 0;
+	req.type_case = SESSION_REQUEST__TYPE_EVENT;
+	req.event = &ev;
+	int rc = send_request(&req, NULL, 0);
+	free(last.uid);
+	if (!sync)
+		return;
+	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
+	if (r == NULL)
+		PB_TRACE(PB_SS_GATE, 2, "finish not acknowledged: %s", chan_error(rc));
+	else
+		session_reply__free_unpacked(r, NULL);
+}
+
+void session_flush(void)
+{
+	send_held(false);
+}
+
+void session_tick(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	int64_t ms = (now.tv_sec - held[0].at.tv_sec) * 1000 + (now.tv_nsec - held[0].at.tv_nsec) / 1000000;
+	if (ms >= HOLD_MS)
+		session_flush();
 }
 
 void session_forked(void)
 {
 	if (!session_on)
 		return;
+	self_pid = getpid();
 	if (chan_fd >= 0)
 		close(chan_fd);
 	chan_fd = -1;
+	/* The parent flushed before the fork (session_flush): what it still holds is its own. */
+	held_clear();
 	/* The parent's children are not ours to report. */
 	for (size_t i = 0; i < nchildren; i++)
 		free(children[i].uid);
@@ -505,7 +652,7 @@ int session_check(const PolicyCheck *chk, PolicyDecision **dp, const char **errm
 	req.id = ++next_id;
 	req.type_case = SESSION_REQUEST__TYPE_CHECK;
 	req.check = (PolicyCheck *)chk;
-	rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	rc = send_request(&req, NULL, 0);
 	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
 	if (r == NULL) {
 		*errmsg = chan_error(rc);
@@ -537,7 +684,7 @@ void session_event(SessionEvent *ev)
 	SessionRequest req = SESSION_REQUEST__INIT;
 	req.type_case = SESSION_REQUEST__TYPE_EVENT;
 	req.event = ev;
-	int rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	int rc = send_request(&req, NULL, 0);
 	if (rc < 0)
 		PB_TRACE(PB_SS_GATE, 2, "event not sent: %s", pb_strerror(rc));
 }
@@ -568,7 +715,7 @@ static void event_sync(SessionEvent *ev)
 	req.id = ++next_id;
 	req.type_case = SESSION_REQUEST__TYPE_EVENT;
 	req.event = ev;
-	int rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	int rc = send_request(&req, NULL, 0);
 	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
 	if (r == NULL)
 		PB_TRACE(PB_SS_GATE, 2, "event not acknowledged: %s", chan_error(rc));
@@ -583,23 +730,28 @@ void session_reaped(pid_t pid, int wst)
 	for (size_t i = 0; i < nchildren; i++) {
 		if (children[i].pid != pid)
 			continue;
-		struct timespec t1;
+		struct timespec t1, wall;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		SessionEvent ev = SESSION_EVENT__INIT;
-		ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
-		ev.uniqueid = children[i].uid ? children[i].uid : "";
-		ev.exit_status = WIFEXITED(wst) ? WEXITSTATUS(wst) : 0;
-		ev.signal = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
-		ev.core_dumped = WIFSIGNALED(wst) && WCOREDUMP(wst);
-		ev.run_ns = (uint64_t)((t1.tv_sec - children[i].t0.tv_sec) * 1000000000LL +
-		                       (t1.tv_nsec - children[i].t0.tv_nsec));
-		ev.pid = pid;
-		if (children[i].io)
-			event_sync(&ev); /* answered once the command's pty is drained: our next output cannot overtake it */
-		else
-			session_event(&ev);
-		free(children[i].uid);
+		clock_gettime(CLOCK_REALTIME, &wall);
+		struct held h = {
+		    .uid = children[i].uid,
+		    .pid = pid,
+		    .status = WIFEXITED(wst) ? WEXITSTATUS(wst) : 0,
+		    .sig = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0,
+		    .core = WIFSIGNALED(wst) && WCOREDUMP(wst),
+		    .run_ns = (uint64_t)((t1.tv_sec - children[i].t0.tv_sec) * 1000000000LL +
+		                         (t1.tv_nsec - children[i].t0.tv_nsec)),
+		    .end_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec,
+		};
+		bool io = children[i].io;
 		children[i] = children[--nchildren];
+		if (session_nheld == HELD_MAX)
+			session_flush();
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &h.at);
+		held[session_nheld++] = h;
+		/* A relayed command's FINISH is answered once its pty is drained: our next output cannot overtake it. */
+		if (io)
+			send_held(true);
 		return;
 	}
 }
@@ -611,14 +763,15 @@ void session_exit(int status)
 	SessionEvent ev = SESSION_EVENT__INIT;
 	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_EXIT;
 	ev.exit_status = status & 0xff;
-	ev.pid = getpid();
-	if (getpid() == root_pid) {
+	ev.pid = self_pid;
+	if (self_pid == root_pid) {
 		session_event(&ev);
-	} else if (chan_fd >= 0 && chan_pid == getpid() && !chan_broken) {
+	} else if ((chan_fd >= 0 && chan_pid == self_pid && !chan_broken) || session_nheld > 0) {
 		/*
-		 * A subshell that used its own channel: its FINISH events must be in
-		 * before its parent reaps it and reports its end by pid, or that
-		 * report could be taken for the last command it finished itself.
+		 * A subshell that used its own channel (or holds events): its FINISH
+		 * events must be in before its parent reaps it and reports its end by
+		 * pid, or that report could be taken for the last command it
+		 * finished itself.
 		 */
 		event_sync(&ev);
 	}
@@ -667,7 +820,7 @@ char *session_include(const char *path, int fd)
 	ev.file = (char *)path;
 	ev.text.data = (uint8_t *)text;
 	ev.text.len = len;
-	ev.pid = getpid();
+	ev.pid = self_pid;
 	session_event(&ev);
 	return text;
 }
@@ -686,7 +839,7 @@ int session_io_start(const char *uid, const char **errmsg)
 	req.type_case = SESSION_REQUEST__TYPE_IO_START;
 	req.io_start = &io;
 	int std[3] = {0, 1, 2};
-	rc = pb_chan_send(chan_fd, &req.base, std, 3, 0);
+	rc = send_request(&req, std, 3);
 	int fds[1], nfds = 1;
 	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, fds, &nfds, &rc);
 	if (r == NULL) {

@@ -75,8 +75,35 @@ void session_event(SessionEvent *ev);
  */
 void session_child(pid_t pid, const char *uid, bool io);
 
-/* session_reaped: a child recorded with session_child ended with wait status wst: send its FINISH. */
+/*
+ * session_reaped: a child recorded with session_child ended with wait status
+ * wst: its FINISH (exit status or signal, run time, and the time of the reap
+ * as its end) is held, to go with this process's next request to the monitor
+ * (none of its own); one whose I/O is relayed is sent at once and waited for.
+ */
 void session_reaped(pid_t pid, int wst);
+
+/*
+ * The held FINISH events (at most a few): session_nheld counts them, so that
+ * the shell's paths test one variable (0 in an ungoverned shell).
+ * session_flush sends them now: the shell calls it where it may block or
+ * end (waiting for a child, reading input, `read`, a fork, an exec in
+ * place; its exit sends them with the EXIT event). session_tick sends them
+ * when the oldest is HOLD_MS old (the evaluator calls it while it holds
+ * some, so that a loop of builtins does not keep them).
+ */
+extern size_t session_nheld;
+void session_flush(void);
+void session_tick(void);
+
+/*
+ * session_cwd: the working directory for a check, got once and kept until
+ * session_cwd_changed (called by cd after any chdir); "" when it cannot be
+ * named. A directory renamed under the shell keeps its old name here until
+ * the next cd, as it does in $PWD.
+ */
+const char *session_cwd(void);
+void session_cwd_changed(void);
 
 /* session_forked: in a forked child: drop the parent's channel (a new one is made on first use). */
 void session_forked(void);

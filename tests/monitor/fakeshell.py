@@ -102,14 +102,21 @@ class Shell:
         self.last_uid = ""
         self.last_sub = 0
         self.slave = None
+        self.held = []  # FINISH events (serialised) for the next request's `before`
 
     def emit(self, rec):
         rec["who"] = self.who
         with open(self.out, "a") as f:
             f.write(json.dumps(rec) + "\n")
 
+    def req(self, rid, num, body):
+        """A request, with the events held back (SessionRequest.before) ahead of it, as pbsh sends its FINISH."""
+        b = request(rid, num, body) + b"".join(pw.field_bytes(7, ev) for ev in self.held)
+        self.held = []
+        return b
+
     def ask(self, rid, num, body, fds=()):
-        chan_send(self.chan, request(rid, num, body), fds)
+        chan_send(self.chan, self.req(rid, num, body), fds)
         buf, rfds = chan_recv(self.chan)
         r = decode_reply(buf, len(rfds))
         if r.get("accept") and r.get("uniqueid"):
@@ -169,7 +176,12 @@ class Shell:
                 b += pw.field_varint(8, a.get("status", 0)) + pw.field_varint(9, a.get("signal", 0))
                 pid = self.last_sub if a.get("pid") == "$lastsub" else a.get("pid", os.getpid())
                 b += pw.field_varint(11, a.get("run_ns", 1500000)) + pw.field_varint(12, pid)
-                chan_send(self.chan, request(0, 4, b))
+                if "end_ns" in a:
+                    b += pw.field_varint(16, a["end_ns"])
+                if a.get("held"):
+                    self.held.append(b)  # goes with the next request
+                else:
+                    chan_send(self.chan, self.req(0, 4, b))
             elif op == "include":
                 b = pw.field_varint(1, 5) + pw.field_varint(12, os.getpid()) + pw.field_bytes(14, a["file"])
                 b += pw.field_bytes(15, a["text"].encode())

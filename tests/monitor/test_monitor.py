@@ -883,7 +883,36 @@ def group_args(env):
         s_.close()
 
 
-GROUPS = {"args": group_args, "shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
+def group_held(env):
+    """FINISH events held back by the shell ride on its next request (SessionRequest.before): handled first, in
+    order, each with the end time the shell measured (end_ns), not the time it arrived."""
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    now = time.time_ns()
+    t1, t2 = now - 30 * 10**9 + 123456789, now - 20 * 10**9 + 987654321
+    rc, recs, err = env.run(conf, [
+        start(),
+        chk("/bin/ls", 2, "ls"),
+        {"op": "finish", "status": 4, "end_ns": t1, "held": True},
+        chk("/bin/echo", 3, "echo"),
+        {"op": "finish", "status": 0, "end_ns": t2, "held": True},
+        {"op": "exit", "status": 0},
+    ])
+    ok(rc == 0, "the session ends", err)
+    c = {r["tag"]: r for r in by_op(recs, "check")}
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    kinds = [(e.get("event"), e.get("uniqueid") if e.get("event") != "exit" else None) for e in evs]
+    ls, echo = c.get("ls", {}).get("uniqueid"), c.get("echo", {}).get("uniqueid")
+    want = [("accept", ls), ("finish", ls), ("accept", echo), ("finish", echo), ("exit", None)]
+    ok(kinds[1:] == want, "a held finish is logged before the request that carried it, in order", kinds)
+    fin = [e for e in evs if e.get("event") == "finish"]
+    ends = [e.get("end_time", {}) for e in fin]
+    ok(len(fin) == 2 and [x.get("seconds", 0) * 10**9 + x.get("nanoseconds", 0) for x in ends] == [t1, t2]
+       and fin[0].get("exit_value") == 4, "each finish keeps the end time the shell measured", fin)
+
+
+GROUPS = {"held": group_held, "args": group_args, "shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

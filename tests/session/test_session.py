@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers, interactive, settings)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers, interactive, settings, held)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -509,7 +509,63 @@ def group_settings(env):
        f"{p.stdout!r} {p.stderr!r} {st and (st.st_uid, oct(st.st_mode))}")
 
 
-GROUPS = {"settings": group_settings, "interactive": group_interactive, "logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_held(env):
+    """A command's FINISH travels with the shell's next request (no message of its own), yet reaches logd at once
+    when the shell then blocks (reading input, `read`, `wait`) and soon in a loop of builtins; its end time is the
+    reap's, not the time the event travelled."""
+    import time
+    conf = setup(env, "rules:\n" + START_ACCEPT + "  - name: ok\n    when: {command: [/usr/bin/true, /usr/bin/false,"
+                 " /usr/bin/sleep]}\n    accept: true\n")
+    uid, gid = user_ids()
+
+    def drop():
+        if os.getuid() == 0:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+
+    def finishes(evs):
+        return [e for e in evs if e.get("event") == "finish"]
+    e = {"PATH": "/usr/bin:/bin", "HOME": env.tmp, "PBSH_MONITOR": MONITOR}
+    # Commands read from a pipe that stays open: after /usr/bin/false the shell waits for its next line.
+    for what, first in (("reading its input", b"/usr/bin/false\n"), ("in `read`", b"/usr/bin/false; read x\n"),
+                        ("in `wait`", b"/usr/bin/false; (read x) & wait\n")):
+        before = len(finishes(env.events_json()))
+        p = subprocess.Popen([PBSH, "--config", conf], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=e, preexec_fn=drop, cwd=env.tmp)
+        p.stdin.write(first)
+        p.stdin.flush()
+        evs = env.wait_events(lambda x: len(finishes(x)) > before, secs=10)
+        fin = finishes(evs)[before:]
+        running = p.poll() is None
+        p.stdin.close()
+        p.wait(timeout=30)
+        ok(running and len(fin) == 1 and fin[0].get("exit_value") == 1,
+           f"the finish of the last command reaches logd while the shell blocks {what}",
+           [(x.get("event"), x.get("command"), x.get("exit_value")) for x in evs[-6:]])
+    # A loop of builtins after a command: its finish goes within a moment, with the time it ended.
+    before = len(env.events_json())
+    t0 = time.time()
+    r = shell(env, conf, "/usr/bin/sleep 0.2; i=0; while [ $i -lt 2000000 ]; do i=$((i+1)); done; /usr/bin/true")
+    took = time.time() - t0
+    evs = env.wait_events(lambda x: sum(1 for y in x[before:] if y.get("event") == "exit") >= 1)[before:]
+    acc = [x for x in evs if x.get("event") == "accept" and x.get("pbclientmode") == "shell command"]
+    fin = finishes(evs)
+
+    def secs(ts):
+        return (ts or {}).get("seconds", 0) + (ts or {}).get("nanoseconds", 0) / 1e9
+    good = r.returncode == 0 and len(acc) == 2 and len(fin) == 2 and took > 0.5
+    if good:
+        sleep_end = secs(fin[0].get("end_time"))
+        run = secs(fin[0].get("run_time"))
+        next_start = secs(acc[1].get("submit_time"))
+        # The loop of builtins lies between the sleep's end and the next command: the end is the reap's time.
+        good = 0.2 <= run < 1.5 and next_start - sleep_end > 0.2 and secs(fin[0].get("server_time")) < next_start
+    ok(good, "a finish held over a loop of builtins is sent before the next command, with the time it ended",
+       [(x.get("event"), x.get("end_time"), x.get("submit_time"), x.get("server_time")) for x in evs] + [took])
+
+
+GROUPS = {"held": group_held, "settings": group_settings, "interactive": group_interactive, "logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

@@ -230,9 +230,11 @@ PolicyReply *mpol_start(struct mpol *p, char *err, size_t errlen);
 /*
  * mpol_check: forward a check for the shell's request shell_id on channel
  * chan; the outcome comes through the callback (perhaps before this
- * returns, when no server answers).
+ * returns, when no server answers). Takes chk, an unpacked message of its
+ * own (kept to be sent again after a failover, then freed with
+ * policy_check__free_unpacked): no copy on the way to the server.
  */
-void mpol_check(struct mpol *p, uint64_t chan, uint64_t shell_id, const PolicyCheck *chk);
+void mpol_check(struct mpol *p, uint64_t chan, uint64_t shell_id, PolicyCheck *chk);
 
 /* mpol_timeout: milliseconds until the oldest request's deadline, -1 when none waits. */
 int mpol_timeout(const struct mpol *p);

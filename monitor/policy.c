@@ -282,31 +282,21 @@ static void broken(struct mpol *p, const char *why)
 	fail_all(p, why);
 }
 
-void mpol_check(struct mpol *p, uint64_t chan, uint64_t shell_id, const PolicyCheck *chk)
+void mpol_check(struct mpol *p, uint64_t chan, uint64_t shell_id, PolicyCheck *chk)
 {
 	char err[1024];
 	struct pend *q = calloc(1, sizeof(*q));
-	size_t n = protobuf_c_message_get_packed_size(&chk->base);
-	uint8_t *buf = malloc(n ? n : 1);
-	if (q == NULL || buf == NULL) {
-		free(q);
-		free(buf);
+	if (q == NULL) {
 		p->cb(p->arg, chan, shell_id, chk, NULL, "out of memory");
+		policy_check__free_unpacked(chk, NULL);
 		return;
 	}
-	protobuf_c_message_pack(&chk->base, buf);
-	q->chk = policy_check__unpack(NULL, n, buf);
-	free(buf);
-	if (q->chk == NULL) {
-		free(q);
-		p->cb(p->arg, chan, shell_id, chk, NULL, "out of memory");
-		return;
-	}
+	q->chk = chk;
 	q->chan = chan;
 	q->shell_id = shell_id;
 	if (p->t == NULL && reconnect(p, err, sizeof(err)) < 0) {
-		pend_free(q);
 		p->cb(p->arg, chan, shell_id, chk, NULL, err);
+		pend_free(q); /* and chk with it */
 		return;
 	}
 	/* Appended at the end: a failover sends them again in the order they came. */

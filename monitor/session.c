@@ -1152,9 +1152,14 @@ static void chan_cb(void *arg, uint32_t events)
 	case SESSION_REQUEST__TYPE_CHECK:
 		if (!m->started)
 			reply_error(c, req->id, PB_ERR_PROTO, "no check before an accepted start");
-		else
-			/* In native root mode too: a server that answers again takes over. */
-			mpol_check(m->pol, c->serial, req->id, req->check);
+		else {
+			/* In native root mode too: a server that answers again takes over. The check
+			 * leaves the request: the policy client keeps it until it is answered. */
+			PolicyCheck *chk = req->check;
+			req->check = NULL;
+			req->type_case = SESSION_REQUEST__TYPE__NOT_SET;
+			mpol_check(m->pol, c->serial, req->id, chk);
+		}
 		break;
 	case SESSION_REQUEST__TYPE_EVENT:
 		if (m->log != NULL)

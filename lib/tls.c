@@ -861,6 +861,17 @@ size_t pb_tls_pending(const struct pb_tls *t)
 	return t->ssl != NULL ? (size_t)SSL_pending(t->ssl) : 0;
 }
 
+void pb_tls_read_ahead(struct pb_tls *t)
+{
+	if (t->ssl != NULL)
+		SSL_set_read_ahead(t->ssl, 1);
+}
+
+bool pb_tls_buffered(const struct pb_tls *t)
+{
+	return t->ssl != NULL && SSL_has_pending(t->ssl) == 1;
+}
+
 int pb_tls_shutdown(struct pb_tls *t)
 {
 	int ret;

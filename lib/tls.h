@@ -135,6 +135,18 @@ ssize_t pb_tls_write(struct pb_tls *t, const void *buf, size_t n);
 size_t pb_tls_pending(const struct pb_tls *t);
 
 /*
+ * pb_tls_read_ahead: from now on each read from the socket takes what is
+ * there (not a record header, then its body: one read per record instead
+ * of two). Records may then wait in TLS undecrypted, which the descriptor's
+ * readiness won't show and pb_tls_pending does not count: a connection
+ * with read-ahead reads on while pb_tls_buffered says so.
+ */
+void pb_tls_read_ahead(struct pb_tls *t);
+
+/* pb_tls_buffered: TLS holds data that arrived and was not read yet (decrypted or not). */
+bool pb_tls_buffered(const struct pb_tls *t);
+
+/*
  * pb_tls_shutdown: send close_notify once, without waiting for the peer's.
  * Best effort: returns 0 or a PB_ERR_* that callers may ignore.
  */

@@ -162,6 +162,8 @@ static void use_conn(struct mpol *p, struct pb_tls *t, size_t i)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &p->w};
 	p->t = t;
+	/* A reply is one TLS record: one read each (readable_cb reads on while TLS holds more). */
+	pb_tls_read_ahead(t);
 	snprintf(p->server, sizeof(p->server), "%s", p->hp[i].text);
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, pb_tls_fd(t), &ev) < 0)
 		pb_log(PB_LV_ERROR, "epoll: %s", strerror(errno));
@@ -350,7 +352,7 @@ static void readable_cb(void *arg, uint32_t events)
 		}
 		handle_reply(p, r);
 		policy_reply__free_unpacked(r, NULL);
-	} while (p->t != NULL && pb_tls_pending(p->t) > 0);
+	} while (p->t != NULL && pb_tls_buffered(p->t));
 }
 
 int mpol_timeout(const struct mpol *p)

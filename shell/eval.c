@@ -287,6 +287,8 @@ static int eval_loop(union node *n, int flags)
 		if (setjmp(j.jb) == 0) {
 			for (;;) {
 				arena_reset(&m);
+				if (session_nheld)
+					session_tick(); /* a governed shell holding FINISH events: not for long */
 				if (select) {
 					bool more = select_next(n->fors.var, &words, menu);
 					menu = false;
@@ -475,8 +477,6 @@ int eval_tree(union node *n, int flags)
 		return 0;
 	}
 	bool check_e = false;
-	if (session_nheld)
-		session_tick(); /* a governed shell holding FINISH events: not for long */
 	switch (n->kind) {
 	case NCMD:
 		status = exec_simple(n, flags);

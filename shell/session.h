@@ -89,8 +89,8 @@ void session_reaped(pid_t pid, int wst);
  * session_flush sends them now: the shell calls it where it may block or
  * end (waiting for a child, reading input, `read`, a fork, an exec in
  * place; its exit sends them with the EXIT event). session_tick sends them
- * when the oldest is HOLD_MS old (the evaluator calls it while it holds
- * some, so that a loop of builtins does not keep them).
+ * when the oldest is HOLD_MS old (each loop iteration calls it while the
+ * shell holds some, so that a loop of builtins does not keep them).
  */
 extern size_t session_nheld;
 void session_flush(void);

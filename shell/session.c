@@ -544,22 +544,27 @@ static void held_clear(void)
 	session_nheld = 0;
 }
 
+/* held_event: the FINISH event of a held end (pointing into h). */
+static void held_event(const struct held *h, SessionEvent *ev)
+{
+	*ev = (SessionEvent)SESSION_EVENT__INIT;
+	ev->kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
+	ev->uniqueid = h->uid ? h->uid : "";
+	ev->pid = h->pid;
+	ev->exit_status = h->status;
+	ev->signal = h->sig;
+	ev->core_dumped = h->core;
+	ev->run_ns = h->run_ns;
+	ev->end_ns = h->end_ns;
+}
+
 /* send_request: req on this process's channel (ensure_chan first), the held events before it. */
 static int send_request(SessionRequest *req, const int *fds, int nfds)
 {
 	SessionEvent evs[HELD_MAX], *evp[HELD_MAX];
 	size_t n = session_nheld;
 	for (size_t i = 0; i < n; i++) {
-		const struct held *h = &held[i];
-		evs[i] = (SessionEvent)SESSION_EVENT__INIT;
-		evs[i].kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
-		evs[i].uniqueid = h->uid ? h->uid : "";
-		evs[i].pid = h->pid;
-		evs[i].exit_status = h->status;
-		evs[i].signal = h->sig;
-		evs[i].core_dumped = h->core;
-		evs[i].run_ns = h->run_ns;
-		evs[i].end_ns = h->end_ns;
+		held_event(&held[i], &evs[i]);
 		evp[i] = &evs[i];
 	}
 	req->n_before = n;
@@ -571,49 +576,6 @@ static int send_request(SessionRequest *req, const int *fds, int nfds)
 		PB_TRACE(PB_SS_GATE, 2, "%zu finish event%s not sent: %s", n, n == 1 ? "" : "s", pb_strerror(rc));
 	held_clear(); /* sent, or lost with the channel: never twice */
 	return rc;
-}
-
-/*
- * send_held: the held events now, the last as the request itself and the
- * others before it; sync: with an id, and wait for the monitor's empty
- * answer (everything sent before it is handled).
- */
-static void send_held(bool sync)
-{
-	if (session_nheld == 0)
-		return;
-	if (ensure_chan() < 0) {
-		held_clear();
-		return;
-	}
-	struct held last = held[--session_nheld];
-	SessionEvent ev = SESSION_EVENT__INIT;
-	SessionRequest req = SESSION_REQUEST__INIT;
-	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
-	ev.uniqueid = last.uid ? last.uid : "";
-	ev.pid = last.pid;
-	ev.exit_status = last.status;
-	ev.signal = last.sig;
-	ev.core_dumped = last.core;
-	ev.run_ns = last.run_ns;
-	ev.end_ns = last.end_ns;
-	req.id = sync ? ++next_id : 0;
-	req.type_case = SESSION_REQUEST__TYPE_EVENT;
-	req.event = &ev;
-	int rc = send_request(&req, NULL, 0);
-	free(last.uid);
-	if (!sync)
-		return;
-	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
-	if (r == NULL)
-		PB_TRACE(PB_SS_GATE, 2, "finish not acknowledged: %s", chan_error(rc));
-	else
-		session_reply__free_unpacked(r, NULL);
-}
-
-void session_flush(void)
-{
-	send_held(false);
 }
 
 void session_tick(void)
@@ -721,6 +683,34 @@ static void event_sync(SessionEvent *ev)
 		PB_TRACE(PB_SS_GATE, 2, "event not acknowledged: %s", chan_error(rc));
 	else
 		session_reply__free_unpacked(r, NULL);
+}
+
+/*
+ * send_held: the held events now, the last as the request itself and the
+ * others before it; sync: with an id, and wait for the monitor's empty
+ * answer (everything sent before it is handled).
+ */
+static void send_held(bool sync)
+{
+	if (session_nheld == 0)
+		return;
+	if (ensure_chan() < 0) {
+		held_clear();
+		return;
+	}
+	struct held last = held[--session_nheld];
+	SessionEvent ev;
+	held_event(&last, &ev);
+	if (sync)
+		event_sync(&ev);
+	else
+		session_event(&ev);
+	free(last.uid);
+}
+
+void session_flush(void)
+{
+	send_held(false);
 }
 
 void session_reaped(pid_t pid, int wst)

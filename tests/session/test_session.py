@@ -48,18 +48,20 @@ def give_tree(env):
             os.lchown(n, uid, gid)
 
 
-def shell(env, conf, script, extra_env=None, args=(), timeout=30, config=True):
+def as_user():
+    """preexec_fn: become the user the shells run as (when we are root)."""
     uid, gid = user_ids()
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
 
-    def drop():
-        if os.getuid() == 0:
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-            os.setresuid(uid, uid, uid)
+
+def shell(env, conf, script, extra_env=None, args=(), timeout=30, config=True):
     e = {"PATH": "/usr/bin:/bin", "HOME": env.tmp, "PBSH_MONITOR": MONITOR}
     e.update(extra_env or {})
     argv = [PBSH] + (["--config", conf] if config else []) + list(args) + (["-c", script] if script is not None else [])
-    return subprocess.run(argv, env=e, capture_output=True, text=True, timeout=timeout, preexec_fn=drop,
+    return subprocess.run(argv, env=e, capture_output=True, text=True, timeout=timeout, preexec_fn=as_user,
                           cwd=env.tmp)
 
 
@@ -516,13 +518,6 @@ def group_held(env):
     import time
     conf = setup(env, "rules:\n" + START_ACCEPT + "  - name: ok\n    when: {command: [/usr/bin/true, /usr/bin/false,"
                  " /usr/bin/sleep]}\n    accept: true\n")
-    uid, gid = user_ids()
-
-    def drop():
-        if os.getuid() == 0:
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-            os.setresuid(uid, uid, uid)
 
     def finishes(evs):
         return [e for e in evs if e.get("event") == "finish"]
@@ -532,7 +527,7 @@ def group_held(env):
                         ("in `wait`", b"/usr/bin/false; (read x) & wait\n")):
         before = len(finishes(env.events_json()))
         p = subprocess.Popen([PBSH, "--config", conf], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=e, preexec_fn=drop, cwd=env.tmp)
+                             stderr=subprocess.PIPE, env=e, preexec_fn=as_user, cwd=env.tmp)
         p.stdin.write(first)
         p.stdin.flush()
         evs = env.wait_events(lambda x: len(finishes(x)) > before, secs=10)

@@ -1085,6 +1085,9 @@ static void do_accept(struct pb_server *s, struct listener *l)
 			continue;
 		}
 		pb_tls_set_label(c->tls, c->addr);
+		/* One read per arrival instead of two per record: read_frames and the handshake read on
+		 * until TLS wants more, so nothing stays in its buffer unseen. */
+		pb_tls_read_ahead(c->tls);
 		c->st = PB_CONN_HANDSHAKE;
 		c->hs_deadline = s->now + s->lim.handshake_ms;
 		ev.events = EPOLLIN;

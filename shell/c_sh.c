@@ -18,6 +18,7 @@
 #include "jobs.h"
 #include "options.h"
 #include "parse.h"
+#include "restrict.h"
 #include "shell.h"
 #include "var.h"
 
@@ -527,6 +528,10 @@ static int do_chdir(const char *dir, bool physical, bool print)
 
 int c_cd(int argc, char **argv)
 {
+	if (restrict_on()) {
+		restrict_refuse("cd");
+		return 2;
+	}
 	bool physical = false;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {

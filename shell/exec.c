@@ -20,6 +20,7 @@
 #include "options.h"
 #include "parse.h"
 #include "redir.h"
+#include "restrict.h"
 #include "shell.h"
 #include "trap.h"
 #include "tree.h"
@@ -340,6 +341,9 @@ static int wait_pid(pid_t pid)
  */
 static int run_program(const char *path, char **argv, int flags)
 {
+	/* argv[0] is the name as typed: the restricted shell refuses one with a '/'. */
+	if (restrict_on() && !restrict_command(argv[0]))
+		return 1;
 	if (gate_check(GATE_COMMAND, path, argv) != GATE_ALLOW)
 		return 126;
 	char **envp = var_environ();
@@ -940,6 +944,8 @@ int c_command(int argc, char **argv)
 			}
 		}
 	}
+	if ((fcflags & FC_DEFPATH) && restrict_on() && !restrict_refuse("command -p"))
+		return 1;
 	if (mode) {
 		int ret = 0;
 		for (; i < argc; i++)
@@ -966,6 +972,9 @@ int c_exec(int argc, char **argv)
 			sh_warnf("exec: %s: not found", argv[i]);
 			sh_unwind(SH_EXIT, 127);
 		}
+		/* The restricted shell cannot be replaced by a program (as bash -r; mksh -r allows it). */
+		if (restrict_on())
+			sh_errorf(1, "exec: %s: restricted", argv[i]);
 		return run_program(ce.path, argv + i, RUN_REPLACE);
 	}
 	/* exec of a builtin or function: run it, then exit with its status. */

@@ -8,6 +8,7 @@
 #include "shell.h"
 #include "input.h"
 #include "jobs.h"
+#include "restrict.h"
 
 bool opt[OPT_COUNT];
 
@@ -62,9 +63,12 @@ void opt_set(int o, bool on)
 		opt[OPT_VI] = false;
 	if (o == OPT_VI && on)
 		opt[OPT_EMACS] = false;
-	/* Once restricted, always restricted. */
-	if (o == OPT_RESTRICTED && !on && opt[OPT_RESTRICTED])
+	/* Once restricted, always restricted; turning it on locks the variables too. */
+	if (o == OPT_RESTRICTED) {
+		if (on && !opt[OPT_RESTRICTED])
+			restrict_enable();
 		return;
+	}
 	bool was = opt[o];
 	opt[o] = on;
 	if (o == OPT_MONITOR && was != on)
@@ -104,6 +108,27 @@ void opt_list(bool reinput)
 	list_one("trackall", opt[OPT_HASHALL], reinput);
 }
 
+/*
+ * One option word of set or of the command line. -r on the command line is
+ * only noted: the restrictions start after the profile and ENV files
+ * (sh_main), as in ksh and mksh. Nothing turns the restricted shell off.
+ */
+static int set_option(int o, bool on, bool cmdline)
+{
+	if (o == OPT_RESTRICTED) {
+		if (!on && opt[OPT_RESTRICTED]) {
+			sh_warnf("restricted: cannot be turned off");
+			return -1;
+		}
+		if (cmdline) {
+			restrict_pending = on;
+			return 0;
+		}
+	}
+	opt_set(o, on);
+	return 0;
+}
+
 int opt_parse_args(char ***argvp, bool cmdline, bool *cflag)
 {
 	char **av = *argvp;
@@ -139,7 +164,8 @@ int opt_parse_args(char ***argvp, bool cmdline, bool *cflag)
 					sh_warnf("%s: unknown option name", *av);
 					return -1;
 				}
-				opt_set(o, on);
+				if (set_option(o, on, cmdline) < 0)
+					return -1;
 				av++;
 				continue;
 			}
@@ -153,7 +179,8 @@ int opt_parse_args(char ***argvp, bool cmdline, bool *cflag)
 				sh_warnf("%c%c: unknown option", on ? '-' : '+', *p);
 				return -1;
 			}
-			opt_set(o, on);
+			if (set_option(o, on, cmdline) < 0)
+				return -1;
 		}
 	}
 	*argvp = av;

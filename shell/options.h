@@ -29,7 +29,7 @@
 	X(EMACS, 0, "emacs")                  \
 	X(VI, 0, "vi")                        \
 	X(POSIX, 0, "posix")                  \
-	X(RESTRICTED, 0, "restricted")        \
+	X(RESTRICTED, 'r', "restricted")        \
 	X(MARKDIRS, 'X', "markdirs")          \
 	X(NOHUP, 0, "nohup")                  \
 	X(BGNICE, 0, "bgnice")

@@ -16,6 +16,7 @@
 #include "expand.h"
 #include "gate.h"
 #include "options.h"
+#include "restrict.h"
 #include "shell.h"
 
 struct saved_fd {
@@ -225,6 +226,11 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 						flags = O_WRONLY;
 				}
 				break;
+			}
+			/* The restricted shell creates and truncates no file (> >| >> <>). */
+			if (write_ && restrict_on()) {
+				restrict_refuse(path);
+				return -1;
 			}
 			char *gargv[] = {write_ ? "shell redirect write" : "shell redirect read", (char *)path, NULL};
 			if (gate_check(GATE_REDIRECT, path, gargv) != GATE_ALLOW)

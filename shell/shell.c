@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "options.h"
 #include "parse.h"
+#include "restrict.h"
 #include "trap.h"
 #include "var.h"
 
@@ -205,7 +206,7 @@ static void prompt_cb(int level)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: %s [-abCefhimnuvx] [-o option] [-c command [name [arg ...]] | -s [arg ...] | file [arg ...]]\n", sh_name);
+	fprintf(stderr, "usage: %s [-abCefhimnruvx] [-o option] [-c command [name [arg ...]] | -s [arg ...] | file [arg ...]]\n", sh_name);
 	_exit(2);
 }
 
@@ -296,6 +297,8 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 		eval_string(". /etc/profile 2>/dev/null; . \"${HOME:-/}/.profile\" 2>/dev/null; :", NULL, 0);
 	if (opt[OPT_INTERACTIVE])
 		source_env();
+	if (restrict_pending)
+		restrict_enable();
 	int pflags = opt[OPT_INTERACTIVE] ? PARSE_INTERACTIVE : 0;
 	if (cmdstr) {
 		input_push_string(cmdstr, cflag && sh_arg0 && argv[0] != sh_arg0 && av != argv + 1 ? NULL : NULL, 1);

@@ -612,7 +612,8 @@ int var_set_attrs(const char *name, unsigned on, unsigned off, int width, int ba
 		size_t n = strlen(name);
 		v = create(name, n, hash_name(name, n));
 	}
-	if ((v->flags & V_READONLY) && ((on | off) & ~(V_EXPORT | V_READONLY))) {
+	/* Only the export attribute of a read-only variable may change (typeset +r is refused too). */
+	if ((v->flags & V_READONLY) && (((on | off) & ~(V_EXPORT | V_READONLY)) || (off & V_READONLY))) {
 		sh_warnf("%.*s: is read only", (int)v->nlen, v->text);
 		return -1;
 	}
@@ -685,9 +686,16 @@ bool var_make_local(const char *name)
 	for (struct saved *s = scopes->list; s; s = s->next)
 		if (strcmp(s->name, name) == 0)
 			return false;
+	struct var *v = var_raw_lookup(name);
+	/*
+	 * A read-only variable (readonly, shellreadonly) is not shadowed: the
+	 * function sees and keeps it, so no local can stand in for it (the
+	 * assignment that follows fails) and its elements are never detached.
+	 */
+	if (v && (v->flags & V_READONLY))
+		return false;
 	struct saved *s = xmalloc(sizeof *s);
 	s->name = xstrdup(name);
-	struct var *v = var_raw_lookup(name);
 	s->text = v ? xstrdup(v->text) : NULL;
 	s->flags = v ? v->flags : 0;
 	s->width = v ? v->width : 0;

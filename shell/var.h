@@ -139,6 +139,7 @@ void var_pop_scope(void);
 /*
  * var_make_local: save the variable's current state to be restored when the
  * scope ends; true if it was not already local to the innermost scope.
+ * A read-only variable is never made local (false): it stays itself.
  */
 bool var_make_local(const char *name);
 /* var_in_function: is a local scope open? */

@@ -1244,7 +1244,7 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 		 */
 		pb_log(PB_LV_ERROR, "--shell-pid %ld is not the monitor's child",
 		       (long)a->shell_pid);
-		return 1;
+		goto out;
 	}
 	while (!m->shell_done) {
 		struct epoll_event evs[16];
@@ -1276,6 +1276,7 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 	} else {
 		status = WEXITSTATUS(m->wstatus);
 	}
+out:
 	while (m->chans != NULL)
 		chan_del(m, m->chans);
 	mlog_free(m->log);

@@ -67,8 +67,11 @@ def ok(cond, name, info=""):
     print(f"{'ok' if cond else 'not ok'} {_n} {name}", flush=True)
     if not cond:
         _failed += 1
+        # Also on stderr: a CI log shows a failed test's stderr, not its TAP stream.
+        print(f"not ok {_n} {name}", file=sys.stderr, flush=True)
         for line in str(info).splitlines()[-40:]:
             print(f"# {line}", flush=True)
+            print(f"# {line}", file=sys.stderr, flush=True)
     return cond
 
 

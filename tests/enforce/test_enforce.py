@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # the imported helpers live in the source tree
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "monitor"))
 sys.path.insert(0, os.path.join(HERE, "..", "interactive"))
@@ -30,25 +31,12 @@ PBKSH = os.environ.get("PBKSH", "")
 PATH = "/usr/bin:/bin"
 TEST_USER = "pbsh-enforce"
 
-_n = 0
-_failed = 0
-
-
-def ok(cond, name, info=""):
-    global _n, _failed
-    _n += 1
-    print(f"{'ok' if cond else 'not ok'} {_n} {name}", flush=True)
-    if not cond:
-        _failed += 1
-        for line in str(info).splitlines()[-40:]:
-            print(f"# {line}", flush=True)
-    return cond
+ok = tm.ok  # TAP lines (failures on stderr too); tm._n / tm._failed count them
 
 
 def skip(why):
-    global _n
-    _n += 1
-    print(f"ok {_n} # SKIP {why}", flush=True)
+    tm._n += 1
+    print(f"ok {tm._n} # SKIP {why}", flush=True)
 
 
 def which(cmd):
@@ -654,8 +642,8 @@ def main():
                 p.kill()
         else:
             env.close()
-    print(f"1..{_n}")
-    return 1 if _failed else 0
+    print(f"1..{tm._n}")
+    return 1 if tm._failed else 0
 
 
 if __name__ == "__main__":

@@ -619,32 +619,5 @@ GROUPS = {
 }
 
 
-def main():
-    group = sys.argv[1]
-    for prog in (tm.MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG):
-        if not prog or not os.path.exists(prog):
-            print(f"1..0 # SKIP {prog!r} is missing")
-            return 0
-    env = tm.Env()
-    try:
-        why = governed(env)
-        if why:
-            print(f"1..0 # SKIP {why}")
-            return 0
-        GROUPS[group](env)
-    except Exception:  # noqa: BLE001
-        import traceback
-        ok(False, f"{group}: exception", traceback.format_exc())
-    finally:
-        if os.environ.get("ENFORCE_KEEP"):
-            print(f"# kept {env.tmp}")
-            for p in env.procs.values():
-                p.kill()
-        else:
-            env.close()
-    print(f"1..{tm._n}")
-    return 1 if tm._failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(tm.main(GROUPS, keep_var="ENFORCE_KEEP", precheck=governed))

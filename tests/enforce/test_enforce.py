@@ -515,6 +515,7 @@ BYPASS = [
     ("pipeline stage", "echo | rm {v}", None),
     ("background", "rm {v} & wait", None),
     ("arithmetic with a command substitution", ": $(( $(rm {v}) + 0 ))", None),
+    ("script without #! (the shell interprets it)", "{script}", None),
     ("copy of rm first in PATH, named like an allowed command", "PATH={pbin}:$PATH; ls {v}; PATH=" + PATH,
      "{pbin}/ls"),
 ]
@@ -522,8 +523,9 @@ BYPASS = [
 
 def group_bypass(env):
     """Attempts to slip past the gate: each reaches policyd with the resolved path and is refused."""
-    gov = Gov(env, policy())
-    w = gov.work
+    w = os.path.join(env.tmp, "work")
+    gov = Gov(env, policy(rules="  - name: scripts\n    when: {mode: shell command, command: "
+                               + yval(w + "/script-*") + "}\n    accept: true\n"))
     pbin = os.path.join(w, "pbin")
     os.makedirs(pbin)
     shutil.copy(which("rm"), os.path.join(pbin, "ls"))
@@ -535,7 +537,11 @@ def group_bypass(env):
         src = os.path.join(w, f"src-{i}.sh")
         with open(src, "w") as f:
             f.write(f"rm {v}\n")
-        lines.append(text.format(v=v, src=src, pbin=pbin))
+        script = os.path.join(w, f"script-{i}")
+        with open(script, "w") as f:
+            f.write(f"rm {v}\n")
+        os.chmod(script, 0o755)
+        lines.append(text.format(v=v, src=src, pbin=pbin, script=script))
         want[v] = (name, cmd.format(pbin=pbin) if cmd else which("rm"))
     for sh, shname in ((PBSH, "pbsh"), (PBKSH, "pbksh")):
         if not sh or not os.path.exists(sh):

@@ -147,6 +147,18 @@ int pb_log_fd(void)
 	return log_fd;
 }
 
+int pb_log_move_fd(int minfd)
+{
+	if (log_fd < 0 || log_fd >= minfd)
+		return 0;
+	int fd = fcntl(log_fd, F_DUPFD_CLOEXEC, minfd);
+	if (fd < 0)
+		return PB_ERR_IO;
+	close(log_fd);
+	log_fd = fd;
+	return 0;
+}
+
 static const char *level_name(int level)
 {
 	switch (level) {

@@ -76,6 +76,13 @@ void pb_log_close(void);
 /* pb_log_fd: the descriptor of the log file, or -1 (so a shell can move it out of the user's way). */
 int pb_log_fd(void);
 
+/*
+ * pb_log_move_fd: move the log file's descriptor to minfd or above
+ * (close-on-exec), so a shell's redirections cannot reach it. Returns 0 (also
+ * when there is no log file) or PB_ERR_IO (errno kept; the old fd stays).
+ */
+int pb_log_move_fd(int minfd);
+
 /* pb_log: a message of a level (PB_LV_*) that is always written when level <= PB_LV_INFO. */
 void pb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pb_vlog(int level, const char *fmt, va_list ap);

@@ -13,6 +13,7 @@
 #include "exec.h"
 #include "expand.h"
 #include "parse.h"
+#include "session.h"
 #include "shell.h"
 #include "var.h"
 
@@ -356,7 +357,7 @@ int c_print(int argc, char **argv)
 		free(mem.buf);
 		return 0;
 	}
-	if (fcntl(fd, F_GETFD) < 0) {
+	if (session_fd_reserved(fd) || fcntl(fd, F_GETFD) < 0) {
 		sh_warnf("print: %d: bad file descriptor", fd);
 		return 1;
 	}

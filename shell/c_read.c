@@ -12,6 +12,7 @@
 #include "builtin.h"
 #include "exec.h"
 #include "expand.h"
+#include "session.h"
 #include "shell.h"
 #include "trap.h"
 #include "var.h"
@@ -191,6 +192,10 @@ int c_read(int argc, char **argv)
 				return 2;
 			}
 		}
+	}
+	if (session_fd_reserved(fd)) {
+		sh_warnf("read: %d: bad file descriptor", fd);
+		return 2;
 	}
 	char *def[] = {"REPLY", NULL};
 	char **names = i < argc ? argv + i : def;

@@ -19,6 +19,7 @@
 #include "options.h"
 #include "parse.h"
 #include "restrict.h"
+#include "session.h"
 #include "shell.h"
 #include "var.h"
 
@@ -140,7 +141,12 @@ int c_dot(int argc, char **argv)
 		sh_errorf(2, ".: cannot open %s: %s", path, strerror(errno));
 	fd = sh_move_fd_high(fd);
 	int depth = input_depth();
-	input_push_fd(fd, path, 1, 0);
+	/* shelllogincludefiles: the text logged is exactly the text run. */
+	char *text = session_on ? session_include(path, fd) : NULL;
+	if (text)
+		input_push_string(text, path, 1);
+	else
+		input_push_fd(fd, path, 1, 0);
 	struct posparams saved;
 	bool args = i + 1 < argc;
 	if (args)
@@ -162,6 +168,7 @@ int c_dot(int argc, char **argv)
 	dot_depth--;
 	input_pop_to(depth);
 	close(fd);
+	free(text);
 	if (args)
 		pos_restore(&saved);
 	if (kind)

@@ -19,8 +19,10 @@
 #include "jobs.h"
 #include "options.h"
 #include "parse.h"
+#include "policy.h"
 #include "redir.h"
 #include "restrict.h"
+#include "session.h"
 #include "shell.h"
 #include "trap.h"
 #include "tree.h"
@@ -293,21 +295,43 @@ static void report_exec_error(const char *name, int e)
 		sh_warnf("%s: %s", name, strerror(e));
 }
 
-/* Replace the process by the program; only returns on failure (errno set). */
-static void do_execve(const char *path, char **argv, char **envp)
+/*
+ * The interpreter of a file the kernel cannot execute (no #!, not a binary):
+ * EXECSHELL, else SHELL, else /bin/sh (issue #5), each only when absolute.
+ * Reads variables without allocating, so a vfork child may call it.
+ */
+static const char *exec_shell(void)
 {
-	execve(path, argv, envp);
+	const char *sh = var_get("EXECSHELL");
+	if (sh == NULL || sh[0] != '/')
+		sh = var_get("SHELL");
+	if (sh == NULL || sh[0] != '/')
+		sh = "/bin/sh";
+	return sh;
+}
+
+/*
+ * Replace the process by the program: the descriptor that was checked when
+ * fd >= 0, else path. Only returns on failure (errno set).
+ */
+static void do_execve(const char *path, int fd, char **argv, char **envp)
+{
+	if (fd >= 0)
+		fexecve(fd, argv, envp);
+	else
+		execve(path, argv, envp);
 	if (errno == ENOEXEC) {
-		/* A script without #!: run it with this shell. */
+		/* A script without #!: run it with the user's shell. */
 		int n = 0;
 		while (argv[n])
 			n++;
 		char *nargv[n + 2];
-		nargv[0] = argv[0];
+		const char *sh = exec_shell();
+		nargv[0] = (char *)sh;
 		nargv[1] = (char *)path;
 		for (int i = 1; i <= n; i++)
 			nargv[i + 1] = argv[i];
-		execve(sh_self_path, nargv, envp);
+		execve(sh, nargv, envp);
 		errno = ENOEXEC;
 	}
 }
@@ -319,6 +343,8 @@ static int wait_pid(pid_t pid)
 		if (errno != EINTR)
 			return 127;
 	}
+	if (session_on)
+		session_reaped(pid, st);
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
 	if (WIFSIGNALED(st)) {
@@ -334,24 +360,69 @@ static int wait_pid(pid_t pid)
 #define RUN_REPLACE 0x100
 
 /*
- * Run a program: exec in place when the shell ends anyway, else vfork +
- * execve + wait. This is the one place a program is executed, so the
- * policy gate for commands is here, after every lookup and just before
- * the exec.
+ * A governed session: what is checked is what runs. The file is opened
+ * first, the policy is asked about its real path (the kernel's name for the
+ * opened inode: no symbolic link left in it), and that descriptor is what
+ * gets executed. A #! script is executed by that real path instead (the
+ * kernel hands the interpreter the script's name, and /dev/fd/N would leak
+ * the descriptor and show as $0). Returns 0 with *pathp, *fdp set, or the
+ * command's status after a message.
  */
-static int run_program(const char *path, char **argv, int flags)
+static int open_checked(const char **pathp, char **argv, int *fdp)
 {
-	/* argv[0] is the name as typed: the restricted shell refuses one with a '/'. */
-	if (restrict_on() && !restrict_command(argv[0]))
-		return 1;
-	if (gate_check(GATE_COMMAND, path, argv) != GATE_ALLOW)
+	const char *path = *pathp;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	bool readable = fd >= 0;
+	if (fd < 0 && errno == EACCES)
+		fd = open(path, O_PATH | O_CLOEXEC);
+	struct stat st;
+	int e = errno;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		e = S_ISDIR(st.st_mode) ? EISDIR : EACCES;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		report_exec_error(argv[0], e);
+		return exec_failure_status(e);
+	}
+	char link[32], *real = stalloc(PATH_MAX);
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, PATH_MAX - 1);
+	if (n > 0 && real[0] == '/') {
+		real[n] = '\0';
+	} else if (realpath(path, real) == NULL) {
+		snprintf(real, PATH_MAX, "%s", path);
+	}
+	char hdr[2];
+	bool script = readable && pread(fd, hdr, 2, 0) == 2 && hdr[0] == '#' && hdr[1] == '!';
+	if (gate_check(GATE_COMMAND, real, argv) != GATE_ALLOW) {
+		close(fd);
 		return 126;
+	}
+	if (script) {
+		close(fd);
+		fd = -1;
+	}
+	*pathp = real;
+	*fdp = fd;
+	return 0;
+}
+
+/* Run a program (path or the checked descriptor xfd; io: the pty slave of an I/O logged command). */
+static int spawn_program(const char *path, int xfd, int io, const char *uid, char **argv, int flags)
+{
 	char **envp = var_environ();
 	out_flush();
 	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && !trap_any() && !jobs_control())) {
 		trap_child(false);
-		do_execve(path, argv, envp);
+		if (io >= 0)
+			for (int fd = 0; fd < 3; fd++)
+				dup2(io, fd);
+		do_execve(path, xfd, argv, envp);
 		int e = errno;
+		if (xfd >= 0)
+			close(xfd);
 		report_exec_error(argv[0], e);
 		if ((flags & RUN_REPLACE) && opt[OPT_INTERACTIVE])
 			return exec_failure_status(e);
@@ -378,18 +449,27 @@ static int run_program(const char *path, char **argv, int flags)
 		jobs_vfork_child(j, false);
 		trap_child(false);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		do_execve(path, argv, envp);
+		if (io >= 0)
+			for (int fd = 0; fd < 3; fd++)
+				dup2(io, fd);
+		do_execve(path, xfd, argv, envp);
 		vfork_errno = errno;
 		_exit(exec_failure_status(errno));
 	}
 	int e = vfork_errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (xfd >= 0)
+		close(xfd);
+	if (io >= 0)
+		close(io);
 	if (pid < 0) {
 		e = errno;
 		if (j)
 			job_wait(j);
 		sh_errorf(2, "cannot fork: %s", strerror(e));
 	}
+	if (uid)
+		session_child(pid, uid);
 	int status;
 	if (j) {
 		job_add(j, pid);
@@ -402,6 +482,39 @@ static int run_program(const char *path, char **argv, int flags)
 		status = exec_failure_status(e);
 	}
 	return status;
+}
+
+/*
+ * Run a program: exec in place when the shell ends anyway, else vfork +
+ * execve + wait. This is the one place a program is executed, so the
+ * policy gate for commands is here, after every lookup and just before
+ * the exec.
+ */
+static int run_program(const char *path, char **argv, int flags)
+{
+	/* argv[0] is the name as typed: the restricted shell refuses one with a '/'. */
+	if (restrict_on() && !restrict_command(argv[0]))
+		return 1;
+	if (!gate_enabled())
+		return spawn_program(path, -1, -1, NULL, argv, flags);
+	int xfd = -1, io = -1;
+	const char *uid = NULL;
+	int st = open_checked(&path, argv, &xfd);
+	if (st)
+		return st;
+	bool iolog;
+	policy_accepted(&uid, &iolog);
+	if (iolog && uid) {
+		const char *err;
+		io = session_io_start(uid, &err);
+		if (io < 0) {
+			if (xfd >= 0)
+				close(xfd);
+			sh_warnf("%s: not run: %s", argv[0], err);
+			return 126;
+		}
+	}
+	return spawn_program(path, xfd, io, uid, argv, flags);
 }
 
 /* ---- simple commands ---- */

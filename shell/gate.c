@@ -7,24 +7,24 @@
 #include "debug.h"
 
 /*
- * The policy client (a later issue, DESIGN §8) installs its function here:
- * it sends the request over the process's own SOCK_SEQPACKET channel to the
- * session monitor (never over TLS from this process) and returns the
- * verdict. Until then no policy is configured and nothing is checked: the
- * gate only traces what passes through it.
+ * The policy client (policy.c) installs its function here in a governed
+ * session: local lists, then a request over the process's own
+ * SOCK_SEQPACKET channel to the session monitor (never over TLS from this
+ * process). Without a session nothing is checked: the gate only traces what
+ * passes through it.
  */
-static gate_fn policy;
+gate_fn gate_policy;
 
 void gate_set_policy(gate_fn fn)
 {
-	policy = fn;
+	gate_policy = fn;
 }
 
 enum gate_verdict gate_check(enum gate_kind kind, const char *name, char *const argv[])
 {
 	static const char *const kind_name[] = {"command", "builtin", "redirect"};
 	PB_TRACE(PB_SS_GATE, 5, "gate %s %s", kind_name[kind], name);
-	if (policy == NULL)
+	if (gate_policy == NULL)
 		return GATE_ALLOW;
-	return policy(kind, name, argv);
+	return gate_policy(kind, name, argv);
 }

@@ -3,6 +3,9 @@
 #ifndef PB_SH_GATE_H
 #define PB_SH_GATE_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /*
  * What is about to happen (DESIGN §3.1 request kinds):
  *   GATE_COMMAND   a program is executed: name is the full path after PATH
@@ -30,13 +33,24 @@ enum gate_verdict {
  * or the program is executed; it is never called from a builtin itself.
  * On GATE_DENY it has already printed the reason and the caller skips the
  * action with exit status 126 (command) or 1 (builtin, redirection).
- * Strings are borrowed for the call. With no policy configured (the only
- * configuration in this issue) every action is allowed.
+ * Strings are borrowed for the call. With no policy configured (an
+ * ungoverned shell) every action is allowed.
  */
 enum gate_verdict gate_check(enum gate_kind kind, const char *name, char *const argv[]);
 
 /* The policy client registers its decision function here (NULL: allow everything). */
 typedef enum gate_verdict (*gate_fn)(enum gate_kind kind, const char *name, char *const argv[]);
 void gate_set_policy(gate_fn fn);
+
+/*
+ * gate_enabled: is a decision function installed (a governed session)? The
+ * exec path then opens the program first so that the file checked is the
+ * file executed; with no policy it keeps its plain execve.
+ */
+extern gate_fn gate_policy;
+static inline bool gate_enabled(void)
+{
+	return gate_policy != NULL;
+}
 
 #endif

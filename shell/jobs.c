@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "session.h"
 #include "shell.h"
 #include "trap.h"
 
@@ -169,6 +170,8 @@ pid_t job_fork(struct job *j, bool bg)
 		return 0;
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (session_on)
+		session_child(pid, NULL); /* its FINISH names the command its own channel last had accepted */
 	if (j)
 		job_add(j, pid);
 	return pid;
@@ -205,8 +208,11 @@ static pid_t reap_one(bool block)
 	int wst;
 	int flags = (block ? 0 : WNOHANG) | (jobctl ? WUNTRACED | WCONTINUED : 0);
 	pid_t pid = waitpid(-1, &wst, flags);
-	if (pid > 0)
+	if (pid > 0) {
+		if (session_on)
+			session_reaped(pid, wst);
 		record(pid, wst);
+	}
 	return pid;
 }
 

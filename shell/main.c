@@ -20,6 +20,13 @@ static void login_flag(int argc, char **argv)
 	int o = 1;
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
+		if (strncmp(a, "--", 2) == 0 && a[2]) {
+			/* --config FILE, --debug=SPEC: the core's (session.c); kept with their argument. */
+			argv[o++] = a;
+			if (strchr(a, '=') == NULL && i + 1 < argc)
+				argv[o++] = argv[++i];
+			continue;
+		}
 		bool opt_word = (a[0] == '-' || a[0] == '+') && a[1] != '\0' && strcmp(a, "--") != 0;
 		if (!opt_word) {
 			while (i < argc)

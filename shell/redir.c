@@ -16,7 +16,9 @@
 #include "expand.h"
 #include "gate.h"
 #include "options.h"
+#include "policy.h"
 #include "restrict.h"
+#include "session.h"
 #include "shell.h"
 
 struct saved_fd {
@@ -139,6 +141,98 @@ static int move_to(int src, int fd)
 	return r < 0 ? -1 : 0;
 }
 
+/* dir/name in the arena. */
+static char *xasprintf_st(const char *dir, const char *name)
+{
+	char *p = stalloc(strlen(dir) + strlen(name) + 2);
+	sprintf(p, "%s/%s", dir, name);
+	return p;
+}
+
+/* Is dir a directory only root can change (no link in it can be swapped by the user)? */
+static bool root_dir(int dfd)
+{
+	struct stat st;
+	return fstat(dfd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & 022);
+}
+
+/*
+ * A governed session: the file opened is the file checked. The directory is
+ * opened first and held, the path sent is its real path plus the last
+ * component, and the last component is opened from that directory without
+ * following a link. A last component that is a link is resolved first and
+ * the target checked; a link that cannot be resolved (the /dev/stdout kind
+ * that names a pipe) is followed only in a directory only root can change.
+ * Returns the new fd, -2 after a refusal, -1 with errno set.
+ */
+static int open_checked(const char *path, int flags, bool write_)
+{
+	char *res = NULL;
+	int fd = -1;
+	for (int round = 0; round < 2; round++) {
+		const char *slash = strrchr(path, '/');
+		const char *base = slash ? slash + 1 : path;
+		char *dir = slash ? ststrndup(path, slash == path ? 1 : (size_t)(slash - path)) : ".";
+		if (*base == '\0') {
+			errno = EISDIR;
+			break;
+		}
+		int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			break;
+		struct stat st;
+		bool link = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+		bool follow = false;
+		if (link && round == 0) {
+			res = realpath(path, NULL);
+			if (res != NULL) {
+				close(dfd);
+				path = ststrdup(res);
+				free(res);
+				res = NULL;
+				continue;
+			}
+			/* A link to a file not there yet (a write creates it): check and open its target. */
+			char lt[PATH_MAX];
+			ssize_t ln = errno == ENOENT ? readlinkat(dfd, base, lt, sizeof lt - 1) : -1;
+			if (ln > 0) {
+				lt[ln] = '\0';
+				close(dfd);
+				path = lt[0] == '/' ? ststrdup(lt) : ststrdup(slash ? xasprintf_st(dir, lt) : lt);
+				continue;
+			}
+			if (!root_dir(dfd)) {
+				close(dfd);
+				errno = ELOOP;
+				break;
+			}
+			follow = true;
+		}
+		char real[PATH_MAX], lk[32];
+		snprintf(lk, sizeof lk, "/proc/self/fd/%d", dfd);
+		ssize_t n = readlink(lk, real, sizeof real - 1);
+		if (n <= 0) {
+			close(dfd);
+			errno = ENOENT;
+			break;
+		}
+		real[n] = '\0';
+		char *checked = stalloc((size_t)n + strlen(base) + 2);
+		sprintf(checked, "%s%s%s", real, real[n - 1] == '/' ? "" : "/", base);
+		char *gargv[] = {write_ ? "shell redirect write" : "shell redirect read", checked, NULL};
+		if (gate_check(GATE_REDIRECT, checked, gargv) != GATE_ALLOW) {
+			close(dfd);
+			return -2;
+		}
+		fd = openat(dfd, base, flags | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0666);
+		int e = errno;
+		close(dfd);
+		errno = e;
+		break;
+	}
+	return fd;
+}
+
 int redir_apply(union node *redirs, struct redirsave **savep)
 {
 	struct redirsave *save = NULL;
@@ -156,6 +250,10 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 		struct n_redir *rd = &r->redir;
 		int fd = rd->fd;
 		int src = -1;
+		if (session_fd_reserved(fd)) {
+			sh_warnf("%d: descriptor reserved by the shell", fd);
+			return -1;
+		}
 		if (rd->op == R_HEREDOC || rd->op == R_HEREDOC_STRIP) {
 			const char *body = rd->heredoc ? expand_str(rd->heredoc) : "";
 			src = redir_heredoc_fd(body, strlen(body));
@@ -195,6 +293,10 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 				sh_warnf("%s: bad file descriptor number", t);
 				return -1;
 			}
+			if (session_fd_reserved((int)n)) {
+				sh_warnf("%ld: descriptor reserved by the shell", n);
+				return -1;
+			}
 			if ((int)n == fd)
 				continue;
 			if (dup2((int)n, fd) < 0) {
@@ -232,10 +334,12 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 				restrict_refuse(path);
 				return -1;
 			}
-			char *gargv[] = {write_ ? "shell redirect write" : "shell redirect read", (char *)path, NULL};
-			if (gate_check(GATE_REDIRECT, path, gargv) != GATE_ALLOW)
-				return -1;
-			src = open(path, flags | O_CLOEXEC, 0666);
+			if (gate_enabled() && policy_checks_redirections())
+				src = open_checked(path, flags, write_);
+			else
+				src = open(path, flags | O_CLOEXEC, 0666);
+			if (src == -2)
+				return -1; /* refused: the gate said why */
 			if (src < 0) {
 				sh_warnf("cannot %s %s: %s", write_ ? "create" : "open", path, strerror(errno));
 				return -1;

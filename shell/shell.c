@@ -17,7 +17,9 @@
 #include "jobs.h"
 #include "options.h"
 #include "parse.h"
+#include "policy.h"
 #include "restrict.h"
+#include "session.h"
 #include "trap.h"
 #include "var.h"
 
@@ -129,6 +131,8 @@ int fmt_ll(char *buf, long long v)
 void sh_forked_child(void)
 {
 	sh_subshell++;
+	/* The parent's session channel is the parent's (DESIGN §8): a channel of our own on first need. */
+	session_forked();
 	/* Unwinds in the child must end the child, never resume the parent's loops. */
 	sh_handler = NULL;
 	/* sh_funcdepth stays: the child still runs inside those calls, and the bound must hold across $(f). */
@@ -175,6 +179,7 @@ static _Noreturn void sh_exit(int code)
 	out_flush();
 	fflush(stdout);
 	fflush(stderr);
+	session_exit(status);
 	_exit(status & 0xff);
 }
 
@@ -245,6 +250,13 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 	sh_rootpid = getpid();
 	set_self_path(argv[0]);
 	sh_exit_hook = exit_hook;
+	/* The shell's argv as started, for the "shell start" request: the options below are taken out of it. */
+	int oargc = 0;
+	while (argv[oargc])
+		oargc++;
+	char **orig_argv = xmalloc(((size_t)oargc + 1) * sizeof *orig_argv);
+	memcpy(orig_argv, argv, ((size_t)oargc + 1) * sizeof *orig_argv);
+	session_args(argv);
 	var_init(envp);
 	opt[OPT_HASHALL] = true;
 	opt[OPT_NOHUP] = true; /* as mksh: jobs are not sent SIGHUP when a login shell exits */
@@ -277,6 +289,12 @@ _Noreturn void sh_main(int argc, char **argv, char **envp)
 		if (isatty(0) && isatty(2))
 			opt[OPT_INTERACTIVE] = true;
 	}
+	/*
+	 * Governed or not (pbsh.yaml). While the shell may still be privileged:
+	 * the monitor is forked here; the shell returns as the child.
+	 */
+	session_start(orig_argv, opt[OPT_INTERACTIVE]);
+	policy_install();
 	trap_init();
 	if (opt[OPT_INTERACTIVE] && !opt[OPT_MONITOR])
 		opt_set(OPT_MONITOR, true);

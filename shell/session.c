@@ -1,0 +1,637 @@
+/* SPDX-License-Identifier: ISC */
+/* A governed session, shell side: pbsh.yaml, the monitor's start, this process's channel, and the events it sends. */
+#include "session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "chan.h"
+#include "conf.h"
+#include "debug.h"
+#include "err.h"
+#include "error.h"
+#include "exec.h"
+#include "session.pb-c.h"
+#include "shell.h"
+
+#ifndef PB_MONITOR_PATH
+#define PB_MONITOR_PATH "/usr/local/libexec/pbsh-monitor"
+#endif
+
+/* The shell's own descriptors start here, out of reach of `exec 9>file` and of most programs' guesses. */
+#define HIGH_FD 1000
+
+/* A file `.` reads is logged whole (shelllogincludefiles) up to this size; longer ones are refused. */
+#define INCLUDE_MAX (1024 * 1024)
+
+bool session_on;
+
+static const char *conf_override; /* --config FILE */
+static const char *debug_spec;    /* --debug=SPEC */
+
+static int chan_fd = -1;  /* this process's channel, or -1 (a subshell makes one on first use) */
+static pid_t chan_pid;    /* the process chan_fd belongs to */
+static int fact_fd = -1;  /* the factory: subshells hand their new channel over on it */
+static pid_t root_pid;    /* the session's shell (EXIT is its event only) */
+static bool chan_broken;  /* the monitor went away: every later check fails at once */
+static uint64_t next_id;
+static int reply_ms = -1; /* how long a reply may take (the monitor itself times out servers) */
+static SessionReply *start_reply; /* owns the "shell start" decision */
+static char errbuf[1300];
+
+/* Children whose end is reported (FINISH) when they are reaped. */
+struct child {
+	pid_t pid;
+	char *uid; /* NULL: a forked subshell */
+	struct timespec t0;
+};
+static struct child *children;
+static size_t nchildren, capchildren;
+
+/* No privilege beyond the real user's: --config and PBSH_MONITOR are honoured only then. */
+static bool unprivileged(void)
+{
+	return getuid() == geteuid() && getgid() == getegid() && getauxval(AT_SECURE) == 0;
+}
+
+/* Move fd to a high descriptor (close-on-exec), out of the way of redirections. Returns the new fd. */
+static int high_fd(int fd)
+{
+	struct rlimit rl;
+	int min = HIGH_FD;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur <= HIGH_FD)
+		min = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 32 : 10;
+	int n = fcntl(fd, F_DUPFD_CLOEXEC, min);
+	if (n < 0)
+		n = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+	if (n < 0)
+		return fd;
+	close(fd);
+	return n;
+}
+
+bool session_fd_reserved(int fd)
+{
+	return fd >= 0 && (fd == chan_fd || fd == fact_fd || fd == pb_log_fd());
+}
+
+/* ---- options and configuration ---- */
+
+void session_args(char **argv)
+{
+	int o = 1, i = 1;
+	for (; argv[i] && strncmp(argv[i], "--", 2) == 0 && argv[i][2]; i++) {
+		const char **dst;
+		const char *a = argv[i] + 2;
+		size_t n;
+		if (strncmp(a, "config", 6) == 0) {
+			dst = &conf_override;
+			n = 6;
+		} else if (strncmp(a, "debug", 5) == 0) {
+			dst = &debug_spec;
+			n = 5;
+		} else {
+			break;
+		}
+		if (a[n] == '=') {
+			*dst = a + n + 1;
+		} else if (a[n] == '\0' && argv[i + 1]) {
+			*dst = argv[++i];
+		} else {
+			fprintf(stderr, "%s: %s: bad option (--config FILE, --debug=SPEC)\n", sh_name, argv[i]);
+			_exit(2);
+		}
+		if (**dst == '\0') {
+			fprintf(stderr, "%s: %s needs a value\n", sh_name, argv[i]);
+			_exit(2);
+		}
+	}
+	while (argv[i])
+		argv[o++] = argv[i++];
+	argv[o] = NULL;
+}
+
+/*
+ * The trace file of --debug lives in a directory only root may change when
+ * the shell is privileged: otherwise the user could point it at a file of
+ * their choosing through a link, or read what the trace says.
+ */
+static void trace_open(const struct pb_conf *conf, bool ksh)
+{
+	const char *errstr;
+	if (pb_debug_parse(debug_spec, &errstr) < 0) {
+		fprintf(stderr, "%s: --debug=%s: %s\n", sh_name, debug_spec, errstr);
+		_exit(2);
+	}
+	const char *key = ksh ? "kshlog" : "shlog";
+	const char *path = conf ? pb_conf_str(conf, key) : NULL;
+	if (path == NULL)
+		return; /* standard error, as for the daemons run in the foreground */
+	if (!unprivileged()) {
+		char *dir = xstrdup(path);
+		char *slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		else
+			strcpy(dir, ".");
+		struct stat st;
+		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
+			fprintf(stderr, "%s: --debug: the directory of %s (%s) must be owned by root and writable by root only\n",
+			        sh_name, key, dir);
+			_exit(2);
+		}
+		free(dir);
+	}
+	if (pb_log_open(sh_name, PB_LOG_FILE, path) < 0) {
+		fprintf(stderr, "%s: --debug: cannot open %s: %s\n", sh_name, path, strerror(errno));
+		_exit(2);
+	}
+	pb_log_move_fd(HIGH_FD);
+}
+
+/* ---- the monitor ---- */
+
+/* In the parent after the fork: become the monitor (channels on 3 and 4, empty environment). */
+static _Noreturn void exec_monitor(const char *prog, const char *conf, int rootfd, int factfd, pid_t shell)
+{
+	int a = fcntl(rootfd, F_DUPFD_CLOEXEC, 10), b = fcntl(factfd, F_DUPFD_CLOEXEC, 10);
+	if (a < 0 || b < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0) {
+		fprintf(stderr, "%s: session monitor: %s\n", sh_name, strerror(errno));
+		_exit(1);
+	}
+	/* Nothing else of the shell's: the child's channel ends must close here for the monitor to see EOF. */
+	close_range(5, ~0U, 0);
+	char pid[24];
+	snprintf(pid, sizeof pid, "%ld", (long)shell);
+	char *argv[] = {(char *)prog, "--config", (char *)conf, "--shell-pid", pid,
+	                debug_spec ? "--debug" : NULL, (char *)debug_spec, NULL};
+	char *envp[] = {NULL};
+	execve(prog, argv, envp);
+	fprintf(stderr, "%s: cannot run the session monitor %s: %s\n", sh_name, prog, strerror(errno));
+	_exit(1);
+}
+
+static char *user_name(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+	return pw ? xstrdup(pw->pw_name) : xasprintf("%ld", (long)uid);
+}
+
+static char *group_name(gid_t gid)
+{
+	struct group *gr = getgrgid(gid);
+	return gr ? xstrdup(gr->gr_name) : xasprintf("%ld", (long)gid);
+}
+
+/* Receive the reply to request id on this process's channel (older replies are dropped). */
+static SessionReply *await_reply(uint64_t id, int *fds, int *nfds, int *rcp)
+{
+	for (;;) {
+		uint8_t *buf;
+		size_t len;
+		int n = 0, got[PB_CHAN_MAX_FDS];
+		int rc = pb_chan_recv(chan_fd, &buf, &len, got, &n, reply_ms, 0);
+		if (rc < 0) {
+			*rcp = rc;
+			return NULL;
+		}
+		SessionReply *r = session_reply__unpack(NULL, len, buf);
+		free(buf);
+		if (r != NULL && r->id == id) {
+			for (int i = 0; i < n; i++) {
+				if (fds && i < *nfds)
+					fds[i] = got[i];
+				else
+					close(got[i]);
+			}
+			if (nfds)
+				*nfds = fds ? (n < *nfds ? n : *nfds) : 0;
+			return r;
+		}
+		for (int i = 0; i < n; i++)
+			close(got[i]);
+		if (r == NULL) {
+			*rcp = PB_ERR_PROTO;
+			return NULL;
+		}
+		session_reply__free_unpacked(r, NULL);
+	}
+}
+
+static const char *chan_error(int rc)
+{
+	if (rc == PB_ERR_EOF || rc == PB_ERR_TRUNCATED) {
+		chan_broken = true;
+		return "the session monitor is gone";
+	}
+	if (rc == PB_ERR_TIMEOUT)
+		return "the session monitor did not answer in time";
+	snprintf(errbuf, sizeof errbuf, "session channel: %s", pb_strerror(rc));
+	return errbuf;
+}
+
+/* The pty the monitor relays becomes our terminal: controlling tty and the standard fds that were a terminal. */
+static void take_pty(int slave)
+{
+	bool tty[3];
+	for (int fd = 0; fd < 3; fd++)
+		tty[fd] = isatty(fd);
+	if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) {
+		fprintf(stderr, "%s: cannot take the session's terminal: %s\n", sh_name, strerror(errno));
+		_exit(1);
+	}
+	for (int fd = 0; fd < 3; fd++)
+		if (tty[fd])
+			dup2(slave, fd);
+	close(slave);
+}
+
+static void send_start(char **argv, bool interactive, bool ksh, pid_t ppid)
+{
+	PolicyShellStart st = POLICY_SHELL_START__INIT;
+	SessionStart ss = SESSION_START__INIT;
+	SessionRequest req = SESSION_REQUEST__INIT;
+	char cwd[PATH_MAX];
+	st.user = user_name(getuid());
+	st.uid = getuid();
+	st.group = group_name(getgid());
+	st.gid = getgid();
+	int ng = getgroups(0, NULL);
+	gid_t *gl = xmalloc(((size_t)(ng > 0 ? ng : 0) + 1) * sizeof *gl);
+	ng = getgroups(ng > 0 ? ng : 0, gl);
+	st.groups = xmalloc(((size_t)(ng > 0 ? ng : 0) + 1) * sizeof *st.groups);
+	for (int i = 0; i < ng; i++)
+		st.groups[st.n_groups++] = group_name(gl[i]);
+	free(gl);
+	st.pid = getpid();
+	st.ppid = ppid;
+	const char *tty = isatty(0) ? ttyname(0) : NULL;
+	st.tty = (char *)(tty ? tty : "");
+	st.cwd = getcwd(cwd, sizeof cwd) ? cwd : "";
+	st.shell = (char *)(sh_self_path ? sh_self_path : argv[0]);
+	for (st.n_argv = 0; argv[st.n_argv]; st.n_argv++)
+		;
+	st.argv = argv;
+	ss.start = &st;
+	ss.program = ksh ? "pbksh" : "pbsh";
+	ss.interactive = interactive;
+	ss.has_tty = isatty(0);
+	req.id = ++next_id;
+	req.type_case = SESSION_REQUEST__TYPE_START;
+	req.start = &ss;
+	int rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	for (size_t i = 0; i < st.n_groups; i++)
+		free(st.groups[i]);
+	free(st.groups);
+	free(st.user);
+	free(st.group);
+	if (rc < 0) {
+		fprintf(stderr, "%s: cannot start a governed session: %s\n", sh_name, chan_error(rc));
+		_exit(1);
+	}
+	int fds[1], nfds = 1;
+	SessionReply *r = await_reply(req.id, fds, &nfds, &rc);
+	if (r == NULL) {
+		fprintf(stderr, "%s: cannot start a governed session: %s\n", sh_name, chan_error(rc));
+		_exit(1);
+	}
+	if (r->type_case == SESSION_REPLY__TYPE_ERROR) {
+		fprintf(stderr, "%s: cannot start a governed session: %s\n", sh_name,
+		        r->error->message && *r->error->message ? r->error->message : pb_strerror(r->error->code));
+		_exit(1);
+	}
+	if (r->type_case != SESSION_REPLY__TYPE_STARTED || r->started->decision == NULL) {
+		fprintf(stderr, "%s: cannot start a governed session: unexpected reply from the monitor\n", sh_name);
+		_exit(1);
+	}
+	const PolicyDecision *d = r->started->decision;
+	if (!d->accept) {
+		fprintf(stderr, "%s: refused by policy: %s\n", sh_name,
+		        d->reason && *d->reason ? d->reason : "no reason given");
+		_exit(1);
+	}
+	if (r->started->pty) {
+		if (nfds < 1) {
+			fprintf(stderr, "%s: the session must be I/O logged, but the monitor sent no terminal\n", sh_name);
+			_exit(1);
+		}
+		take_pty(fds[0]);
+	} else if (nfds > 0) {
+		close(fds[0]);
+	}
+	if (r->started->native_root)
+		fprintf(stderr, "%s: no policy server answered: native root mode (everything runs, and is logged)\n",
+		        sh_name);
+	start_reply = r;
+}
+
+void session_start(char **argv, bool interactive)
+{
+	bool ksh = sh_edit_hook != NULL;
+	const char *errstr;
+	if (conf_override && !pb_conf_path_allowed(conf_override, &errstr)) {
+		fprintf(stderr, "%s: --config %s: %s\n", sh_name, conf_override, errstr);
+		_exit(2);
+	}
+	const char *path = conf_override ? conf_override : pb_conf_default_path();
+	struct pb_conf *conf = NULL;
+	struct pb_conf_err cerr;
+	int rc = pb_conf_load(path, &conf, &cerr);
+	if (rc == PB_ERR_NOTFOUND && conf_override == NULL) {
+		conf = NULL; /* no configuration: an ungoverned shell */
+	} else if (rc < 0) {
+		fprintf(stderr, "%s: %s\n", sh_name, cerr.msg);
+		if (getuid() != 0)
+			_exit(1); /* the file says this host is governed: fail closed */
+		fprintf(stderr, "%s: root: going on without policy or logging\n", sh_name);
+		conf = NULL;
+	}
+	if (debug_spec)
+		trace_open(conf, ksh);
+	size_t np = 0, nl = 0;
+	if (conf) {
+		pb_conf_hostports(conf, "policyservers", &np);
+		pb_conf_hostports(conf, "logservers", &nl);
+	}
+	if (np == 0 && nl == 0) {
+		pb_conf_free(conf);
+		return;
+	}
+	int64_t wait = (pb_conf_ms(conf, "timeouts.connect") + pb_conf_ms(conf, "timeouts.request")) *
+	               (int64_t)(np + nl + 1) + 5000;
+	reply_ms = wait > INT_MAX ? INT_MAX : (int)wait;
+	const char *monitor = PB_MONITOR_PATH;
+	const char *env = getenv("PBSH_MONITOR");
+	if (env && *env && unprivileged())
+		monitor = env;
+
+	int rootp[2], factp[2];
+	if (pb_chan_pair(rootp) < 0 || pb_chan_pair(factp) < 0) {
+		fprintf(stderr, "%s: cannot make the session channels: %s\n", sh_name, strerror(errno));
+		_exit(1);
+	}
+	pid_t ppid = getppid();
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "%s: cannot fork the session monitor: %s\n", sh_name, strerror(errno));
+		_exit(1);
+	}
+	if (pid > 0)
+		exec_monitor(monitor, pb_conf_file(conf), rootp[0], factp[0], pid);
+	close(rootp[0]);
+	close(factp[0]);
+	pb_conf_free(conf);
+	chan_fd = high_fd(rootp[1]);
+	fact_fd = high_fd(factp[1]);
+	chan_pid = root_pid = sh_rootpid = getpid();
+	session_on = true;
+	send_start(argv, interactive, ksh, ppid);
+	PB_TRACE(PB_SS_GATE, 2, "governed session started");
+}
+
+const PolicyDecision *session_decision(void)
+{
+	return start_reply ? start_reply->started->decision : NULL;
+}
+
+/* ---- this process's channel ---- */
+
+/* A subshell's first need: a channel of its own, handed to the monitor on the factory (no reply). */
+static int ensure_chan(void)
+{
+	if (chan_fd >= 0 && chan_pid == getpid())
+		return 0;
+	if (chan_broken)
+		return PB_ERR_EOF;
+	if (chan_fd >= 0)
+		close(chan_fd); /* the parent's: never ours to use */
+	chan_fd = -1;
+	int sv[2];
+	if (pb_chan_pair(sv) < 0)
+		return PB_ERR_IO;
+	SessionChannel ch = SESSION_CHANNEL__INIT;
+	SessionRequest req = SESSION_REQUEST__INIT;
+	ch.pid = getpid();
+	req.type_case = SESSION_REQUEST__TYPE_CHANNEL;
+	req.channel = &ch;
+	int rc = pb_chan_send(fact_fd, &req.base, &sv[1], 1, 0);
+	close(sv[1]);
+	if (rc < 0) {
+		close(sv[0]);
+		return rc;
+	}
+	chan_fd = high_fd(sv[0]);
+	chan_pid = getpid();
+	return 0;
+}
+
+void session_forked(void)
+{
+	if (!session_on)
+		return;
+	if (chan_fd >= 0)
+		close(chan_fd);
+	chan_fd = -1;
+	/* The parent's children are not ours to report. */
+	for (size_t i = 0; i < nchildren; i++)
+		free(children[i].uid);
+	nchildren = 0;
+}
+
+int session_check(const PolicyCheck *chk, PolicyDecision **dp, const char **errmsg)
+{
+	int rc = ensure_chan();
+	if (rc < 0) {
+		*errmsg = chan_error(rc);
+		return rc;
+	}
+	SessionRequest req = SESSION_REQUEST__INIT;
+	req.id = ++next_id;
+	req.type_case = SESSION_REQUEST__TYPE_CHECK;
+	req.check = (PolicyCheck *)chk;
+	rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
+	if (r == NULL) {
+		*errmsg = chan_error(rc);
+		return rc;
+	}
+	if (r->type_case == SESSION_REPLY__TYPE_DECISION && r->decision) {
+		*dp = r->decision;
+		r->decision = NULL;
+		r->type_case = SESSION_REPLY__TYPE__NOT_SET;
+		session_reply__free_unpacked(r, NULL);
+		return 0;
+	}
+	rc = PB_ERR_PROTO;
+	snprintf(errbuf, sizeof errbuf, "unexpected reply from the session monitor");
+	if (r->type_case == SESSION_REPLY__TYPE_ERROR && r->error) {
+		rc = r->error->code < 0 ? r->error->code : PB_ERR_IO;
+		snprintf(errbuf, sizeof errbuf, "%s",
+		         r->error->message && *r->error->message ? r->error->message : pb_strerror(rc));
+	}
+	session_reply__free_unpacked(r, NULL);
+	*errmsg = errbuf;
+	return rc;
+}
+
+void session_event(SessionEvent *ev)
+{
+	if (ensure_chan() < 0)
+		return;
+	SessionRequest req = SESSION_REQUEST__INIT;
+	req.type_case = SESSION_REQUEST__TYPE_EVENT;
+	req.event = ev;
+	int rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	if (rc < 0)
+		PB_TRACE(PB_SS_GATE, 2, "event not sent: %s", pb_strerror(rc));
+}
+
+/* ---- children and their ends ---- */
+
+void session_child(pid_t pid, const char *uid)
+{
+	if (!session_on)
+		return;
+	if (nchildren == capchildren) {
+		capchildren = capchildren ? capchildren * 2 : 8;
+		children = xrealloc(children, capchildren * sizeof *children);
+	}
+	struct child *c = &children[nchildren++];
+	c->pid = pid;
+	c->uid = uid && *uid ? xstrdup(uid) : NULL;
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+}
+
+void session_reaped(pid_t pid, int wst)
+{
+	if (!session_on || !(WIFEXITED(wst) || WIFSIGNALED(wst)))
+		return;
+	for (size_t i = 0; i < nchildren; i++) {
+		if (children[i].pid != pid)
+			continue;
+		struct timespec t1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		SessionEvent ev = SESSION_EVENT__INIT;
+		ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
+		ev.uniqueid = children[i].uid ? children[i].uid : "";
+		ev.exit_status = WIFEXITED(wst) ? WEXITSTATUS(wst) : 0;
+		ev.signal = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
+		ev.core_dumped = WIFSIGNALED(wst) && WCOREDUMP(wst);
+		ev.run_ns = (uint64_t)((t1.tv_sec - children[i].t0.tv_sec) * 1000000000LL +
+		                       (t1.tv_nsec - children[i].t0.tv_nsec));
+		ev.pid = pid;
+		session_event(&ev);
+		free(children[i].uid);
+		children[i] = children[--nchildren];
+		return;
+	}
+}
+
+void session_exit(int status)
+{
+	if (!session_on || getpid() != root_pid)
+		return;
+	SessionEvent ev = SESSION_EVENT__INIT;
+	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_EXIT;
+	ev.exit_status = status & 0xff;
+	ev.pid = getpid();
+	session_event(&ev);
+}
+
+/* ---- include files and per-command I/O ---- */
+
+char *session_include(const char *path, int fd)
+{
+	const PolicyDecision *d = session_decision();
+	if (d == NULL || !d->shelllogincludefiles)
+		return NULL;
+	size_t len = 0, cap = 8192;
+	char *text = xmalloc(cap + 1);
+	for (;;) {
+		if (len == cap) {
+			if (cap > INCLUDE_MAX) {
+				free(text);
+				sh_errorf(1, ".: %s: longer than 1 MiB: too long to be logged, not run", path);
+			}
+			cap *= 2;
+			text = xrealloc(text, cap + 1);
+		}
+		ssize_t r = read(fd, text + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(text);
+			sh_errorf(1, ".: %s: %s", path, strerror(e));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (len > INCLUDE_MAX) {
+		free(text);
+		sh_errorf(1, ".: %s: longer than 1 MiB: too long to be logged, not run", path);
+	}
+	text[len] = '\0';
+	SessionEvent ev = SESSION_EVENT__INIT;
+	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_INCLUDE;
+	ev.file = (char *)path;
+	ev.text.data = (uint8_t *)text;
+	ev.text.len = len;
+	ev.pid = getpid();
+	session_event(&ev);
+	return text;
+}
+
+int session_io_start(const char *uid, const char **errmsg)
+{
+	int rc = ensure_chan();
+	if (rc < 0) {
+		*errmsg = chan_error(rc);
+		return -1;
+	}
+	SessionIoStart io = SESSION_IO_START__INIT;
+	SessionRequest req = SESSION_REQUEST__INIT;
+	io.uniqueid = (char *)uid;
+	req.id = ++next_id;
+	req.type_case = SESSION_REQUEST__TYPE_IO_START;
+	req.io_start = &io;
+	int std[3] = {0, 1, 2};
+	rc = pb_chan_send(chan_fd, &req.base, std, 3, 0);
+	int fds[1], nfds = 1;
+	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, fds, &nfds, &rc);
+	if (r == NULL) {
+		*errmsg = chan_error(rc);
+		return -1;
+	}
+	int slave = -1;
+	if (r->type_case == SESSION_REPLY__TYPE_DECISION && r->decision->accept && nfds == 1) {
+		slave = fds[0];
+	} else {
+		if (nfds == 1)
+			close(fds[0]);
+		snprintf(errbuf, sizeof errbuf, "the command's I/O log could not start: %s",
+		         r->type_case == SESSION_REPLY__TYPE_ERROR && r->error->message ? r->error->message
+		                                                                         : "no terminal");
+		*errmsg = errbuf;
+	}
+	session_reply__free_unpacked(r, NULL);
+	return slave;
+}

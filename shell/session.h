@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: ISC */
+/* A governed session, shell side: the start, the channels to the session monitor, and the events sent to it. */
+#ifndef PB_SH_SESSION_H
+#define PB_SH_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "session.pb-c.h"
+
+/*
+ * True once session_start() made this a governed session (DESIGN §8): a
+ * monitor runs and every process of the session talks to it. False (the
+ * default, and the mode the interpreter benchmarks measure) means no
+ * configuration asked for policy or logging: no monitor, no channel, and
+ * every hook below returns at once.
+ */
+extern bool session_on;
+
+/*
+ * session_args: take the shell's own long options out of argv (in place,
+ * before the POSIX option words are parsed): `--config FILE`,
+ * `--config=FILE`, `--debug=SPEC`, `--debug SPEC`. Only leading words are
+ * looked at. A malformed one prints a message and exits 2.
+ */
+void session_args(char **argv);
+
+/*
+ * session_start: read pbsh.yaml (the compiled-in path, or --config when the
+ * process has no privilege beyond its real user's), apply --debug, and when
+ * `policyservers` or `logservers` is set start the session monitor and ask
+ * for the "shell start" decision. argv is the shell's original argv (sent as
+ * is). Returns only when the shell may run: a refusal, an error or a missing
+ * monitor print a message and exit 1 (2 for a bad --config/--debug).
+ * Privilege (issue #6 item 4): this is the one call made while the shell may
+ * still be privileged; the monitor is forked from here.
+ */
+void session_start(char **argv, bool interactive);
+
+/* session_decision: the "shell start" decision kept for the whole session (NULL when not governed). */
+const PolicyDecision *session_decision(void);
+
+/*
+ * session_check: ask the monitor about one action on this process's channel
+ * (made on first use in a subshell) and wait for the reply with our id.
+ * On success returns 0 and *dp is the decision (caller frees with
+ * policy_decision__free_unpacked). On failure returns a negative PB_ERR_*
+ * and *errmsg points to a static message (valid until the next call); the
+ * code is PB_ERR_DENIED when the server refused because the session was
+ * ended by an administrator.
+ */
+int session_check(const PolicyCheck *chk, PolicyDecision **dp, const char **errmsg);
+
+/*
+ * session_event: send one event (id 0, never answered) on this process's
+ * channel. Best effort: an event that cannot be sent is traced, not fatal
+ * (the monitor logs the exec'd/ended command from its own view).
+ */
+void session_event(SessionEvent *ev);
+
+/*
+ * session_child: a child was started that must get a FINISH when reaped:
+ * uid is the decision's uniqueid when this process asked and the child
+ * executed the command (copied), NULL for a forked subshell (the monitor then
+ * takes the command last accepted on that child's own channel).
+ */
+void session_child(pid_t pid, const char *uid);
+
+/* session_reaped: a child recorded with session_child ended with wait status wst: send its FINISH. */
+void session_reaped(pid_t pid, int wst);
+
+/* session_forked: in a forked child: drop the parent's channel (a new one is made on first use). */
+void session_forked(void);
+
+/* session_exit: the shell ends by itself with status: the EXIT event, the last of the session. */
+void session_exit(int status);
+
+/*
+ * session_include: shelllogincludefiles: read the whole file fd (at most
+ * 1 MiB) for `.`, send it as an INCLUDE event, and return its text (NUL
+ * terminated, malloc'd; the caller runs exactly this text and frees it).
+ * NULL when include logging is off; exits the command with an error when the
+ * file is too long or unreadable.
+ */
+char *session_include(const char *path, int fd);
+
+/*
+ * session_io_start: the command of decision uid is I/O logged: hand its
+ * standard input, output and error to the monitor and get the pty slave it
+ * must use instead. Returns the slave fd (close-on-exec; caller closes) or
+ * -1 with *errmsg set.
+ */
+int session_io_start(const char *uid, const char **errmsg);
+
+/* session_fd_reserved: is fd one of the shell's own descriptors (channels, trace log) that no redirection may touch? */
+bool session_fd_reserved(int fd);
+
+#endif

@@ -1,0 +1,381 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
+# Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
+#
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging)
+# Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
+# Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
+# server would be in native root mode, where everything runs.
+import os
+import pwd
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "monitor"))
+import test_monitor as tm  # noqa: E402  (Env, ok, free_port, wait_events)
+from test_monitor import ok  # noqa: E402
+
+PBSH = os.environ.get("PBSH")
+MONITOR = tm.MONITOR
+
+START_ACCEPT = """\
+  - name: start
+    when: {mode: shell start}
+    accept: true
+"""
+
+
+def policy(env, text):
+    with open(os.path.join(env.tmp, "policy.yaml"), "w") as f:
+        f.write(text)
+
+
+def user_ids():
+    """(uid, gid) the shells run as: ours, or nobody's when we are root."""
+    if os.getuid() != 0:
+        return os.getuid(), os.getgid()
+    pw = pwd.getpwnam("nobody")
+    return pw.pw_uid, pw.pw_gid
+
+
+def give_tree(env):
+    """The shell's user owns the test folder (its monitor reads the host key and writes the spool)."""
+    uid, gid = user_ids()
+    if os.getuid() != 0:
+        return
+    for d, dirs, files in os.walk(env.tmp):
+        for n in [d] + [os.path.join(d, x) for x in dirs + files]:
+            os.lchown(n, uid, gid)
+
+
+def shell(env, conf, script, extra_env=None, args=(), timeout=30, config=True):
+    uid, gid = user_ids()
+
+    def drop():
+        if os.getuid() == 0:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+    e = {"PATH": "/usr/bin:/bin", "HOME": env.tmp, "PBSH_MONITOR": MONITOR}
+    e.update(extra_env or {})
+    argv = [PBSH] + (["--config", conf] if config else []) + list(args) + (["-c", script] if script is not None else [])
+    return subprocess.run(argv, env=e, capture_output=True, text=True, timeout=timeout, preexec_fn=drop,
+                          cwd=env.tmp)
+
+
+def setup(env, text, log=True):
+    policy(env, text)
+    pp = env.start_policyd()
+    lp = env.start_logd() if log else tm.free_port()
+    conf = env.monitor_conf([pp], [lp])
+    give_tree(env)
+    return conf
+
+
+def decisions(evs):
+    return [(e.get("event"), e.get("pbclientmode"), os.path.basename(e.get("command") or "")) for e in evs
+            if e.get("event") in ("accept", "reject")]
+
+
+def group_refused(env):
+    conf = setup(env, "rules:\n  - name: start\n    when: {mode: shell start}\n    reject: \"not today, %u\"\n")
+    mark = os.path.join(env.tmp, "ran")
+    p = shell(env, conf, f": > {mark}")
+    ok(p.returncode == 1 and "not today" in p.stderr and not os.path.exists(mark),
+       "a refused start: the reason, exit 1, nothing runs", f"rc={p.returncode} err={p.stderr!r}")
+    evs = env.wait_events(lambda e: any(x.get("event") == "reject" for x in e))
+    ok(any(e.get("event") == "reject" and e.get("pbclientmode") == "shell start" for e in evs),
+       "the refused start is logged", evs)
+
+
+def group_failclosed(env):
+    # No policy server at all: a non-root shell does not start.
+    conf = env.monitor_conf([tm.free_port()], [])
+    give_tree(env)
+    mark = os.path.join(env.tmp, "ran")
+    p = shell(env, conf, f": > {mark}")
+    ok(p.returncode == 1 and "no policy server answered" in p.stderr and not os.path.exists(mark),
+       "no policy server at the start: a clear message, exit 1, nothing runs", f"rc={p.returncode} err={p.stderr!r}")
+    # The monitor cannot be run: the shell does not go on without it.
+    p = shell(env, conf, f": > {mark}", extra_env={"PBSH_MONITOR": "/nonexistent/pbsh-monitor"})
+    ok(p.returncode == 1 and "monitor" in p.stderr and not os.path.exists(mark),
+       "no monitor: a message, exit 1, nothing runs", f"rc={p.returncode} err={p.stderr!r}")
+
+    # Mid-session: policyd goes away between two commands.
+    policy(env, "lists:\n  ok: [/usr/bin/true, /usr/bin/echo]\nrules:\n" + START_ACCEPT +
+           "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    pp = env.start_policyd()
+    conf = env.monitor_conf([pp], [])
+    give_tree(env)
+    fifo = os.path.join(env.tmp, "go")
+    os.mkfifo(fifo)
+    give_tree(env)
+    ready = os.path.join(env.tmp, "ready")
+    import threading
+
+    def killer():
+        tm.wait_file(ready, empty_ok=True, secs=20)
+        env.stop("policyd")
+        with open(fifo, "w") as f:
+            f.write("go\n")
+    t = threading.Thread(target=killer)
+    t.start()
+    p = shell(env, conf, f"/usr/bin/true && : > {ready}; read x < {fifo}; /usr/bin/echo after; echo status=$?")
+    t.join()
+    ok("after" not in p.stdout and "status=126" in p.stdout and "not run" in p.stderr,
+       "policyd gone mid-session: the next command is refused with the reason (fail closed)",
+       f"rc={p.returncode} out={p.stdout!r} err={p.stderr!r}")
+
+
+def group_lists(env):
+    prog = os.path.join(env.tmp, "prog")
+    with open(prog, "w") as f:
+        f.write("#!/bin/sh\necho prog-ran\n")
+    os.chmod(prog, 0o755)
+    conf = setup(env, "rules:\n  - name: start\n    when: {mode: shell start}\n    set:\n"
+                 "      shellallowedcommands: [/usr/bin/true, \"/usr/bin/e*\"]\n"
+                 "      shellforbiddencommands: [/usr/bin/echo, \"/usr/bin/*\"]\n    accept: true\n"
+                 f"  - name: tmp\n    when: {{command: \"{env.tmp}/*\"}}\n    accept: true\n"
+                 "  - name: never\n    when: {mode: shell command}\n    reject: \"asked the server\"\n")
+    p = shell(env, conf, "/usr/bin/true; echo t=$?; /usr/bin/echo no; echo e=$?; /usr/bin/env true; echo v=$?; "
+                         f"/usr/bin/ls /; echo l=$?; {prog}; echo p=$?")
+    out = p.stdout
+    ok("t=0" in out, "an exact allowed entry runs", out)
+    ok("e=126" in out and "forbidden" in p.stderr, "an exact forbidden entry wins over an allowed pattern",
+       out + p.stderr)
+    ok("v=0" in out, "an allowed pattern wins over a forbidden pattern", out + p.stderr)
+    ok("l=126" in out, "a forbidden pattern refuses", out)
+    ok("prog-ran" in out and "p=0" in out, "what no list settles is asked of the server", out + p.stderr)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    d = decisions(evs)
+    ok(d == [("accept", "shell start", "pbsh"), ("accept", "shell command", "prog")],
+       "list hits are neither sent nor logged", d)
+
+
+def group_builtins(env):
+    conf = setup(env, "rules:\n  - name: start\n    when: {mode: shell start}\n    set:\n"
+                 "      shellcheckbuiltins: true\n      shellcheckredirections: true\n    accept: true\n"
+                 "  - name: cd\n    when: {mode: shell builtin, command: cd}\n    reject: \"no cd\"\n"
+                 "  - name: builtins\n    when: {mode: shell builtin}\n    accept: true\n"
+                 "  - name: no\n    when:\n      mode: shell redirect\n"
+                 f"      argv: {{0: \"shell redirect write\", 1: \"{env.tmp}/no*\"}}\n    reject: \"not there\"\n"
+                 "  - name: redir\n    when: {mode: shell redirect}\n    accept: true\n")
+    os.symlink(os.path.join(env.tmp, "no-target"), os.path.join(env.tmp, "innocent"))
+    give_tree(env)
+    p = shell(env, conf, "echo a > ok.txt; echo ok=$?; cd /; echo cd=$? $PWD; echo b > no.txt; echo no=$?; "
+                         "echo c > innocent; echo link=$?; cat < ok.txt")
+    out = p.stdout
+    ok("ok=0" in out and os.path.exists(os.path.join(env.tmp, "ok.txt")), "an allowed redirection opens the file",
+       out + p.stderr)
+    ok("cd=1" in out and "no cd" in p.stderr and f" {env.tmp}" in out, "a refused builtin: its reason, status 1",
+       out + p.stderr)
+    ok("no=0" not in out and "not there" in p.stderr and not os.path.exists(os.path.join(env.tmp, "no.txt")),
+       "a refused redirection creates nothing", out + p.stderr)
+    ok("link=0" not in out and "no-target: not there" in p.stderr and not os.path.exists(os.path.join(env.tmp, "no-target")),
+       "a link is checked as its target (no way round the check by a symbolic link)", out + p.stderr)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    red = [(e.get("event"), e.get("runargv") or e.get("argv")) for e in evs if e.get("pbclientmode") == "shell redirect"]
+    ok(any(a and a[0] == "shell redirect write" and a[1].endswith("/ok.txt") for _, a in red)
+       and any(a and a[0] == "shell redirect read" for _, a in red),
+       "redirections reach the policy with their kind and path", red)
+    ok(any(e.get("event") == "reject" and e.get("command") == "cd" for e in evs), "the refused builtin is logged",
+       decisions(evs))
+
+
+def group_subshell(env):
+    conf = setup(env, "lists:\n  ok: [/usr/bin/true, /usr/bin/echo, /usr/bin/cat]\nrules:\n" + START_ACCEPT +
+                 "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    p = shell(env, conf, "(/usr/bin/true; /usr/bin/true); /usr/bin/echo x | /usr/bin/cat; y=$(/usr/bin/echo y); "
+                         "/usr/bin/true & wait; echo $y")
+    ok(p.returncode == 0 and p.stdout == "x\ny\n", "subshells, pipelines, substitutions and & run", p.stdout + p.stderr)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    acc = [e.get("uniqueid") for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"]
+    fin = [e.get("uniqueid") for e in evs if e.get("event") == "finish"]
+    ok(len(acc) == 6 and sorted(fin) == sorted(acc), "six commands from five processes: each accepted once, finished once",
+       [(e.get("event"), e.get("command"), e.get("uniqueid")) for e in evs])
+
+
+def group_fds(env):
+    conf = setup(env, "lists:\n  ok: [/usr/bin/true, /usr/bin/ls]\nrules:\n" + START_ACCEPT +
+                 "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    p = shell(env, conf, "command exec 1000>/dev/null; echo a=$?; echo hi >&1000; echo b=$?; command exec 1001<&-; "
+                         "/usr/bin/ls /proc/self/fd | while read n; do [ \"$n\" -ge 1000 ] && echo leak $n; done; "
+                         "/usr/bin/true; echo d=$?")
+    out = p.stdout
+    ok("leak" not in out and "d=0" in out, "programs inherit none of the shell's channels", out + p.stderr)
+    ok("reserved" in p.stderr and "d=0" in out, "redirections cannot touch the channels; the session goes on",
+       out + p.stderr)
+
+
+def group_debug(env):
+    trace = os.path.join(env.tmp, "trace")
+    os.mkdir(trace)
+    conf = setup(env, "lists:\n  ok: [/usr/bin/true]\nrules:\n" + START_ACCEPT +
+                 "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    with open(conf, "a") as f:
+        f.write(f"shlog: {trace}/sh.log\n")
+    give_tree(env)
+    p = shell(env, conf, "/usr/bin/true", args=["--debug=gate@5"])
+    log = open(os.path.join(trace, "sh.log")).read() if os.path.exists(os.path.join(trace, "sh.log")) else ""
+    ok(p.returncode == 0 and "gate command" in log and "gate command" not in p.stderr + p.stdout,
+       "--debug traces into the shlog file, not to the user", f"{p.stderr!r} {log[-400:]!r}")
+    p = shell(env, conf, "true", args=["--debug=nosuch@3"])
+    ok(p.returncode == 2 and "--debug" in p.stderr, "a bad --debug spec: a message, exit 2", p.stderr)
+    p = shell(env, None, None, args=["--config"], config=False)
+    ok(p.returncode == 2, "--config without a file: exit 2", p.stderr)
+
+
+def group_interp(env):
+    # Ungoverned (no configuration): which interpreter runs a file the kernel cannot execute.
+    noshebang = os.path.join(env.tmp, "plain")
+    with open(noshebang, "w") as f:
+        f.write("echo plain-ran\n")
+    os.chmod(noshebang, 0o755)
+    fake = os.path.join(env.tmp, "fakesh")
+    with open(fake, "w") as f:
+        f.write("#!/bin/sh\necho \"fake $(basename $0) $*\"\n")
+    os.chmod(fake, 0o755)
+    give_tree(env)
+    base = {"PATH": "/usr/bin:/bin"}
+    cases = [({"EXECSHELL": fake, "SHELL": "/nonexistent"}, f"fake fakesh {noshebang} a"),
+             ({"SHELL": fake}, f"fake fakesh {noshebang} a"),
+             ({"EXECSHELL": "relative", "SHELL": fake}, f"fake fakesh {noshebang} a"),
+             ({}, "plain-ran")]
+    for e, want in cases:
+        p = subprocess.run([PBSH, "-c", f"{noshebang} a"], env=dict(base, **e), capture_output=True, text=True,
+                           timeout=10)
+        ok(p.stdout.strip() == want, f"no #!: interpreter with {sorted(e)}", p.stdout + p.stderr)
+    # A #! script starts by its interpreter, whatever EXECSHELL says.
+    sb = os.path.join(env.tmp, "sb")
+    with open(sb, "w") as f:
+        f.write(f"#!{fake}\n")
+    os.chmod(sb, 0o755)
+    p = subprocess.run([PBSH, "-c", f"{sb} b"], env=dict(base, EXECSHELL="/bin/false"), capture_output=True,
+                       text=True, timeout=10)
+    ok(p.stdout.strip() == f"fake fakesh {sb} b", "#!: its own interpreter", p.stdout + p.stderr)
+    # Governed: a #! script is checked by its real path and run by that path (its $0 stays a name).
+    conf = setup(env, f"rules:\n" + START_ACCEPT + f"  - name: tmp\n    when: {{command: \"{env.tmp}/*\"}}\n"
+                 "    accept: true\n")
+    link = os.path.join(env.tmp, "via-link")
+    os.symlink(sb, link)
+    give_tree(env)
+    p = shell(env, conf, f"{link} c")
+    ok(p.stdout.strip() == f"fake fakesh {sb} c", "governed: a script through a link runs as checked",
+       p.stdout + p.stderr)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    ok([e.get("command") for e in evs if e.get("pbclientmode") == "shell command"] == [sb],
+       "the path sent is the real path (links resolved)", decisions(evs))
+
+
+def group_killed(env):
+    """pbctl kill-session: policyd refuses the session's next check; the shell says why and ends."""
+    import threading
+    policy(env, "lists:\n  ok: [/usr/bin/true]\nrules:\n" + START_ACCEPT +
+           "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    port = tm.free_port()
+    d = os.path.join(env.tmp, "policyd")
+    os.makedirs(d, exist_ok=True)
+    pconf = os.path.join(d, "pbsh.yaml")
+    with open(pconf, "w") as f:
+        f.write(env.tls("server") + f"admins: [admin]\npolicyd:\n  listen: [127.0.0.1:{port}]\n"
+                f"  policy: {env.tmp}/policy.yaml\n  pidfile: {d}/pid\n  log: {d}/log\n")
+    env.procs["policyd"] = subprocess.Popen([tm.POLICYD, "-D", "-f", pconf], stdout=subprocess.DEVNULL,
+                                            stderr=open(os.path.join(d, "stderr"), "w"))
+    aconf = os.path.join(env.tmp, "admin.yaml")
+    with open(aconf, "w") as f:
+        f.write(env.tls("admin") + f"  servername: localhost\npolicyd:\n  listen: [127.0.0.1:{port}]\n")
+    conf = env.monitor_conf([port], [])
+    fifo = os.path.join(env.tmp, "go")
+    os.mkfifo(fifo)
+    ready = os.path.join(env.tmp, "ready")
+    give_tree(env)
+    result = {}
+
+    def admin():
+        tm.wait_file(ready, empty_ok=True, secs=20)
+        r = subprocess.run([tm.PBCTL, "-f", aconf, "sessions", "policyd"], capture_output=True, text=True, timeout=30)
+        rows = [ln.split() for ln in r.stdout.splitlines() if len(ln.split()) >= 6 and ln.split()[1] == "policyd"]
+        sid = rows[0][2] if rows else "0"
+        r = subprocess.run([tm.PBCTL, "-f", aconf, "kill-session", "-m", "maintenance now", sid, "policyd"],
+                           capture_output=True, text=True, timeout=30)
+        result["kill"] = (r.returncode, r.stdout + r.stderr, rows)
+        with open(fifo, "w") as f:
+            f.write("go\n")
+    for _ in range(50):
+        if subprocess.run([tm.PBCTL, "-f", aconf, "status", "policyd"], capture_output=True).returncode == 0:
+            break
+        import time
+        time.sleep(0.1)
+    t = threading.Thread(target=admin)
+    t.start()
+    p = shell(env, conf, f"/usr/bin/true && : > {ready}; read x < {fifo}; /usr/bin/true; echo reached")
+    t.join()
+    ok(result.get("kill", (1,))[0] == 0, "the administrator ends the session", result.get("kill"))
+    ok(p.returncode == 1 and "reached" not in p.stdout and "session was ended" in p.stderr
+       and "maintenance now" in p.stderr, "the shell says why and exits", f"rc={p.returncode} {p.stdout!r} {p.stderr!r}")
+
+
+def group_logging(env):
+    """shelllogincludefiles: a sourced file's text is logged; a command whose decision sets iolog has its own I/O log."""
+    inc = os.path.join(env.tmp, "inc.sh")
+    text = "/usr/bin/true\nINC=yes\n"
+    with open(inc, "w") as f:
+        f.write(text)
+    conf = setup(env, "rules:\n  - name: start\n    when: {mode: shell start}\n    set: {shelllogincludefiles: true}\n"
+                 "    accept: true\n  - name: echo\n    when: {command: /usr/bin/echo}\n"
+                 "    set: {iolog: \"%u/%i\", runlocalmode: false}\n    accept: true\n"
+                 "  - name: true\n    when: {command: /usr/bin/true}\n    accept: true\n")
+    p = shell(env, conf, f". {inc}; echo inc=$INC; /usr/bin/echo own-io; echo st=$?")
+    ok("inc=yes" in p.stdout and "own-io" in p.stdout and "st=0" in p.stdout,
+       "the sourced file runs; the I/O logged command's output reaches the shell's stdout", p.stdout + p.stderr)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    incs = [e for e in evs if e.get("pbclientmode") == "shell include"]
+    ok(len(incs) == 1 and incs[0].get("text") == text, "the sourced file is logged with exactly the text run", incs)
+    own = [e for e in evs if e.get("event") == "accept" and e.get("iolog_path") and
+           os.path.basename(e.get("command") or "") == "echo"]
+    ok(len(own) == 1, "the command's decision names its own I/O log", decisions(evs))
+    got = b""
+    if own:
+        d = os.path.join(env.io, own[0]["iolog_path"])
+        for _ in range(50):
+            got = b"".join(open(os.path.join(d, n), "rb").read() for n in ("stdout", "ttyout")
+                           if os.path.exists(os.path.join(d, n)))
+            if b"own-io" in got:
+                break
+            import time
+            time.sleep(0.1)
+    ok(b"own-io" in got, "its output is in that log", got)
+    fin = [e for e in evs if e.get("event") == "finish" and own and e.get("uniqueid") == own[0].get("uniqueid")]
+    ok(len(fin) == 1, "and it has its finish", [(e.get("event"), e.get("command")) for e in evs])
+
+
+GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+          "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
+          "interp": group_interp}
+
+
+def main():
+    group = sys.argv[1]
+    for prog in (PBSH, MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG):
+        if not prog or not os.path.exists(prog):
+            print(f"1..0 # SKIP {prog!r} is missing")
+            return 0
+    env = tm.Env()
+    try:
+        GROUPS[group](env)
+    except Exception:  # noqa: BLE001
+        import traceback
+        ok(False, f"{group}: exception", traceback.format_exc())
+    finally:
+        if os.environ.get("SESSION_KEEP"):
+            print(f"# kept {env.tmp}")
+            for p in env.procs.values():
+                p.kill()
+        else:
+            env.close()
+    print(f"1..{tm._n}")
+    return 1 if tm._failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -40,8 +40,13 @@ def skip(why):
 
 
 def which(cmd):
-    """The path the shell's PATH search finds (PATH=/usr/bin:/bin), as the gate reports it."""
-    return shutil.which(cmd, path=PATH)
+    """The file the shell's PATH search finds (PATH=/usr/bin:/bin), by its real path, as the gate sends it."""
+    return os.path.realpath(shutil.which(cmd, path=PATH))
+
+
+def in_dir(path, pattern):
+    """A pattern in the folder of path (a list entry like /usr/bin/d*)."""
+    return os.path.join(os.path.dirname(path), pattern)
 
 
 # ---- the policy ----
@@ -58,7 +63,7 @@ def policy(start_set=None, rules="", pre=""):
     """A policy: `pre` rules, the shell start (with start_set's variables), then `rules`, then rm refused,
     the harmless commands accepted, and default deny with a reason naming the command."""
     s = "    set:\n" + "".join(f"      {k}: {yval(v)}\n" for k, v in (start_set or {}).items()) if start_set else ""
-    harmless = [p for c in ("ls", "echo", "true", "false", "cat", "touch", "id", "printf", "sleep", "stat", "env")
+    harmless = [p for c in ("ls", "echo", "true", "false", "cat", "touch", "id", "printf", "sleep", "stat", "env", "printenv", "uname")
                 for p in (f"/bin/{c}", f"/usr/bin/{c}")]
     return ("lists:\n"
             f"  harmless: {yval(harmless)}\n"
@@ -196,8 +201,8 @@ def group_lists(env):
     uname, basename, base64, dirname, wc, idp, head = (which(c) for c in
                                                      ("uname", "basename", "base64", "dirname", "wc", "id", "head"))
     gov = Gov(env, policy({
-        "shellallowedcommands": [uname, basename[:-4] + "*", dirname[:-6] + "d*"],
-        "shellforbiddencommands": [uname[:-3] + "*", basename, dirname[:-6] + "di*", wc[:-1] + "*"],
+        "shellallowedcommands": [uname, in_dir(basename, "base*"), in_dir(dirname, "d*")],
+        "shellforbiddencommands": [in_dir(uname, "un*"), basename, in_dir(dirname, "di*"), in_dir(wc, "w*")],
     }, rules="  - name: id\n    when: {mode: shell command, command: " + yval(idp) + "}\n    accept: true\n"))
     p = run(gov, "uname -s; basename /x/BN; echo b64 | base64; dirname /DN/x; echo wc | wc -c; id -u; "
                  "echo HD | head -n1; echo end")
@@ -377,9 +382,11 @@ def group_iolog(env):
     rules = (f"  - name: logged\n    when: {{mode: shell command, command: {yval(which('printf'))}}}\n"
              "    set: {iolog: \"%u/%i\", runlocalmode: false}\n    accept: true\n")
     gov = Gov(env, policy(rules=rules))
-    p = run(gov, "printf 'only-this-command\\n'; echo not-logged")
-    ok(p.returncode == 0 and p.stdout == "only-this-command\nnot-logged\n", "the command's output still reaches stdout",
-       show(p))
+    p = run(gov, f"{which('printf')} 'only-this-command\\n'; echo not-logged")
+    ok(p.returncode == 0 and sorted(p.stdout.splitlines()) == ["not-logged", "only-this-command"],
+       "the command's output still reaches stdout", show(p))
+    ok(p.stdout == "only-this-command\nnot-logged\n",
+       "all of it before the shell goes on (the relayed output is not overtaken by the next command's)", show(p))
     evs = gov.events()
     own = [e for e in evs if e.get("event") == "accept" and e.get("iolog_path") and e.get("command") == which("printf")]
     ok(len(own) == 1, "the command has an I/O log of its own", [(e.get("event"), e.get("command"), e.get("iolog_path")) for e in evs])
@@ -521,7 +528,7 @@ BYPASS = [
     ("pipeline stage", "echo | rm {v}", None),
     ("background", "rm {v} & wait", None),
     ("arithmetic with a command substitution", ": $(( $(rm {v}) + 0 ))", None),
-    ("script without #! (the shell interprets it)", "{script}", None),
+    ("#! script run by the shell under test (a governed session of its own)", "{script}", None),
     ("copy of rm first in PATH, named like an allowed command", "PATH={pbin}:$PATH; ls {v}; PATH=" + PATH,
      "{pbin}/ls"),
 ]
@@ -544,8 +551,7 @@ def group_bypass(env):
         with open(src, "w") as f:
             f.write(f"rm {v}\n")
         script = os.path.join(w, f"script-{i}")
-        with open(script, "w") as f:
-            f.write(f"rm {v}\n")
+        open(script, "w").close()
         os.chmod(script, 0o755)
         lines.append(text.format(v=v, src=src, pbin=pbin, script=script))
         want[v] = (name, cmd.format(pbin=pbin) if cmd else which("rm"))
@@ -554,6 +560,10 @@ def group_bypass(env):
             skip(f"no {shname} built")
             continue
         start = len(gov.audit())
+        for i in range(len(BYPASS)):  # the #! scripts name the shell under test
+            script = os.path.join(w, f"script-{i}")
+            with open(script, "w") as f:
+                f.write(f"#!{sh} --config={gov.conf}\nrm {os.path.join(w, f'victim-{i}')}\n")
         p = run(gov, "\n".join(lines) + "\necho end\n", shell=sh)
         ok(p.stdout.endswith("end\n"), f"{shname}: the script ran to its end", show(p))
         aud = gov.audit()[start:]

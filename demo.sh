@@ -21,7 +21,7 @@ meson compile -C "$build" >/dev/null
 
 find_prog() { # name: path of a built program, or empty
   local p
-  for p in "$build/shell/$1" "$build/$1/$1" "$build/tools/$1"; do
+  for p in "$build/shell/$1" "$build/$1/$1" "$build/tools/$1" "$build/monitor/$1"; do
     if [ -x "$p" ]; then printf '%s\n' "$src/$p"; return 0; fi
   done
   return 0
@@ -124,6 +124,10 @@ if [ "$(basename "$shell")" = pbksh ]; then
   export HISTFILE="$work/history"
   say "emacs editing (set -o vi for vi), TAB completes, ^Z/fg/jobs for job control"
 fi
+# The shell forks its session monitor (pbsh-monitor(8)); a build that is not installed names it
+# by PBSH_MONITOR, which the shell honours only when it runs without privilege.
+monitor=$(find_prog pbsh-monitor)
+[ -n "$monitor" ] && export PBSH_MONITOR="$monitor"
 if "$shell" --config "$work/pbsh.yaml" -c true 2>/dev/null; then
   "$shell" --config "$work/pbsh.yaml" -i
 else

@@ -568,6 +568,7 @@ char *session_include(const char *path, int fd)
 		if (len == cap) {
 			if (cap > INCLUDE_MAX) {
 				free(text);
+				close(fd);
 				sh_errorf(1, ".: %s: longer than 1 MiB: too long to be logged, not run", path);
 			}
 			cap *= 2;
@@ -579,6 +580,7 @@ char *session_include(const char *path, int fd)
 		if (r < 0) {
 			int e = errno;
 			free(text);
+			close(fd);
 			sh_errorf(1, ".: %s: %s", path, strerror(e));
 		}
 		if (r == 0)
@@ -587,6 +589,7 @@ char *session_include(const char *path, int fd)
 	}
 	if (len > INCLUDE_MAX) {
 		free(text);
+		close(fd);
 		sh_errorf(1, ".: %s: longer than 1 MiB: too long to be logged, not run", path);
 	}
 	text[len] = '\0';

@@ -81,8 +81,8 @@ void session_exit(int status);
  * session_include: shelllogincludefiles: read the whole file fd (at most
  * 1 MiB) for `.`, send it as an INCLUDE event, and return its text (NUL
  * terminated, malloc'd; the caller runs exactly this text and frees it).
- * NULL when include logging is off; exits the command with an error when the
- * file is too long or unreadable.
+ * NULL when include logging is off; when the file is too long or unreadable
+ * it closes fd and unwinds with an error (the file is not run).
  */
 char *session_include(const char *path, int fd);
 

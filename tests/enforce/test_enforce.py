@@ -642,4 +642,5 @@ GROUPS = {
 
 
 if __name__ == "__main__":
-    sys.exit(tm.main(GROUPS, keep_var="ENFORCE_KEEP", precheck=governed))
+    sys.exit(tm.run_group(GROUPS, sys.argv[1], (PBSH, tm.MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG, tm.PBCTL),
+                          keep_var="ENFORCE_KEEP", precheck=governed))

@@ -886,11 +886,10 @@ GROUPS = {"args": group_args, "shell": group_shell, "logback": group_logback, "r
           "iolog": group_iolog, "subshell": group_subshell}
 
 
-def main(groups=None, keep_var="MONITOR_KEEP", precheck=None):
-    """Run the group named by argv[1] in a fresh Env, as TAP. precheck(env): None, or why every test is skipped
-    (tests/enforce uses this main with its own groups)."""
-    group = sys.argv[1]
-    for prog in (MONITOR, POLICYD, LOGD, PBLOG):
+def run_group(groups, group, progs, keep_var="MONITOR_KEEP", precheck=None):
+    """Run one test group in a fresh Env (kept with keep_var=1); returns the exit status. Shared by tests/session
+    and tests/enforce. precheck(env): None, or why every test of the group is skipped."""
+    for prog in progs:
         if not prog or not os.path.exists(prog):
             print(f"1..0 # SKIP {prog!r} is missing")
             return 0
@@ -900,8 +899,8 @@ def main(groups=None, keep_var="MONITOR_KEEP", precheck=None):
         if why:
             print(f"1..0 # SKIP {why}")
             return 0
-        (groups or GROUPS)[group](env)
-    except Exception as e:  # noqa: BLE001
+        groups[group](env)
+    except Exception:  # noqa: BLE001
         import traceback
         ok(False, f"{group}: exception", traceback.format_exc())
     finally:
@@ -913,6 +912,10 @@ def main(groups=None, keep_var="MONITOR_KEEP", precheck=None):
             env.close()
     print(f"1..{_n}")
     return 1 if _failed else 0
+
+
+def main():
+    return run_group(GROUPS, sys.argv[1], (MONITOR, POLICYD, LOGD, PBLOG))
 
 
 if __name__ == "__main__":

@@ -347,6 +347,13 @@ def group_logging(env):
     ok(b"own-io" in got, "its output is in that log", got)
     fin = [e for e in evs if e.get("event") == "finish" and own and e.get("uniqueid") == own[0].get("uniqueid")]
     ok(len(fin) == 1, "and it has its finish", [(e.get("event"), e.get("command")) for e in evs])
+    big = os.path.join(env.tmp, "big.sh")
+    with open(big, "w") as f:
+        f.write("echo big-ran\n" + ":\n" * (600 * 1024))
+    give_tree(env)
+    p = shell(env, conf, f". {big}; echo big=$?")
+    ok("big-ran" not in p.stdout and "1 MiB" in p.stderr, "a sourced file over 1 MiB is refused, not run",
+       p.stdout + p.stderr)
 
 
 GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
@@ -355,26 +362,7 @@ GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_ref
 
 
 def main():
-    group = sys.argv[1]
-    for prog in (PBSH, MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG):
-        if not prog or not os.path.exists(prog):
-            print(f"1..0 # SKIP {prog!r} is missing")
-            return 0
-    env = tm.Env()
-    try:
-        GROUPS[group](env)
-    except Exception:  # noqa: BLE001
-        import traceback
-        ok(False, f"{group}: exception", traceback.format_exc())
-    finally:
-        if os.environ.get("SESSION_KEEP"):
-            print(f"# kept {env.tmp}")
-            for p in env.procs.values():
-                p.kill()
-        else:
-            env.close()
-    print(f"1..{tm._n}")
-    return 1 if tm._failed else 0
+    return tm.run_group(GROUPS, sys.argv[1], (PBSH, MONITOR, tm.POLICYD, tm.LOGD, tm.PBLOG, tm.PBCTL))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #include "c_test.h"
 #include "gate.h"
 #include "jobs.h"
+#include "priv.h"
 #include "shell.h"
 #include "trap.h"
 
@@ -80,12 +81,34 @@ void builtin_foreach(void (*cb)(const struct builtin *b, void *ctx), void *ctx)
 		cb(&table[i], ctx);
 }
 
+/* A builtin under the decision's runuser/rungroup/runumask: the identity is given back also when it unwinds. */
+static int run_as(const struct builtin *b, int argc, char **argv, const struct priv_run *run)
+{
+	struct priv_saved sv;
+	int in = priv_enter(run, &sv);
+	if (in < 0)
+		return 1;
+	if (in == 0)
+		return b->fn(argc, argv);
+	volatile int st = 0;
+	struct sh_jmp j;
+	sh_push(&j);
+	if (setjmp(j.jb) != 0) {
+		priv_leave(&sv);
+		sh_unwind(j.kind, j.status);
+	}
+	st = b->fn(argc, argv);
+	sh_pop(&j);
+	priv_leave(&sv);
+	return st;
+}
+
 int builtin_run(const struct builtin *b, int argc, char **argv)
 {
 	/* Every builtin runs through here: the policy gate for builtins (never inside a builtin). */
 	if (gate_check(GATE_BUILTIN, b->name, argv) != GATE_ALLOW)
 		return 1;
-	int st = b->fn(argc, argv);
+	int st = priv_run_current ? run_as(b, argc, argv, priv_run_current) : b->fn(argc, argv);
 	if (out_flush() < 0) {
 		sh_warnf("%s: write error: %s", argv[0], strerror(errno));
 		if (st == 0)

@@ -114,7 +114,7 @@ static char *find_dot(const char *name)
 		sb_putc(&sb, '/');
 		sb_puts(&sb, name);
 		struct stat st;
-		if (stat(sb_str(&sb), &st) == 0 && S_ISREG(st.st_mode) && access(sb_str(&sb), R_OK) == 0)
+		if (stat(sb_str(&sb), &st) == 0 && S_ISREG(st.st_mode) && faccessat(AT_FDCWD, sb_str(&sb), R_OK, AT_EACCESS) == 0)
 			return sb_str(&sb);
 		if (!colon)
 			break;

@@ -3,6 +3,7 @@
 #include "c_test.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,13 +76,14 @@ bool test_unary(const char *who, const char *op, const char *arg, bool *err)
 		int o = opt_by_name(arg);
 		return o >= 0 && opt[o];
 	}
+	/* The effective ids: under a decision's runuser the builtin answers for that user. */
 	case 'r':
-		return access(arg, R_OK) == 0;
+		return faccessat(AT_FDCWD, arg, R_OK, AT_EACCESS) == 0;
 	case 'w':
-		return access(arg, W_OK) == 0;
+		return faccessat(AT_FDCWD, arg, W_OK, AT_EACCESS) == 0;
 	case 'x':
 		/* root: access says yes for any file; require an x bit as the other shells do. */
-		if (access(arg, X_OK) != 0)
+		if (faccessat(AT_FDCWD, arg, X_OK, AT_EACCESS) != 0)
 			return false;
 		if (geteuid() == 0 && stat(arg, &st) == 0 && !S_ISDIR(st.st_mode))
 			return (st.st_mode & 0111) != 0;

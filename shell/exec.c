@@ -20,6 +20,7 @@
 #include "options.h"
 #include "parse.h"
 #include "policy.h"
+#include "priv.h"
 #include "redir.h"
 #include "restrict.h"
 #include "session.h"
@@ -279,8 +280,9 @@ void find_command(const char *name, struct cmdentry *ce, int flags)
 
 /* ---- running programs ---- */
 
-/* Written by a vfork child (shared memory) when its execve failed. */
+/* Written by a vfork child (shared memory) when its execve failed, or it could not take the run identity. */
 static volatile int vfork_errno;
+static volatile bool vfork_priv_failed;
 
 static int exec_failure_status(int e)
 {
@@ -412,6 +414,16 @@ static int open_checked(const char **pathp, char **argv, int *fdp)
 /* Run a program (path or the checked descriptor xfd; io: the pty slave of an I/O logged command). */
 static int spawn_program(const char *path, int xfd, int io, const char *uid, char **argv, int flags)
 {
+	/* The decision's runuser/rungroup/runumask, resolved here: the vfork child only makes system calls. */
+	struct priv_ids ids;
+	if (priv_run_current && priv_resolve(priv_run_current, &ids) < 0) {
+		if (xfd >= 0)
+			close(xfd);
+		if (io >= 0)
+			close(io);
+		return 126;
+	}
+	const struct priv_ids *const run = priv_run_current ? &ids : NULL;
 	char **envp = var_environ();
 	out_flush();
 	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && !trap_any() && !jobs_control())) {
@@ -419,6 +431,10 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 		if (io >= 0)
 			for (int fd = 0; fd < 3; fd++)
 				dup2(io, fd);
+		if (priv_exec_prepare(run) < 0) {
+			sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(errno));
+			sh_unwind(SH_EXIT, 126);
+		}
 		do_execve(path, xfd, argv, envp);
 		int e = errno;
 		if (xfd >= 0)
@@ -443,6 +459,7 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	vfork_errno = 0;
+	vfork_priv_failed = false;
 	pid_t pid = vfork();
 	if (pid == 0) {
 		/* Only system calls here: the child shares our memory until execve. */
@@ -452,6 +469,12 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 		if (io >= 0)
 			for (int fd = 0; fd < 3; fd++)
 				dup2(io, fd);
+		/* Never exec with the saved root of a setuid start; as the run identity when one is given. */
+		if (priv_exec_prepare(run) < 0) {
+			vfork_errno = errno;
+			vfork_priv_failed = true;
+			_exit(126);
+		}
 		do_execve(path, xfd, argv, envp);
 		vfork_errno = errno;
 		_exit(exec_failure_status(errno));
@@ -477,7 +500,10 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 	} else {
 		status = wait_pid(pid);
 	}
-	if (e) {
+	if (e && vfork_priv_failed) {
+		sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(e));
+		status = 126;
+	} else if (e) {
 		report_exec_error(argv[0], e);
 		status = exec_failure_status(e);
 	}

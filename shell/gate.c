@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "debug.h"
+#include "priv.h"
 
 /*
  * The policy client (policy.c) installs its function here in a governed
@@ -26,5 +27,7 @@ enum gate_verdict gate_check(enum gate_kind kind, const char *name, char *const 
 	PB_TRACE(PB_SS_GATE, 5, "gate %s %s", kind_name[kind], name);
 	if (gate_policy == NULL)
 		return GATE_ALLOW;
+	/* The decision for this action says how it runs; nothing is left from an earlier one. */
+	priv_run_current = NULL;
 	return gate_policy(kind, name, argv);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /* pbsh (and pbksh, built with -DPBKSH): a thin main around the interpreter core library. */
+#include "priv.h"
 #include "shell.h"
 
 #ifdef PBKSH
@@ -62,6 +63,8 @@ extern char **environ;
 
 int main(int argc, char **argv)
 {
+	/* Before anything else: the user's ids, root only as the saved uid (setuid install). */
+	priv_init();
 #ifdef PBKSH
 	login_flag(argc, argv);
 	sh_edit_hook = edit_start;

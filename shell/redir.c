@@ -17,6 +17,7 @@
 #include "gate.h"
 #include "options.h"
 #include "policy.h"
+#include "priv.h"
 #include "restrict.h"
 #include "session.h"
 #include "shell.h"
@@ -224,7 +225,8 @@ static int open_checked(const char *path, int flags, bool write_)
 			close(dfd);
 			return -2;
 		}
-		fd = openat(dfd, base, flags | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0666);
+		/* As the decision's runuser/rungroup/runumask when it gives them (a created file is theirs). */
+		fd = priv_openat(priv_run_current, dfd, base, flags | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0666);
 		int e = errno;
 		close(dfd);
 		errno = e;

@@ -357,6 +357,8 @@ void session_start(char **argv, bool interactive)
 		conf = NULL; /* no configuration: an ungoverned shell */
 	} else if (rc < 0) {
 		fprintf(stderr, "%s: %s\n", sh_name, cerr.msg);
+		if (conf_override)
+			_exit(2); /* the test's own file: nothing to fall back on */
 		if (getuid() != 0)
 			_exit(1); /* the file says this host is governed: fail closed */
 		fprintf(stderr, "%s: root: going on without policy or logging\n", sh_name);

@@ -33,7 +33,10 @@ void session_args(char **argv);
  * `policyservers` or `logservers` is set start the session monitor and ask
  * for the "shell start" decision. argv is the shell's original argv (sent as
  * is). Returns only when the shell may run: a refusal, an error or a missing
- * monitor print a message and exit 1 (2 for a bad --config/--debug).
+ * monitor print a message and exit 1 (2 for a bad --config/--debug). A
+ * compiled-in pbsh.yaml that does not load stops an ordinary user (exit 1:
+ * the file says the host is governed) but not root, who goes on ungoverned
+ * with a warning (root must be able to repair the file).
  * Privilege (issue #6 item 4): this is the one call made while the shell may
  * still be privileged; the monitor is forked from here.
  */

@@ -24,9 +24,14 @@
  * user's, so they can only open what the user could: ENV (interactive),
  * HOME (login profile, ~), PATH, HISTFILE/HISTSIZE (pbksh), FCEDIT, CDPATH,
  * TMPDIR (big here-documents), the locale (LC_*, LANG: pbksh's line editor;
- * the C library ignores LOCPATH and other unsafe ones under AT_SECURE) and
- * PB_DEBUG-style tracing is set only by --debug (lib/debug.c). The dynamic
+ * the C library ignores LOCPATH and other unsafe ones under AT_SECURE);
+ * tracing is turned on only by --debug, never by a variable. The dynamic
  * loader ignores LD_* for a setuid program (AT_SECURE).
+ *
+ * For the governed start (session.c): the parent that becomes the monitor
+ * calls priv_monitor() before it execs pbsh-monitor; a file only root may
+ * read is read inside priv_enter(&(struct priv_run){"#0", NULL, -1}, &sv)
+ * ... priv_leave(&sv).
  */
 
 /* What a decision asks for: NULL / -1 = not set. Strings are borrowed. */

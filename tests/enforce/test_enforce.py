@@ -464,7 +464,8 @@ def group_failclosed(env):
     th = fifo_killer(gov, [(ready, "policyd")])
     p = run(gov, f"/usr/bin/touch {w}/c2; {wait}; /usr/bin/touch {w}/c3; /usr/bin/echo ran", user=user, conf=conf)
     th.join()
-    ok(os.path.exists(f"{w}/c2"), "a command before the server died ran", show(p))
+    ok(os.path.exists(f"{w}/c2") and os.stat(f"{w}/c2").st_uid == user[0],
+       "a command before the server died ran (as the unprivileged user)", show(p))
     ok(not os.path.exists(f"{w}/c3") and "ran" not in p.stdout and p.returncode != 0,
        "policyd killed mid-session: the next commands do not run", show(p))
     ok("policy server" in p.stderr, "and the message says why", show(p))
@@ -522,6 +523,7 @@ BYPASS = [
     ("alias named like an allowed command", "alias ls='rm {v}'\nls\nunalias ls", None),
     ("exec", "(exec rm {v})", None),
     ("command", "command rm {v}", None),
+    ("command -p (the default PATH)", "command -p rm {v}", None),
     ("sourced file", ". {src}", None),
     ("trap", "trap 'rm {v}' USR1; kill -USR1 $$; trap - USR1", None),
     ("subshell", "(rm {v})", None),
@@ -604,7 +606,7 @@ def group_interactive(env):
     gov = Gov(env, policy(pre="  - name: io\n    when: {mode: shell start, tty: \"/dev/*\"}\n"
                                "    set: {iolog: \"%u/%i\"}\n"))
     w = gov.work
-    vs = {n: os.path.join(w, f"victim-{n}") for n in ("env", "ps1", "line")}
+    vs = {n: os.path.join(w, f"victim-{n}") for n in ("env", "ps1", "line", "fc")}
     for v in vs.values():
         open(v, "w").close()
     envfile = os.path.join(w, "envfile")
@@ -613,7 +615,10 @@ def group_interactive(env):
     e = shell_env(env, ENV=envfile, TERM="dumb")
     status, t, err = pty_session([PBKSH, "--config", gov.conf, "-i"], e, [
         ("expect", r"P> "), ("line", "/usr/bin/echo hello-io"), ("expect", r"hello-io"), ("expect", r"P> "),
-        ("line", f"rm {vs['line']}"), ("expect", r"no rm for"), ("expect", r"P> "), ("line", "exit 3")])
+        ("line", f"rm {vs['line']}"), ("expect", r"no rm for"), ("expect", r"P> "),
+        # fc re-runs the last command with rm in place of echo
+        ("line", f"/usr/bin/echo {vs['fc']}"), ("expect", r"P> "), ("line", "r /usr/bin/echo=rm"),
+        ("expect", r"no rm for"), ("expect", r"P> "), ("line", "exit 3")])
     ok(err is None and status == 3, "an interactive governed pbksh: commands run, exit status kept",
        f"{err} status={status}\n{t.buf[-800:]!r}")
     ok(all(os.path.exists(v) for v in vs.values()), "the ENV file's, the prompt's and the typed rm did not run",
@@ -621,9 +626,10 @@ def group_interactive(env):
     aud = gov.audit()
     for n, v in vs.items():
         hits = [r for r in aud if v in r.get("argv", [])]
+        hits = [r for r in hits if r["command"] != which("echo")]
+        what = {"env": "the ENV file", "ps1": "prompt expansion", "line": "the command line", "fc": "fc (r old=new)"}[n]
         ok(hits and all(r["command"] == which("rm") and r["result"] == "reject" for r in hits),
-           f"rm from the {'ENV file' if n == 'env' else 'prompt expansion' if n == 'ps1' else 'command line'} "
-           "reached policyd and was refused", hits)
+           f"rm from {what} reached policyd and was refused", hits)
     evs = gov.events()
     lid = tm.finished_iolog(env, evs, "the session has an I/O log")
     if lid is None:

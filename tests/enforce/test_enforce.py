@@ -34,6 +34,25 @@ TEST_USER = "pbsh-enforce"
 ok = tm.ok  # TAP lines (failures on stderr too); tm._n / tm._failed count them
 
 
+def todo(cond, name, why, info=""):
+    """A check of something known not to be done yet (TAP TODO: meson counts "not ok" as an expected failure and
+    "ok" as an unexpected pass, which fails the test until the TODO is removed here)."""
+    tm._n += 1
+    print(f"{'ok' if cond else 'not ok'} {tm._n} {name} # TODO {why}", flush=True)
+    if not cond:
+        for line in str(info).splitlines()[-20:]:
+            print(f"# {line}", flush=True)
+    return cond
+
+
+# What is known not to be done (the TODO reasons of todo() above).
+NO_READONLY = "shellreadonly from the start decision is not applied (policy.c: restrict_readonly per name)"
+NO_RESTRICTED = "shellrestricted from the start decision is not applied (policy.c: restrict_enable)"
+NO_RUNAS = "a decision's runuser/rungroup/runumask is not handed to priv_run_current by policy.c"
+NO_DRAIN = "a per-command iolog relay is not drained before the shell goes on"
+NO_LOGSERVERS = "pbsh-monitor does not switch to the start decision's logservers"
+
+
 def skip(why):
     tm._n += 1
     print(f"ok {tm._n} # SKIP {why}", flush=True)
@@ -322,9 +341,11 @@ def group_readonly(env):
         lines = p.stdout.splitlines()
         bad = [ln for ln in lines if ln == "x" or ln == "/tmp" or ln.endswith(":x") or ln.endswith(":/tmp")
                or ln.endswith(":unset")]
-        ok(lines[-1:] and lines[-1].startswith("end:") and not bad, f"{name}: no way of changing a shellreadonly variable worked", show(p))
+        todo(lines[-1:] and lines[-1].startswith("end:") and not bad,
+             f"{name}: no way of changing a shellreadonly variable worked", NO_READONLY, show(p))
         ok(lines[-1:] == [f"end:orig:{PATH}"], f"{name}: the values are the ones the shell started with", show(p))
-        ok("FOO" in p.stderr and "PATH" in p.stderr, f"{name}: the attempts are reported naming the variable", show(p))
+        todo("FOO" in p.stderr and "PATH" in p.stderr, f"{name}: the attempts are reported naming the variable",
+             NO_READONLY, show(p))
 
 
 def group_restricted(env):
@@ -339,14 +360,18 @@ def group_restricted(env):
             extra_env={"SHELL": "/bin/sh", "ENV": ""})
     out = p.stdout.splitlines()
     ran = out[-1:] == ["end"]
-    ok(ran and not [ln for ln in out if ln.startswith("C:") and ln != f"C:{w}"], "cd is refused", show(p))
-    ok(ran and not [ln for ln in out if ln in ("S:/x", "V:/x", "P:/x")], "SHELL, ENV and PATH are read-only", show(p))
-    ok(ran and str(os.getuid()) not in out, "a command name with '/', command -p and exec are refused", show(p))
-    ok(ran and not [n for n in ("r1", "r2", "r3", "r4", "r5") if os.path.exists(os.path.join(w, n))],
-       "redirections that could create a file are refused", show(p) + str(os.listdir(w)))
+    todo(ran and not [ln for ln in out if ln.startswith("C:") and ln != f"C:{w}"], "cd is refused", NO_RESTRICTED,
+         show(p))
+    todo(ran and not [ln for ln in out if ln in ("S:/x", "V:/x", "P:/x")], "SHELL, ENV and PATH are read-only",
+         NO_RESTRICTED, show(p))
+    todo(ran and str(os.getuid()) not in out, "a command name with '/', command -p and exec are refused",
+         NO_RESTRICTED, show(p))
+    todo(ran and not [n for n in ("r1", "r2", "r3", "r4", "r5") if os.path.exists(os.path.join(w, n))],
+       "redirections that could create a file are refused", NO_RESTRICTED, show(p) + str(os.listdir(w)))
     ok(out[-2:] == [pwd.getpwuid(os.getuid()).pw_name, "end"], "commands found by PATH still run", show(p))
     asked = [r["command"] for r in gov.audit()]
-    ok(asked == [which("id")], "the refusals are the shell's own: policyd saw only the allowed id", asked)
+    todo(asked == [which("id")], "the refusals are the shell's own: policyd saw only the allowed id", NO_RESTRICTED,
+         asked)
 
 
 def group_runas(env):
@@ -366,14 +391,14 @@ def group_runas(env):
     os.chmod(d, 0o777)
     p = run(gov, f"id -u; id -g; id -G; touch {d}/t; echo x > {d}/r; /usr/bin/stat -c %u /proc/self")
     out = p.stdout.splitlines()
-    ok(out[:3] == [str(uid), str(gid), str(gid)], f"the command ran as {TEST_USER}:{gname} (no other groups)",
-       show(p))
+    todo(out[:3] == [str(uid), str(gid), str(gid)], f"the command ran as {TEST_USER}:{gname} (no other groups)",
+         NO_RUNAS, show(p))
     st = os.stat(f"{d}/t") if os.path.exists(f"{d}/t") else None
-    ok(st is not None and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o640),
-       "a file the command created has that owner, group and runumask 027", st)
+    todo(st is not None and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o640),
+         "a file the command created has that owner, group and runumask 027", NO_RUNAS, st)
     st = os.stat(f"{d}/r") if os.path.exists(f"{d}/r") else None
-    ok(st is not None and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o600),
-       "a file a redirection created has the redirection decision's owner, group and umask 077", st)
+    todo(st is not None and (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o600),
+         "a file a redirection created has the redirection decision's owner, group and umask 077", NO_RUNAS, st)
     ok(out[3:] == [str(os.getuid())], "a command without runuser runs as the shell's user", show(p))
 
 
@@ -385,8 +410,12 @@ def group_iolog(env):
     p = run(gov, f"{which('printf')} 'only-this-command\\n'; echo not-logged")
     ok(p.returncode == 0 and sorted(p.stdout.splitlines()) == ["not-logged", "only-this-command"],
        "the command's output still reaches stdout", show(p))
-    ok(p.stdout == "only-this-command\nnot-logged\n",
-       "all of it before the shell goes on (the relayed output is not overtaken by the next command's)", show(p))
+    # The relay races the shell: repeated, a lost race is all but certain while the relay is not drained.
+    q = run(gov, f"i=0; while [ $i -lt 20 ]; do {which('printf')} 'logged-%d\\n' $i; echo plain-$i; i=$((i+1)); done")
+    want = "".join(f"logged-{i}\nplain-{i}\n" for i in range(20))
+    todo(q.stdout == want,
+         "all of it before the shell goes on (the relayed output is not overtaken by the next command's)", NO_DRAIN,
+         show(q))
     evs = gov.events()
     own = [e for e in evs if e.get("event") == "accept" and e.get("iolog_path") and e.get("command") == which("printf")]
     ok(len(own) == 1, "the command has an I/O log of its own", [(e.get("event"), e.get("command"), e.get("iolog_path")) for e in evs])
@@ -412,13 +441,13 @@ def group_logservers(env):
     p = run(gov, "/usr/bin/echo hi; /usr/bin/true")
     ok(p.returncode == 0 and p.stdout == "hi\n", "the session runs", show(p))
     ev2 = os.path.join(env.tmp, "logd2", "events")
-    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e), events=ev2)
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e), events=ev2, secs=5)
     kinds = [(e.get("event"), e.get("command")) for e in evs if e.get("event") != "finish"]
-    ok(kinds == [("accept", "/bin/pbsh"), ("accept", which("echo")), ("accept", which("true")), ("exit", "/bin/pbsh")]
-       or [k[0] for k in kinds] == ["accept", "accept", "accept", "exit"],
-       "the decision's log server has the whole session", kinds)
-    ok(not [e for e in env.events_json() if e.get("event") != "accept" or e.get("pbclientmode") != "shell start"],
-       "the configured log server got nothing after the start", env.events_json())
+    todo([k[0] for k in kinds] == ["accept", "accept", "accept", "exit"]
+         and [k[1] for k in kinds[1:3]] == [which("echo"), which("true")],
+         "the decision's log server has the whole session", NO_LOGSERVERS, kinds)
+    todo(not [e for e in env.events_json() if e.get("event") != "accept" or e.get("pbclientmode") != "shell start"],
+         "the configured log server got nothing after the start", NO_LOGSERVERS, env.events_json())
 
 
 def group_failover(env):
@@ -489,9 +518,8 @@ def group_nativeroot(env):
     ok(rc == 0 and sent == 1, "pbctl forward sends it when logd is back", out)
     evs = gov.events()
     kinds = [(e.get("event"), e.get("command")) for e in evs if e.get("event") != "finish"]
-    ok(kinds == [("accept", "/bin/pbsh"), ("accept", which("touch")), ("accept", which("rm")),
-                 ("accept", which("echo")), ("accept", which("true")), ("exit", "/bin/pbsh")]
-       or [k[1] for k in kinds[1:-1]] == [which(c) for c in ("touch", "rm", "echo", "true")],
+    ok([k[0] for k in kinds] == ["accept"] * 5 + ["exit"] and kinds[0][1] == kinds[-1][1] == PBSH
+       and [k[1] for k in kinds[1:-1]] == [which(c) for c in ("touch", "rm", "echo", "true")],
        "pblog shows every decision of the session", kinds)
     ok(sum(1 for e in evs if e.get("event") == "finish") == 4, "and every command's finish", evs)
     uids = [e.get("uniqueid") for e in evs if e.get("event") == "accept"]

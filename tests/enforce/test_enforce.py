@@ -282,12 +282,15 @@ def group_redirections(env):
     with open(os.path.join(work, "fine"), "w") as f:
         f.write("FINE\n")
     w = work
+    os.symlink(f"{w}/deny/w5", f"{w}/innocent")  # a link whose target is in the refused folder (not there yet)
+    os.symlink(f"{w}/secret", f"{w}/readme")
     p = run(gov, f"echo a > {w}/w1; echo b >> {w}/deny/w2; echo c >| {w}/deny/w3; /usr/bin/cat < {w}/secret; "
-                 f"read x < {w}/fine; echo $x; echo d 2> {w}/deny/w4; echo end")
+                 f"read x < {w}/fine; echo $x; echo d 2> {w}/deny/w4; echo e > {w}/innocent; /usr/bin/cat < {w}/readme; "
+                 "echo end")
     ok(os.path.exists(f"{w}/w1") and open(f"{w}/w1").read() == "a\n", "an accepted write redirection opens the file",
        show(p))
-    ok(p.stdout.endswith("end\n") and not any(os.path.exists(f"{w}/deny/{n}") for n in ("w2", "w3", "w4")),
-       "refused write redirections (>>, >|, 2>) create nothing", show(p) + str(os.listdir(f"{w}/deny")))
+    ok(p.stdout.endswith("end\n") and not any(os.path.exists(f"{w}/deny/{n}") for n in ("w2", "w3", "w4", "w5")),
+       "refused write redirections (>>, >|, 2>, through a link) create nothing", show(p) + str(os.listdir(f"{w}/deny")))
     ok("SECRET" not in p.stdout and "FINE" in p.stdout and p.stdout.endswith("end\n"),
        "a refused read redirection is not opened (the command does not run), an accepted one is", show(p))
     ok("no writes there" in p.stderr and "no reading that" in p.stderr, "with the policy's reasons", show(p))
@@ -297,8 +300,10 @@ def group_redirections(env):
             ("shell redirect", "", ["shell redirect write", f"{w}/deny/w3"], "reject"),
             ("shell redirect", "", ["shell redirect read", f"{w}/secret"], "reject"),
             ("shell redirect", "", ["shell redirect read", f"{w}/fine"], "accept"),
-            ("shell redirect", "", ["shell redirect write", f"{w}/deny/w4"], "reject")]
-    ok(a == want, "policyd got each redirection once, in the argv form, with an empty command", a)
+            ("shell redirect", "", ["shell redirect write", f"{w}/deny/w4"], "reject"),
+            ("shell redirect", "", ["shell redirect write", f"{w}/deny/w5"], "reject"),
+            ("shell redirect", "", ["shell redirect read", f"{w}/secret"], "reject")]
+    ok(a == want, "policyd got each redirection once, in the argv form, with an empty command, links resolved", a)
 
 
 def group_includes(env):
@@ -559,6 +564,8 @@ BYPASS = [
     ("background", "rm {v} & wait", None),
     ("arithmetic with a command substitution", ": $(( $(rm {v}) + 0 ))", None),
     ("#! script run by the shell under test (a governed session of its own)", "{script}", None),
+    ("symbolic link to rm first in PATH, named like an allowed command (its real path is sent)",
+     "PATH={plink}:$PATH; ls {v}; PATH=" + PATH, None),
     ("copy of rm first in PATH, named like an allowed command", "PATH={pbin}:$PATH; ls {v}; PATH=" + PATH,
      "{pbin}/ls"),
 ]
@@ -572,6 +579,9 @@ def group_bypass(env):
     pbin = os.path.join(w, "pbin")
     os.makedirs(pbin)
     shutil.copy(which("rm"), os.path.join(pbin, "ls"))
+    plink = os.path.join(w, "plink")
+    os.makedirs(plink)
+    os.symlink(which("rm"), os.path.join(plink, "ls"))
     lines = []
     want = {}
     for i, (name, text, cmd) in enumerate(BYPASS):
@@ -583,7 +593,7 @@ def group_bypass(env):
         script = os.path.join(w, f"script-{i}")
         open(script, "w").close()
         os.chmod(script, 0o755)
-        lines.append(text.format(v=v, src=src, pbin=pbin, script=script))
+        lines.append(text.format(v=v, src=src, pbin=pbin, plink=plink, script=script))
         want[v] = (name, cmd.format(pbin=pbin) if cmd else which("rm"))
     for sh, shname in ((PBSH, "pbsh"), (PBKSH, "pbksh")):
         if not sh or not os.path.exists(sh):

@@ -165,6 +165,8 @@ def test_user():
     """The unprivileged user the tests run shells as (created when running as root): (uid, gid) or None."""
     if os.getuid() != 0:
         return None
+    if not shutil.which("useradd"):
+        return None
     for _ in range(50):
         try:
             pw = pwd.getpwnam(TEST_USER)
@@ -384,7 +386,11 @@ def group_runas(env):
     if os.getuid() != 0:
         skip("runuser/rungroup/runumask need root (the shell switches to the test user for the command)")
         return
-    uid, gid = test_user()
+    user = test_user()
+    if user is None:
+        skip(f"cannot create the test user {TEST_USER} (no useradd)")
+        return
+    uid, gid = user
     gname = grp.getgrgid(gid).gr_name
     rules = (f"  - name: asuser\n    when: {{mode: shell command, command: {yval([which('id'), which('touch')])}}}\n"
              f"    set: {{runuser: {TEST_USER}, rungroup: {gname}, runumask: \"027\"}}\n    accept: true\n"
@@ -479,7 +485,7 @@ def group_failclosed(env):
     """Non-root and no policy server: nothing runs, at the start and in the middle of a session."""
     user = test_user()
     if user is None and os.getuid() == 0:
-        skip("could not make an unprivileged user")
+        skip(f"running as root and cannot create the unprivileged test user {TEST_USER} (no useradd)")
         return
     if user is None:
         user = (os.getuid(), os.getgid())  # already unprivileged

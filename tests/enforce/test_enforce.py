@@ -135,7 +135,7 @@ def shell_env(env, **extra):
 def run(gov, script, shell=None, user=None, extra_env=None, timeout=60, conf=None):
     """Run `SHELL --config CONF -c script` (as user, a (uid, gid) pair, when given)."""
     argv = [shell or PBSH, "--config", conf or gov.conf, "-c", script]
-    if user is not None:
+    if user is not None and user[0] != os.getuid():
         argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--"] + argv
     return subprocess.run(argv, env=shell_env(gov.env, **(extra_env or {})), cwd=gov.work, capture_output=True,
                           text=True, timeout=timeout, stdin=subprocess.DEVNULL)

@@ -77,6 +77,11 @@ struct mon {
 	struct mpol *pol;
 	struct mlog *log;
 	const char *logserver; /* what mlog_begin said */
+	/* The session's log servers: the configuration's, or the start decision's `logservers`. */
+	const struct pb_hostport *lhp;
+	size_t nl;
+	struct pb_hostport *dec_lhp; /* owned: the decision's, parsed */
+	char *dec_text;              /* owned: their host and port strings */
 	struct relay *pty;
 	struct cmdio *cmdios;
 	struct timespec t0;      /* session start, monotonic */
@@ -564,7 +569,8 @@ static void handle_io_start(struct mon *m, struct chan *c, uint64_t id, const Se
 	ci->uniqueid = strdup(io->uniqueid);
 	ci->start = ci->last = now_mono();
 	size_t nlog = 0;
-	const struct pb_hostport *lhp = pb_conf_hostports(m->conf, "logservers", &nlog);
+	const struct pb_hostport *lhp = m->lhp;
+	nlog = m->nl;
 	ci->log = mlog_new(&m->net, lhp, nlog, pb_conf_str(m->conf, "spooldir"), m->epfd);
 	if (ci->uniqueid == NULL || ci->log == NULL ||
 	    relay_open(&ci->relay, m->epfd, fds[0], fds[1], false, &cmd_relay_ops, ci, &slave, err,
@@ -735,8 +741,10 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 	}
 	case SESSION_EVENT__KIND__SESSION_EVENT_EXIT:
 		/* The shell ends by itself (no exec'd last command): its exit is logged when it is
-		 * reaped. */
-		m->exit_seen = true;
+		 * reaped. A subshell's EXIT (sent with an id, answered) only says its events are all
+		 * in, before its parent reports its end. */
+		if (c->root)
+			m->exit_seen = true;
 		return;
 	case SESSION_EVENT__KIND__SESSION_EVENT_ACCEPT:
 	case SESSION_EVENT__KIND__SESSION_EVENT_REJECT: {
@@ -883,6 +891,59 @@ static void log_start(struct mon *m, const PolicyDecision *d, const char *reason
 	m->logserver = mlog_begin(m->log, &cm);
 }
 
+/*
+ * decision_logservers: the start decision set `logservers`: parse them into
+ * m->lhp/m->nl (owned by m). Returns 0 when they replace the configuration's,
+ * -1 when the decision names none or one is malformed (logged; the
+ * configuration's stay).
+ */
+static int decision_logservers(struct mon *m, const PolicyDecision *d)
+{
+	bool named = false;
+	for (size_t i = 0; i < d->n_set; i++)
+		if (strcmp(d->set[i], "logservers") == 0)
+			named = true;
+	if (!named || d->n_logservers == 0)
+		return -1;
+	size_t n = d->n_logservers, room = 0;
+	for (size_t i = 0; i < n; i++)
+		room += 2 * strlen(d->logservers[i]) + 16;
+	struct pb_hostport *hp = calloc(n, sizeof(*hp));
+	char *text = malloc(room), *p = text;
+	if (hp == NULL || text == NULL) {
+		free(hp);
+		free(text);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *errstr;
+		unsigned port;
+		size_t left = room - (size_t)(p - text);
+		if (pb_conf_parse_hostport(d->logservers[i], false, p, left, &port, &errstr) < 0) {
+			pb_log(PB_LV_WARN, "the start decision's logservers: '%s': %s; the configuration's are used",
+			       d->logservers[i], errstr);
+			free(hp);
+			free(text);
+			return -1;
+		}
+		hp[i].host = p;
+		p += strlen(p) + 1;
+		hp[i].port = p;
+		p += sprintf(p, "%u", port) + 1;
+		hp[i].portnum = port;
+		hp[i].text = p;
+		p += sprintf(p, "%s", d->logservers[i]) + 1;
+	}
+	free(m->dec_lhp);
+	free(m->dec_text);
+	m->dec_lhp = hp;
+	m->dec_text = text;
+	m->lhp = hp;
+	m->nl = n;
+	PB_TRACE(PB_SS_MONITOR, 3, "start: the decision's log servers (%zu) replace the configuration's", n);
+	return 0;
+}
+
 /* handle_start: the shell's first request: the policy's "shell start" decision, the log, the pty.
  */
 static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
@@ -939,9 +1000,10 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 	size_t np = 0, nl = 0;
 	const struct pb_hostport *php = pb_conf_hostports(m->conf, "policyservers", &np);
 	const struct pb_hostport *lhp = pb_conf_hostports(m->conf, "logservers", &nl);
+	m->lhp = lhp;
+	m->nl = nl;
 	m->pol = mpol_new(&m->net, php, np, m->epfd, m->st, m->program, check_reply_cb, m);
-	m->log = mlog_new(&m->net, lhp, nl, pb_conf_str(m->conf, "spooldir"), m->epfd);
-	if (m->pol == NULL || m->log == NULL)
+	if (m->pol == NULL)
 		pb_fatal(1, "out of memory");
 	if (np > 0)
 		pr = mpol_start(m->pol, err, sizeof(err));
@@ -970,6 +1032,15 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 		fail_e.message = msg;
 		perr = &fail_e;
 	}
+
+	/* A start decision that names log servers sends the session there (DESIGN §3.3). */
+	if (d != NULL && d->accept && !m->native_root && decision_logservers(m, d) == 0) {
+		lhp = m->lhp;
+		nl = m->nl;
+	}
+	m->log = mlog_new(&m->net, lhp, nl, pb_conf_str(m->conf, "spooldir"), m->epfd);
+	if (m->log == NULL)
+		pb_fatal(1, "out of memory");
 
 	/* The whole session's terminal I/O is logged when the start decision says so (or in native
 	 * root mode). */
@@ -1078,6 +1149,13 @@ static void chan_cb(void *arg, uint32_t events)
 	case SESSION_REQUEST__TYPE_EVENT:
 		if (m->log != NULL)
 			handle_event(m, c, req->event);
+		if (req->id != 0) {
+			/* The shell waits for this one: e.g. a relayed command's output is drained (cmdio_end)
+			 * before the shell writes its own next output. An empty reply says "handled". */
+			SessionReply r = SESSION_REPLY__INIT;
+			r.id = req->id;
+			reply_send(c, &r, NULL, 0);
+		}
 		break;
 	case SESSION_REQUEST__TYPE_IO_START:
 		if (!m->started)
@@ -1281,6 +1359,8 @@ out:
 		chan_del(m, m->chans);
 	mlog_free(m->log);
 	mpol_free(m->pol);
+	free(m->dec_lhp);
+	free(m->dec_text);
 	if (m->startreq != NULL)
 		session_request__free_unpacked(m->startreq, NULL);
 	free(m->exec_uid);

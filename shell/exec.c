@@ -492,7 +492,7 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 		sh_errorf(2, "cannot fork: %s", strerror(e));
 	}
 	if (uid)
-		session_child(pid, uid);
+		session_child(pid, uid, io >= 0);
 	int status;
 	if (j) {
 		job_add(j, pid);

@@ -171,7 +171,7 @@ pid_t job_fork(struct job *j, bool bg)
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (session_on)
-		session_child(pid, NULL); /* its FINISH names the command its own channel last had accepted */
+		session_child(pid, NULL, false); /* its FINISH names the command its own channel last had accepted */
 	if (j)
 		job_add(j, pid);
 	return pid;

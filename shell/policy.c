@@ -45,8 +45,7 @@ static int list_hit(char *const *list, size_t n, const char *path, bool patterns
 	return 0;
 }
 
-/* DESIGN §3.2: exact allowed, exact forbidden, pattern allowed, pattern forbidden; -1 = ask. */
-static int lists_decide(const PolicyDecision *d, const char *path)
+int policy_lists_decide(const PolicyDecision *d, const char *path)
 {
 	if (list_hit(d->shellallowedcommands, d->n_shellallowedcommands, path, false))
 		return GATE_ALLOW;
@@ -73,7 +72,7 @@ static enum gate_verdict decide(enum gate_kind kind, const char *name, char *con
 	if ((kind == GATE_BUILTIN && !sd->shellcheckbuiltins) || (kind == GATE_REDIRECT && !sd->shellcheckredirections))
 		return GATE_ALLOW;
 	if (kind == GATE_COMMAND) {
-		int l = lists_decide(sd, name);
+		int l = policy_lists_decide(sd, name);
 		if (l == GATE_DENY)
 			sh_warnf("%s: forbidden by the shell's command list", name);
 		if (l >= 0)

@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 
+#include "policy.pb-c.h"
+
 /*
  * policy_install: after session_start() accepted a governed session, put
  * the decision function in the gate (gate_set_policy). Without a session it
@@ -20,6 +22,16 @@ void policy_install(void);
  * relayed through the monitor (iolog set, runlocalmode false).
  */
 void policy_accepted(const char **uid, bool *iolog);
+
+/*
+ * policy_lists_decide: the start decision's local lists for the program at
+ * path (DESIGN §3.2): an exact entry of shellallowedcommands → GATE_ALLOW,
+ * an exact one of shellforbiddencommands → GATE_DENY, then a pattern of the
+ * allowed list → GATE_ALLOW, a pattern of the forbidden list → GATE_DENY;
+ * -1 when no list settles it (the monitor is asked). Patterns match as
+ * policyd's command patterns (extglob; '*' does not match '/').
+ */
+int policy_lists_decide(const PolicyDecision *d, const char *path);
 
 /*
  * policy_checks_redirections: must a redirection's file go through the gate

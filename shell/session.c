@@ -57,6 +57,7 @@ static char errbuf[1300];
 struct child {
 	pid_t pid;
 	char *uid; /* NULL: a forked subshell */
+	bool io;   /* its I/O is relayed by the monitor: wait until its output is out */
 	struct timespec t0;
 };
 static struct child *children;
@@ -125,6 +126,22 @@ void session_args(char **argv)
 	argv[o] = NULL;
 }
 
+bool session_trace_dir_ok(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	struct stat st;
+	bool ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == 0 && !(st.st_mode & 022);
+	free(dir);
+	return ok;
+}
+
 /*
  * The trace file of --debug lives in a directory only root may change when
  * the shell is privileged: otherwise the user could point it at a file of
@@ -141,22 +158,10 @@ static void trace_open(const struct pb_conf *conf, bool ksh)
 	const char *path = conf ? pb_conf_str(conf, key) : NULL;
 	if (path == NULL)
 		return; /* standard error, as for the daemons run in the foreground */
-	if (!unprivileged()) {
-		char *dir = xstrdup(path);
-		char *slash = strrchr(dir, '/');
-		if (slash == dir)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		else
-			strcpy(dir, ".");
-		struct stat st;
-		if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022)) {
-			fprintf(stderr, "%s: --debug: the directory of %s (%s) must be owned by root and writable by root only\n",
-			        sh_name, key, dir);
-			_exit(2);
-		}
-		free(dir);
+	if (!unprivileged() && !session_trace_dir_ok(path)) {
+		fprintf(stderr, "%s: --debug: the directory of %s (%s) must be owned by root and writable by root only\n",
+		        sh_name, key, path);
+		_exit(2);
 	}
 	if (pb_log_open(sh_name, PB_LOG_FILE, path) < 0) {
 		fprintf(stderr, "%s: --debug: cannot open %s: %s\n", sh_name, path, strerror(errno));
@@ -507,7 +512,7 @@ void session_event(SessionEvent *ev)
 
 /* ---- children and their ends ---- */
 
-void session_child(pid_t pid, const char *uid)
+void session_child(pid_t pid, const char *uid, bool io)
 {
 	if (!session_on)
 		return;
@@ -518,7 +523,25 @@ void session_child(pid_t pid, const char *uid)
 	struct child *c = &children[nchildren++];
 	c->pid = pid;
 	c->uid = uid && *uid ? xstrdup(uid) : NULL;
+	c->io = io;
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+}
+
+/* Send ev with an id and wait for the monitor's empty answer: everything sent before it is handled. */
+static void event_sync(SessionEvent *ev)
+{
+	if (ensure_chan() < 0)
+		return;
+	SessionRequest req = SESSION_REQUEST__INIT;
+	req.id = ++next_id;
+	req.type_case = SESSION_REQUEST__TYPE_EVENT;
+	req.event = ev;
+	int rc = pb_chan_send(chan_fd, &req.base, NULL, 0, 0);
+	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
+	if (r == NULL)
+		PB_TRACE(PB_SS_GATE, 2, "event not acknowledged: %s", chan_error(rc));
+	else
+		session_reply__free_unpacked(r, NULL);
 }
 
 void session_reaped(pid_t pid, int wst)
@@ -539,7 +562,10 @@ void session_reaped(pid_t pid, int wst)
 		ev.run_ns = (uint64_t)((t1.tv_sec - children[i].t0.tv_sec) * 1000000000LL +
 		                       (t1.tv_nsec - children[i].t0.tv_nsec));
 		ev.pid = pid;
-		session_event(&ev);
+		if (children[i].io)
+			event_sync(&ev); /* answered once the command's pty is drained: our next output cannot overtake it */
+		else
+			session_event(&ev);
 		free(children[i].uid);
 		children[i] = children[--nchildren];
 		return;
@@ -548,13 +574,22 @@ void session_reaped(pid_t pid, int wst)
 
 void session_exit(int status)
 {
-	if (!session_on || getpid() != root_pid)
+	if (!session_on)
 		return;
 	SessionEvent ev = SESSION_EVENT__INIT;
 	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_EXIT;
 	ev.exit_status = status & 0xff;
 	ev.pid = getpid();
-	session_event(&ev);
+	if (getpid() == root_pid) {
+		session_event(&ev);
+	} else if (chan_fd >= 0 && chan_pid == getpid() && !chan_broken) {
+		/*
+		 * A subshell that used its own channel: its FINISH events must be in
+		 * before its parent reaps it and reports its end by pid, or that
+		 * report could be taken for the last command it finished itself.
+		 */
+		event_sync(&ev);
+	}
 }
 
 /* ---- include files and per-command I/O ---- */

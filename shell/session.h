@@ -67,9 +67,11 @@ void session_event(SessionEvent *ev);
  * session_child: a child was started that must get a FINISH when reaped:
  * uid is the decision's uniqueid when this process asked and the child
  * executed the command (copied), NULL for a forked subshell (the monitor then
- * takes the command last accepted on that child's own channel).
+ * takes the command last accepted on that child's own channel). io: the
+ * monitor relays the command's I/O (session_io_start): its FINISH waits
+ * until the monitor has drained that output.
  */
-void session_child(pid_t pid, const char *uid);
+void session_child(pid_t pid, const char *uid, bool io);
 
 /* session_reaped: a child recorded with session_child ended with wait status wst: send its FINISH. */
 void session_reaped(pid_t pid, int wst);
@@ -96,6 +98,13 @@ char *session_include(const char *path, int fd);
  * -1 with *errmsg set.
  */
 int session_io_start(const char *uid, const char **errmsg);
+
+/*
+ * session_trace_dir_ok: may a privileged shell write its --debug trace to
+ * path? Only when the file's directory is owned by root and writable by
+ * root only (else the user could aim the trace through a link, or read it).
+ */
+bool session_trace_dir_ok(const char *path);
 
 /* session_fd_reserved: is fd one of the shell's own descriptors (channels, trace log) that no redirection may touch? */
 bool session_fd_reserved(int fd);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -193,6 +193,23 @@ def group_subshell(env):
     fin = [e.get("uniqueid") for e in evs if e.get("event") == "finish"]
     ok(len(acc) == 6 and sorted(fin) == sorted(acc), "six commands from five processes: each accepted once, finished once",
        [(e.get("event"), e.get("command"), e.get("uniqueid")) for e in evs])
+    start_pid = next((e.get("pbpid") for e in evs if e.get("pbclientmode") == "shell start"), None)
+    pids = {e.get("pbpid") for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"}
+    ok(len(pids) == 5 and start_pid not in pids and None not in pids,
+       "each subshell asked on a channel of its own (five processes, none the shell's)",
+       [(e.get("command"), e.get("pbpid")) for e in evs])
+    # Subshells that run their commands themselves and end by themselves: the parent's report of their
+    # end (by pid) must never be taken for a command they finished themselves.
+    conf2 = env.monitor_conf([env.ports["policyd"]], [env.ports["logd"]])
+    give_tree(env)
+    before = len(env.events_json())
+    p = shell(env, conf2, "i=0; while [ $i -lt 15 ]; do (/usr/bin/true; /usr/bin/true; :); i=$((i+1)); done")
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 2)[before:]
+    acc = [e.get("uniqueid") for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"]
+    fin = [e.get("uniqueid") for e in evs if e.get("event") == "finish"]
+    ok(p.returncode == 0 and len(acc) == 30 and sorted(fin) == sorted(acc),
+       "30 commands in 15 subshells that end by themselves: one finish each, none twice",
+       f"{len(acc)} accepts, {len(fin)} finishes, {len(set(fin))} distinct")
 
 
 def group_fds(env):
@@ -354,9 +371,50 @@ def group_logging(env):
     p = shell(env, conf, f". {big}; echo big=$?")
     ok("big-ran" not in p.stdout and "1 MiB" in p.stderr, "a sourced file over 1 MiB is refused, not run",
        p.stdout + p.stderr)
+    # The command's output is relayed by the monitor; the shell's next output waits for it.
+    q = shell(env, conf, "i=0; while [ $i -lt 20 ]; do /usr/bin/echo own-$i; echo after-$i; i=$((i+1)); done")
+    want = "".join(f"own-{i}\nafter-{i}\n" for i in range(20))
+    ok(q.stdout == want, "a relayed command's output comes before the shell's next output, every time",
+       q.stdout + q.stderr)
 
 
-GROUPS = {"logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_logservers(env):
+    """A start decision's logservers replace the configuration's: the session is logged there."""
+    import json
+    d = os.path.join(env.tmp, "logd2")
+    os.makedirs(d)
+    ev2 = os.path.join(env.tmp, "events2")
+    lconf = os.path.join(d, "pbsh.yaml")
+    pf = os.path.join(d, "port")
+    with open(lconf, "w") as f:
+        f.write(env.tls("server") + f"logd:\n  listen: [127.0.0.1:0]\n  eventlog: {ev2}/\n  iolog_dir: {d}/io\n"
+                f"  pidfile: {d}/pid\n  log: {d}/log\n")
+    env.procs["logd2"] = subprocess.Popen([tm.LOGD, "-D", "-f", lconf, "--port-file", pf], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL)
+    tm.wait_file(pf, env.procs["logd2"])
+    second = int(open(pf).read())
+    conf = setup(env, "lists:\n  ok: [/usr/bin/true]\nrules:\n  - name: start\n    when: {mode: shell start}\n"
+                 f"    set: {{logservers: [\"127.0.0.1:{second}\"]}}\n    accept: true\n"
+                 "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
+    p = shell(env, conf, "/usr/bin/true")
+    ok(p.returncode == 0, "the session runs", p.stderr)
+
+    def events2():
+        q = subprocess.run([tm.PBLOG, "-d", ev2 + "/", "-o", "json"], capture_output=True, text=True)
+        return [json.loads(x) for x in q.stdout.splitlines() if x.strip()]
+    evs = []
+    for _ in range(100):
+        evs = events2() if os.path.isdir(ev2) else []
+        if any(e.get("event") == "exit" for e in evs):
+            break
+        import time
+        time.sleep(0.1)
+    ok([e.get("event") for e in evs if e.get("event") != "finish"] == ["accept", "accept", "exit"],
+       "the session is logged on the decision's log server", evs)
+    ok(env.events_json() == [], "and not on the configuration's", env.events_json())
+
+
+GROUPS = {"logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

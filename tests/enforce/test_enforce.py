@@ -556,6 +556,24 @@ def group_nativeroot(env):
     ok(sum(1 for e in evs if e.get("event") == "exit") == 3
        and not [f for f in os.listdir(env.spool) if f.endswith(".journal")],
        "the next session forwarded the one spooled before it, once", [(e.get("event"), e.get("command")) for e in evs])
+    # An interactive root session with no server at all: its terminal I/O is spooled too, then replayable.
+    if not PBKSH or not os.path.exists(PBKSH):
+        skip("no pbksh built")
+        return
+    env.stop("logd")
+    status, t, err = pty_session([PBKSH, "--config", conf, "-i"], shell_env(env, PS1="R> ", ENV="", TERM="dumb"), [
+        ("expect", r"R> "), ("line", "/usr/bin/echo native-io"), ("expect", r"native-io"), ("expect", r"R> "),
+        ("line", "exit 4")])
+    ok(err is None and status == 4, "an interactive native root pbksh runs", f"{err} {status} {t.buf[-500:]!r}")
+    env.start_logd(gov.lport)
+    rc, sent, out = tm.forward(conf)
+    ok(rc == 0 and sent == 1, "its journal is forwarded", out)
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 4)
+    lid = tm.finished_iolog(env, evs, "the forwarded session has an I/O log")
+    if lid is None:
+        return
+    rc, played, info = tm.replay(env, lid)
+    ok(rc == 0 and played.count(b"native-io") >= 1 and b"exit 4" in played, "pbreplay plays it", info)
 
 
 BYPASS = [

@@ -426,7 +426,8 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 	const struct priv_ids *const run = priv_run_current ? &ids : NULL;
 	char **envp = var_environ();
 	out_flush();
-	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && !trap_any() && !jobs_control())) {
+	/* A relayed command (io) is waited for, so that its FINISH ends its own log properly. */
+	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && io < 0 && !trap_any() && !jobs_control())) {
 		trap_child(false);
 		if (io >= 0)
 			for (int fd = 0; fd < 3; fd++)

@@ -376,6 +376,24 @@ def group_logging(env):
     want = "".join(f"own-{i}\nafter-{i}\n" for i in range(20))
     ok(q.stdout == want, "a relayed command's output comes before the shell's next output, every time",
        q.stdout + q.stderr)
+    # The last command of -c is not exec'd in place when relayed: its log gets its real finish.
+    before = len(env.events_json())
+    q = shell(env, conf, "/usr/bin/echo last-relayed")
+    evs = env.wait_events(lambda e: sum(1 for x in e[before:] if x.get("event") == "exit") >= 1)[before:]
+    acc = [e.get("uniqueid") for e in evs if e.get("event") == "accept" and e.get("iolog_path")]
+    fin = [e for e in evs if e.get("event") == "finish" and e.get("uniqueid") in acc]
+    ok("last-relayed" in q.stdout and len(acc) == 1 and len(fin) == 1 and fin[0].get("exit_value") == 0,
+       "a relayed last command: output, one finish with its status", [(e.get("event"), e.get("exit_value")) for e in evs])
+    lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
+    meta = ""
+    for _ in range(50 if lid else 0):
+        f = os.path.join(env.io, lid, "log.json")
+        meta = open(f).read() if os.path.exists(f) else ""
+        if "exit_value" in meta or "error" in meta:
+            break
+        import time
+        time.sleep(0.1)
+    ok('"exit_value"' in meta and "ended before" not in meta, "and its own log ends with that status", meta[-400:])
 
 
 def group_logservers(env):

@@ -60,8 +60,20 @@ struct logd_conn {
 	bool seen_any;		/* a message other than hello arrived */
 	bool watch;		/* an admin's connection following a normal stop (AdminStop.watch) */
 	char *peer, *addr;
-	char session[24];	/* random id grouping this connection's events */
+	char session[64];	/* id grouping this connection's events (random, or an events-only log id) */
 	char *log_id;		/* I/O log id, when one is open */
+	/*
+	 * Extension "event-acks" (the client's hello named it): an events-only
+	 * session gets a log id ('@' + where its first event lies in the event
+	 * log, see events_begin) and its durable event count (events_stored).
+	 */
+	bool evacks;		/* the client uses event-acks */
+	bool evsess;		/* this is such a session: session[] is its log id */
+	bool evended;		/* a restarted session whose Exit is stored already */
+	uint64_t evcount;	/* event messages of the session stored (from its first, across restarts) */
+	uint64_t evacked;	/* the last events_stored sent */
+	uint64_t evskip;	/* after a restart: resent event messages still to drop (stored already) */
+	struct logd_evsess *ent;	/* what the context keeps of the session, or NULL */
 	struct iolog_w *w;
 	struct timespec committed;	/* last commit point sent */
 	bool uncommitted;	/* records written since */
@@ -71,6 +83,109 @@ struct logd_conn {
 	int64_t start;
 	uint64_t messages;
 };
+
+/*
+ * What logd keeps of an events-only session (event-acks) while it runs and
+ * after (the most recent EVSESS_KEEP without a connection), so a restart
+ * of it on another connection needs no reading of the event log. Those
+ * evicted, and all after a restart of logd, are found in the event log.
+ */
+struct logd_evsess {
+	struct logd_evsess *next, *prev;
+	struct logd_conn *conn;	/* its connection now, or NULL */
+	uint64_t count;		/* its events stored (appended: in the file) */
+	bool ended;
+	char *peer, *user, *host, *command;
+	char id[64];
+};
+
+#define EVSESS_KEEP 4096
+
+static void evsess_unlink(struct logd_ctx *ctx, struct logd_evsess *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		ctx->evsess = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	e->next = e->prev = NULL;
+	ctx->n_evsess--;
+}
+
+static void evsess_push(struct logd_ctx *ctx, struct logd_evsess *e)
+{
+	e->prev = NULL;
+	e->next = ctx->evsess;
+	if (ctx->evsess != NULL)
+		ctx->evsess->prev = e;
+	ctx->evsess = e;
+	ctx->n_evsess++;
+}
+
+static void evsess_free(struct logd_evsess *e)
+{
+	if (e->conn != NULL)
+		e->conn->ent = NULL;
+	free(e->peer);
+	free(e->user);
+	free(e->host);
+	free(e->command);
+	free(e);
+}
+
+/* evsess_find: the session id, made the most recent; NULL when not kept. */
+static struct logd_evsess *evsess_find(struct logd_ctx *ctx, const char *id)
+{
+	for (struct logd_evsess *e = ctx->evsess; e != NULL; e = e->next) {
+		if (strcmp(e->id, id) != 0)
+			continue;
+		evsess_unlink(ctx, e);
+		evsess_push(ctx, e);
+		return e;
+	}
+	return NULL;
+}
+
+/* evsess_add: keep a session (strings copied); the oldest ones without a connection go. NULL: out of memory. */
+static struct logd_evsess *evsess_add(struct logd_ctx *ctx, const char *id, const char *peer, const char *user,
+				      const char *host, const char *command)
+{
+	struct logd_evsess *e = calloc(1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->peer = strdup(peer != NULL ? peer : "");
+	e->user = strdup(user != NULL ? user : "");
+	e->host = strdup(host != NULL ? host : "");
+	e->command = strdup(command != NULL ? command : "");
+	if (e->peer == NULL || e->user == NULL || e->host == NULL || e->command == NULL) {
+		evsess_free(e);
+		return NULL;
+	}
+	evsess_push(ctx, e);
+	struct logd_evsess *old = ctx->evsess;
+	while (old->next != NULL)
+		old = old->next;
+	while (ctx->n_evsess > EVSESS_KEEP && old != NULL) {
+		struct logd_evsess *prev = old->prev;
+		if (old->conn == NULL) {
+			evsess_unlink(ctx, old);
+			evsess_free(old);
+		}
+		old = prev;
+	}
+	return e;
+}
+
+void logd_ctx_forget_sessions(struct logd_ctx *ctx)
+{
+	while (ctx->evsess != NULL) {
+		struct logd_evsess *e = ctx->evsess;
+		evsess_unlink(ctx, e);
+		evsess_free(e);
+	}
+}
 
 static void list_add(struct logd_ctx *ctx, struct logd_conn *c)
 {
@@ -155,6 +270,19 @@ static int send_commit(struct logd_conn *c, struct timespec point)
 	return send_server(c, &sm);
 }
 
+/* send_events: the event messages of an events-only session durable so far (extension event-acks). */
+static int send_events(struct logd_conn *c, uint64_t n)
+{
+	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+	if (n <= c->evacked)
+		return 0;
+	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED;
+	sm.events_stored = n;
+	c->evacked = n;
+	PB_TRACE(PB_SS_LOG, 6, "%s: events stored %" PRIu64, c->addr, n);
+	return send_server(c, &sm);
+}
+
 /*
  * With a syncer (the daemon), a commit is cut in two (syncer.h): the loop
  * writes the records to the kernel and takes duplicates of the descriptors
@@ -179,6 +307,8 @@ struct commit_job {
 	size_t nfds;
 	bool create;			/* a new log: fsync fds (directories too), then send the log id */
 	struct iolog_w *finish;		/* an Exit: the log to finish (the job owns it) */
+	uint64_t events;		/* events-only session: the events_stored to send (0: none) */
+	bool evend;			/* ... and it has ended: close after sending */
 	char *members;			/* its exit members for log.json */
 	struct timespec point;		/* the commit point to announce */
 	int ev_rc, rc;			/* the worker's results */
@@ -239,7 +369,7 @@ static void commit_done(struct logd_job *j)
 	}
 	if (c == NULL)
 		goto done;
-	if (cj->finish != NULL)
+	if (cj->finish != NULL || cj->evend)
 		c->fjob = NULL;
 	else
 		c->cjob = NULL;
@@ -266,6 +396,11 @@ static void commit_done(struct logd_job *j)
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
 		/* The session is over: close once the final commit point is written. */
 		c->tr->close(c->io);
+	} else if (cj->events > 0) {
+		if (c->state != ST_FAILED)
+			send_events(c, cj->events);
+		if (cj->evend)
+			c->tr->close(c->io); /* the session is over and all of it acknowledged */
 	} else if (c->state == ST_RUNNING && ts_cmp(cj->point, c->committed) > 0) {
 		send_commit(c, cj->point);
 	}
@@ -355,7 +490,7 @@ struct logd_conn *logd_conn_new(struct logd_ctx *ctx, const struct logd_transpor
 	ctx->n_conns_total++;
 
 	/* The server speaks first: sudo clients wait for this before their first event. */
-	static const char *const exts[] = {"subcommand-exit", "admin"};
+	static const char *const exts[] = {"subcommand-exit", "admin", "event-acks"};
 	Pblog__ServerHello hello = PBLOG__SERVER_HELLO__INIT;
 	hello.server_id = ctx->server_id;
 	hello.n_servers = ctx->nservers;
@@ -508,7 +643,79 @@ static int event_store(struct logd_conn *c, struct jbuf *b)
 	int rc = evlog_append(c->ctx->ev, b->s, b->len);
 	if (rc < 0)
 		return fail(c, rc, "cannot store the event: %s", pb_strerror(rc));
+	if (c->evsess) {
+		c->evcount++;
+		if (c->ent != NULL)
+			c->ent->count = c->evcount;
+	}
 	return 0;
+}
+
+/*
+ * events_begin: the first event of an events-only session of a client
+ * using event-acks: its log id says where in the event log the session's
+ * first event lies at the earliest ("@DAY.SEQ.OFFSET." and 16 random hex
+ * digits), so a restart finds its events by reading on from there.
+ */
+static void events_begin(struct logd_conn *c)
+{
+	int day;
+	unsigned seq;
+	uint64_t off;
+	char rnd[17];
+	if (!c->evacks || c->state != ST_INIT)
+		return;
+	evlog_where(c->ctx->ev, &day, &seq, &off);
+	random_hex(rnd, 8);
+	snprintf(c->session, sizeof(c->session), "@%08d.%u.%" PRIu64 ".%s", day, seq, off, rnd);
+	c->evsess = true;
+	c->ent = evsess_add(c->ctx, c->session, c->peer, c->user, c->host, c->command);
+	if (c->ent != NULL)
+		c->ent->conn = c;
+}
+
+/* events_id: after the first event is stored: hand out the session's log id. */
+static int events_id(struct logd_conn *c)
+{
+	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_LOG_ID;
+	sm.log_id = c->session;
+	return send_server(c, &sm);
+}
+
+/*
+ * events_end: an events-only session with event-acks ended (Exit, or a
+ * refused start): once its events are durable the final events_stored goes
+ * out and the connection closes. Returns 0 (a syncer job does that) or
+ * PB_ERR_EOF (done here: close once written).
+ */
+static int events_end(struct logd_conn *c)
+{
+	int rc;
+	c->state = ST_EXITED;
+	if (c->ent != NULL)
+		c->ent->ended = true;
+	if (c->ctx->ev_error < 0)
+		return fail(c, c->ctx->ev_error, "cannot store the event log: %s", pb_strerror(c->ctx->ev_error));
+	if (c->ctx->syncer != NULL) {
+		struct commit_job *cj = commit_job_new(c);
+		if (cj == NULL)
+			return fail(c, PB_ERR_NOMEM, "out of memory");
+		if ((rc = evlog_sync_begin(c->ctx->ev, &cj->evfd)) < 0) {
+			commit_job_free(cj);
+			return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+		}
+		/* Jobs complete in order: an earlier job that took the log's sync covers ours. */
+		cj->events = c->evcount;
+		cj->evend = true;
+		c->fjob = cj;
+		logd_syncer_submit(c->ctx->syncer, &cj->base);
+		return 0;
+	}
+	if ((rc = evlog_sync(c->ctx->ev)) < 0)
+		return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
+	send_events(c, c->evcount);
+	return PB_ERR_EOF;
 }
 
 static bool ts_ok(const Pblog__TimeSpec *t)
@@ -759,7 +966,11 @@ static int handle_hello(struct logd_conn *c, const Pblog__ClientHello *m)
 	if (c->hello_seen || c->seen_any)
 		return fail(c, PB_ERR_PROTO, "ClientHello must be the first message, once");
 	c->hello_seen = true;
-	PB_TRACE(PB_SS_LOG, 4, "%s: client %s", c->addr, m->client_id ? m->client_id : "");
+	for (size_t i = 0; i < m->n_extensions; i++)
+		if (m->extensions[i] != NULL && strcmp(m->extensions[i], "event-acks") == 0)
+			c->evacks = true;
+	PB_TRACE(PB_SS_LOG, 4, "%s: client %s%s", c->addr, m->client_id ? m->client_id : "",
+		 c->evacks ? " (event-acks)" : "");
 	return 0;
 }
 
@@ -792,6 +1003,8 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 			goto fail_job;
 	}
 	remember_session(c, am->info_msgs, am->n_info_msgs, host);
+	if (!am->expect_iobufs)
+		events_begin(c);
 	event_open(&b, c, "accept");
 	if (sub)
 		jbuf_kbool(&b, "subcommand", true);
@@ -837,8 +1050,11 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s for %s", c->addr, c->peer, c->log_id, c->user);
 		return send_server(c, &sm);
 	}
-	if (c->state == ST_INIT)
+	if (c->state == ST_INIT) {
 		c->state = ST_EVENTS;
+		if (c->evsess)
+			return events_id(c);
+	}
 	return 0;
 fail_job:
 	if (cj != NULL) {
@@ -865,6 +1081,7 @@ static int handle_reject(struct logd_conn *c, const Pblog__RejectMessage *rm)
 	if (host == NULL)
 		return PB_ERR_DENIED;
 	remember_session(c, rm->info_msgs, rm->n_info_msgs, host);
+	events_begin(c);
 	event_open(&b, c, "reject");
 	if (c->state != ST_INIT)
 		jbuf_kbool(&b, "subcommand", true);
@@ -883,8 +1100,14 @@ static int handle_reject(struct logd_conn *c, const Pblog__RejectMessage *rm)
 		 * A rejected command never runs: the session ends here, and sudo
 		 * clients wait for the server to close. (A reject of a sub-command
 		 * inside a session leaves it open.) The event is synced at the
-		 * next commit tick, as for an Exit without I/O log.
+		 * next commit tick, as for an Exit without I/O log (with
+		 * event-acks: acknowledged first).
 		 */
+		if (c->evsess) {
+			if ((rc = events_id(c)) < 0)
+				return rc;
+			return events_end(c);
+		}
 		c->state = ST_EXITED;
 		return PB_ERR_EOF;
 	}
@@ -1020,6 +1243,11 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 		c->w = NULL;
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
 	}
+	/* With event-acks the end is acknowledged once durable. */
+	if (c->evsess) {
+		rc = events_end(c);
+		goto done;
+	}
 	/*
 	 * Without an I/O log nothing is acknowledged (no commit point): the
 	 * event log is synced at the next commit tick, together with every
@@ -1061,10 +1289,215 @@ static int handle_subcmd_exit(struct logd_conn *c, const Pblog__SubcommandExit *
 	return rc;
 }
 
+/* events_id_parse: an events-only log id (events_begin) -> where its first event lies. */
+static bool events_id_parse(const char *id, int *day, unsigned *seq, uint64_t *off)
+{
+	const char *p = id;
+	char *end;
+	if (*p++ != '@')
+		return false;
+	*day = 0;
+	for (int i = 0; i < 8; i++, p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		*day = *day * 10 + (*p - '0');
+	}
+	if (*p++ != '.' || *p < '0' || *p > '9')
+		return false;
+	unsigned long sq = strtoul(p, &end, 10);
+	if (*end != '.' || sq > 1000000)
+		return false;
+	p = end + 1;
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	unsigned long long o = strtoull(p, &end, 10);
+	if (*end != '.' || errno != 0)
+		return false;
+	p = end + 1;
+	if (strspn(p, "0123456789abcdef") != 16 || p[16] != '\0')
+		return false;
+	*seq = (unsigned)sq;
+	*off = (uint64_t)o;
+	return true;
+}
+
+/* What a scan of the event log found of one events-only session. */
+struct evscan {
+	const char *id;
+	uint64_t count;		/* its events */
+	bool ended;		/* the last one ends it (an exit, or a refused start) */
+	char *peer, *user, *host, *command;	/* from its first event */
+};
+
+static char *dup_member(const struct jval *v, const char *key)
+{
+	const char *s = json_str(v, key);
+	return strdup(s != NULL ? s : "");
+}
+
+static int evscan_line(void *arg, const char *line, size_t len)
+{
+	struct evscan *st = arg;
+	const char *errstr;
+	size_t off;
+	/* Cheap first: only lines holding the id are parsed. */
+	if (memmem(line, len, st->id, strlen(st->id)) == NULL)
+		return 0;
+	struct jval *v = json_parse(line, len, &errstr, &off);
+	if (v == NULL)
+		return 0; /* a line a crash cut short: readers skip it too */
+	const char *sess = json_str(v, "session");
+	const char *ev = json_str(v, "event");
+	if (sess != NULL && strcmp(sess, st->id) == 0 && ev != NULL) {
+		if (st->count++ == 0) {
+			st->peer = dup_member(v, "peer");
+			st->user = dup_member(v, "submituser");
+			st->host = dup_member(v, "submithost");
+			st->command = dup_member(v, "command");
+			if (st->peer == NULL || st->user == NULL || st->host == NULL || st->command == NULL) {
+				json_free(v);
+				return PB_ERR_NOMEM;
+			}
+			st->ended = strcmp(ev, "reject") == 0;
+		} else {
+			st->ended = strcmp(ev, "exit") == 0;
+		}
+	}
+	json_free(v);
+	return 0;
+}
+
+/*
+ * handle_events_restart: extension event-acks: go on with an events-only
+ * session after its connection was lost. The count of its events comes
+ * from the event log itself (read on from where the id says its first
+ * event lies, each file synced first), so it is exact after any crash of
+ * logd: the client resends everything after events_acked, and the first
+ * (stored - events_acked) of those are dropped here (logd_conn_frame).
+ */
+static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
+{
+	struct evscan st = {.id = rm->log_id};
+	struct logd_evsess *ent;
+	int day;
+	unsigned seq;
+	uint64_t off;
+	int rc = 0;
+	if (!c->evacks)
+		return fail(c, PB_ERR_PROTO, "RestartMessage: log_id of an events-only session needs the "
+			    "client's event-acks extension");
+	if (!events_id_parse(rm->log_id, &day, &seq, &off))
+		return fail(c, PB_ERR_PROTO, "RestartMessage: invalid log_id");
+	if ((ent = evsess_find(c->ctx, rm->log_id)) != NULL) {
+		/* Known here: what its connections appended is in the file (and synced before it is acknowledged). */
+		st.count = ent->count;
+		st.ended = ent->ended;
+		st.peer = strdup(ent->peer);
+		st.user = strdup(ent->user);
+		st.host = strdup(ent->host);
+		st.command = strdup(ent->command);
+		if (st.peer == NULL || st.user == NULL || st.host == NULL || st.command == NULL) {
+			rc = fail(c, PB_ERR_NOMEM, "out of memory");
+			goto done;
+		}
+	} else if ((rc = evlog_scan(c->ctx->ev, day, seq, off, evscan_line, &st)) < 0) {
+		/* (A connection of the session still open stores nothing while this frame is handled.) */
+		rc = fail(c, rc, "cannot read the event log: %s", pb_strerror(rc));
+		goto done;
+	}
+	if (st.count == 0) {
+		rc = fail(c, PB_ERR_NOTFOUND, "RestartMessage: unknown log_id %.100s", rm->log_id);
+		goto done;
+	}
+	if (strcmp(st.peer, c->peer) != 0) {
+		rc = fail(c, PB_ERR_DENIED, "RestartMessage: log_id %.100s belongs to another client (%.100s)",
+			  rm->log_id, st.peer);
+		goto done;
+	}
+	if (rm->events_acked > st.count) {
+		rc = fail(c, PB_ERR_PROTO, "RestartMessage: events_acked %" PRIu64 " is more than the %" PRIu64
+			  " events stored of %.100s", rm->events_acked, st.count, rm->log_id);
+		goto done;
+	}
+	/* A connection of the session still open here (its client lost it first) ends now: this one takes over. */
+	for (struct logd_conn *o = c->ctx->conns; o != NULL; o = o->next) {
+		if (o == c || !o->evsess || strcmp(o->session, rm->log_id) != 0 || o->state == ST_FAILED)
+			continue;
+		pb_log(PB_LV_INFO, "%s: session %s continues on %s", o->addr, o->session, c->addr);
+		o->state = ST_FAILED;
+		if (o->ent != NULL)
+			o->ent->conn = NULL;
+		o->ent = NULL;
+		o->tr->close(o->io);
+	}
+	if (ent == NULL && (ent = evsess_add(c->ctx, rm->log_id, st.peer, st.user, st.host, st.command)) != NULL) {
+		ent->count = st.count;
+		ent->ended = st.ended;
+	}
+	if (ent != NULL)
+		ent->conn = c;
+	c->ent = ent;
+	snprintf(c->session, sizeof(c->session), "%s", rm->log_id);
+	c->evsess = true;
+	c->evcount = st.count;
+	c->evacked = rm->events_acked; /* the next tick acknowledges the rest, once synced */
+	c->evskip = st.count - rm->events_acked;
+	c->evended = st.ended;
+	c->user = st.user;
+	c->host = st.host;
+	c->command = st.command;
+	st.user = st.host = st.command = NULL;
+	c->state = ST_EVENTS;
+	c->ctx->n_restart++;
+	pb_log(PB_LV_INFO, "%s (%s): session %s restarted: %" PRIu64 " events stored, %" PRIu64 " acknowledged",
+	       c->addr, c->peer, c->session, st.count, rm->events_acked);
+	if (c->evended && c->evskip == 0)
+		rc = events_end(c); /* nothing more can come: acknowledged once synced, and closed */
+done:
+	free(st.peer);
+	free(st.user);
+	free(st.host);
+	free(st.command);
+	return rc;
+}
+
+/*
+ * events_skip: after an events-only restart, an event message resent that
+ * is stored already is dropped. Returns 1 when dropped (*rc: what to
+ * return), 0 when the message is to be handled.
+ */
+static int events_skip(struct logd_conn *c, Pblog__ClientMessage__TypeCase type, int *rc)
+{
+	bool event = type == PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG || type == PBLOG__CLIENT_MESSAGE__TYPE_REJECT_MSG ||
+		     type == PBLOG__CLIENT_MESSAGE__TYPE_ALERT_MSG || type == PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG ||
+		     type == PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT;
+	*rc = 0;
+	if (!c->evsess || !event)
+		return 0;
+	if (c->evskip == 0) {
+		if (c->evended) {
+			*rc = fail(c, PB_ERR_PROTO, "no message may follow the end of the session");
+			return 1;
+		}
+		return 0;
+	}
+	c->evskip--;
+	if (c->evskip == 0 && c->evended) {
+		/* The last one stored was the end: acknowledged once synced, and closed. */
+		*rc = events_end(c);
+	}
+	return 1;
+}
+
 static int handle_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
 {
 	const char *errstr = "";
 	struct timespec resume;
+	if (rm->log_id != NULL && rm->log_id[0] == '@')
+		return handle_events_restart(c, rm);
+	if (rm->events_acked != 0)
+		return fail(c, PB_ERR_PROTO, "RestartMessage: events_acked is only for an events-only log_id");
 	if (rm->log_id == NULL || !iolog_id_valid(rm->log_id))
 		return fail(c, PB_ERR_PROTO, "RestartMessage: invalid log_id");
 	if (rm->resume_point == NULL || !ts_valid_delay(rm->resume_point->tv_sec, rm->resume_point->tv_nsec))
@@ -1300,6 +1733,8 @@ int logd_conn_frame(struct logd_conn *c, const uint8_t *msg, size_t len)
 		goto done;
 	}
 	PB_TRACE(PB_SS_PROTO, 7, "%s: %s in state %s", c->addr, allowed[i].name, state_names[c->state]);
+	if (events_skip(c, cm->type_case, &rc))
+		goto done;
 	if (cm->type_case != PBLOG__CLIENT_MESSAGE__TYPE_HELLO_MSG &&
 	    cm->type_case != PBLOG__CLIENT_MESSAGE__TYPE_ADMIN_REQ)
 		c->seen_any = true;
@@ -1384,6 +1819,8 @@ void logd_conn_free(struct logd_conn *c)
 {
 	if (c == NULL)
 		return;
+	if (c->ent != NULL)
+		c->ent->conn = NULL; /* kept: the session may go on on another connection */
 	/* A sync in flight finishes without us: its done sees no connection. */
 	if (c->cjob != NULL)
 		c->cjob->conn = NULL;
@@ -1455,8 +1892,32 @@ int logd_conn_kill(struct logd_conn *c, const char *why)
 	return 0;
 }
 
+/*
+ * events_ack: the tick's acknowledgement of an events-only session (event-acks):
+ * with a syncer a job behind the tick's event log sync sends it (jobs
+ * complete in order); without, the log was synced just now.
+ */
+static void events_ack(struct logd_conn *c)
+{
+	if (c->ctx->ev_error < 0)
+		return;
+	if (c->ctx->syncer == NULL) {
+		send_events(c, c->evcount);
+		return;
+	}
+	if (c->cjob != NULL)
+		return; /* the next tick */
+	struct commit_job *cj = commit_job_new(c);
+	if (cj == NULL)
+		return;
+	cj->events = c->evcount;
+	c->cjob = cj;
+	logd_syncer_submit(c->ctx->syncer, &cj->base);
+}
+
 void logd_ctx_tick(struct logd_ctx *ctx)
 {
+	bool synced = true;
 	if (ctx->syncer != NULL) {
 		/* Events of sessions without I/O log: their own job, nothing to acknowledge. */
 		int fd = -1;
@@ -1474,17 +1935,23 @@ void logd_ctx_tick(struct logd_ctx *ctx)
 				logd_syncer_submit(ctx->syncer, &cj->base);
 			}
 		}
-		if (rc < 0)
+		if (rc < 0) {
 			pb_log(PB_LV_ERROR, "event log %s: %s", evlog_path(ctx->ev), pb_strerror(rc));
+			synced = false;
+		}
 	} else {
 		int rc = evlog_sync(ctx->ev);
-		if (rc < 0)
+		if (rc < 0) {
 			pb_log(PB_LV_ERROR, "event log %s: %s", evlog_path(ctx->ev), pb_strerror(rc));
+			synced = false;
+		}
 	}
 	for (struct logd_conn *c = ctx->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		if (c->state == ST_RUNNING && c->uncommitted)
 			commit(c);
+		else if (synced && c->evsess && c->state == ST_EVENTS && c->evcount > c->evacked)
+			events_ack(c);
 	}
 }
 
@@ -1499,7 +1966,7 @@ const char *logd_conn_addr(const struct logd_conn *c) { return c->addr; }
 const char *logd_conn_user(const struct logd_conn *c) { return c->user ? c->user : ""; }
 const char *logd_conn_host(const struct logd_conn *c) { return c->host ? c->host : ""; }
 const char *logd_conn_command(const struct logd_conn *c) { return c->command ? c->command : ""; }
-const char *logd_conn_log_id(const struct logd_conn *c) { return c->log_id ? c->log_id : ""; }
+const char *logd_conn_log_id(const struct logd_conn *c) { return c->log_id ? c->log_id : c->evsess ? c->session : ""; }
 const char *logd_conn_state_name(const struct logd_conn *c) { return state_names[c->state]; }
 int64_t logd_conn_start(const struct logd_conn *c) { return c->start; }
 uint64_t logd_conn_messages(const struct logd_conn *c) { return c->messages; }

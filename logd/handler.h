@@ -16,6 +16,7 @@
 
 struct pb_admin;
 struct logd_syncer;
+struct logd_evsess;
 
 /*
  * The transport a connection lives on. The daemon wires these to lib/server
@@ -57,6 +58,8 @@ struct logd_ctx {
 	struct logd_conn *conns;	/* every open connection, for commit ticks */
 	struct logd_syncer *syncer;	/* fsyncs off the loop (syncer.h); NULL: in the loop */
 	int ev_error;			/* an event log sync failed: nothing is acknowledged until reload */
+	struct logd_evsess *evsess;	/* events-only sessions known here (event-acks), most recent first */
+	size_t n_evsess;
 	/* counters for status */
 	uint64_t n_conns_total, n_accept, n_reject, n_alert, n_exit, n_finish, n_restart;
 	uint64_t n_iologs, n_records, n_bytes, n_commits, n_errors;
@@ -119,10 +122,16 @@ int logd_conn_kill(struct logd_conn *c, const char *why);
  */
 void logd_ctx_tick(struct logd_ctx *ctx);
 
+/*
+ * logd_ctx_forget_sessions: drop what logd knows of events-only sessions
+ * (a restart of one then reads the event log, as after a restart of logd).
+ */
+void logd_ctx_forget_sessions(struct logd_ctx *ctx);
+
 /* logd_ctx_sync_done: the syncer's eventfd is readable: acknowledge what its worker made durable. */
 void logd_ctx_sync_done(struct logd_ctx *ctx);
 
-/* Read-only views for admin "sessions". */
+/* Read-only views for admin "sessions" (log id: the I/O log, or an events-only session with event-acks). */
 const char *logd_conn_peer(const struct logd_conn *c);
 const char *logd_conn_addr(const struct logd_conn *c);
 const char *logd_conn_user(const struct logd_conn *c);

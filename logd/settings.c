@@ -138,6 +138,7 @@ int logd_storage_open(struct logd_ctx *ctx, const struct logd_settings *s, const
 
 void logd_storage_close(struct logd_ctx *ctx)
 {
+	logd_ctx_forget_sessions(ctx);
 	evlog_close(ctx->ev);
 	ctx->ev = NULL;
 	if (ctx->iolog_rootfd >= 0)

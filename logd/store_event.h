@@ -55,6 +55,40 @@ const char *evlog_path(const struct evlog *e);
 /* evlog_count: events appended since open. */
 uint64_t evlog_count(const struct evlog *e);
 
+/*
+ * evlog_where: the place the next event goes at the earliest: the open
+ * file's day (yyyymmdd), its .N suffix and its size. An event appended
+ * later lies at or after it in evlog_scan's order (a switch of file only
+ * moves forward).
+ */
+void evlog_where(const struct evlog *e, int *day, unsigned *seq, uint64_t *off);
+
+/* One file of an event log: its name, its day (yyyymmdd) and its .N suffix (0: none). */
+struct evlog_file {
+	char *name;
+	int day;
+	unsigned seq;
+};
+
+/*
+ * evlog_files: the files PREFIX-YYYYMMDD[.N].jsonl in the directory dirfd,
+ * oldest first: by day, then suffix (a name sort would put .1 first).
+ * Returns the array (evlog_files_free) with *n, or NULL with *n = 0 when
+ * there are none or the directory cannot be read.
+ */
+struct evlog_file *evlog_files(int dirfd, const char *prefix, size_t *n);
+void evlog_files_free(struct evlog_file *f, size_t n);
+
+/*
+ * evlog_scan: every complete line (without its newline) from the place
+ * day/seq/off (evlog_where) to the end of the newest file, in order, to
+ * cb; a non-zero return from cb stops the scan and is returned. Each file
+ * read is fdatasync'ed first, so what the scan sees is durable. Returns 0,
+ * cb's value, or PB_ERR_IO / PB_ERR_NOMEM.
+ */
+int evlog_scan(struct evlog *e, int day, unsigned seq, uint64_t off,
+	       int (*cb)(void *arg, const char *line, size_t len), void *arg);
+
 /* evlog_close: sync and release; NULL accepted. */
 void evlog_close(struct evlog *e);
 

@@ -36,7 +36,9 @@ struct qframe {
 	uint8_t *buf;        /* header + payload */
 	size_t len, off;     /* off: bytes written so far */
 	bool io;             /* an I/O record: kept until a commit point covers it */
+	bool ev;             /* an event message (mon_log_event) */
 	bool exit;           /* the session's ExitMessage */
+	uint64_t evn;        /* ev: its number in the session (from 1), what events_stored counts */
 	struct timespec cum; /* the I/O log's elapsed time after this record */
 };
 
@@ -53,13 +55,17 @@ struct mlog {
 	enum mlog_mode mode;
 	struct pb_tls *t;
 	char server[128];
-	bool subcmd; /* the server announced SubcommandExit */
+	unsigned exts; /* MON_EXT_* the server announced */
+	bool iosess;   /* the session has an I/O log (its first Accept expects I/O) */
 	struct mon_watch w;
 	bool want_write;
 	int64_t retry_at;  /* spooling: when to try the log servers again */
 	int64_t flush_at;  /* live: when the batch queued must be written (0: none) */
 	struct qlist q;    /* not yet written */
-	struct qlist kept; /* written I/O records after the last commit point */
+	struct qlist kept; /* written I/O records after the last commit point; with event
+	                    * acknowledgements (evkeep), written events not yet acknowledged */
+	uint64_t evsent;   /* event messages of the session queued so far (the last evn) */
+	uint64_t evacked;  /* the last events_stored: events the server has made durable */
 	size_t qbytes;
 	struct timespec cum; /* elapsed time of the I/O records so far */
 	struct timespec committed;
@@ -111,6 +117,18 @@ static void qlist_clear(struct qlist *l)
 }
 
 static void mlog_io_cb(void *arg, uint32_t events);
+
+/*
+ * evkeep: an events-only session on a server with event-acks: written
+ * events are kept until events_stored covers them, and a continuation
+ * resumes after the last one acknowledged (logd restarts the session and
+ * drops what it stored already). An I/O-logged session is resumed at its
+ * commit point instead.
+ */
+static bool evkeep(const struct mlog *l)
+{
+	return (l->exts & MON_EXT_EVACKS) && !l->iosess;
+}
 
 struct mlog *mlog_new(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
                       const char *spooldir, int epfd)
@@ -167,6 +185,13 @@ static void start_continuation(struct mlog *l)
 	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 	uint8_t *buf = NULL;
 	size_t len = 0;
+	/*
+	 * Events-only with acknowledgements but no log id yet: nothing was
+	 * acknowledged, and the kept and queued frames hold the whole session
+	 * from its first message, which to_spool writes.
+	 */
+	if (evkeep(l) && l->log_id == NULL)
+		return;
 	if (l->log_id != NULL) {
 		Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
 		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
@@ -174,6 +199,8 @@ static void start_continuation(struct mlog *l)
 		ts.tv_nsec = (int32_t)l->committed.tv_nsec;
 		rm.log_id = l->log_id;
 		rm.resume_point = &ts;
+		if (evkeep(l))
+			rm.events_acked = l->evacked; /* the unacknowledged events follow */
 		cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
 		cm.restart_msg = &rm;
 		if (pb_frame_pack(&cm.base, l->net->max, &buf, &len) == 0)
@@ -277,8 +304,8 @@ static void flush(struct mlog *l)
 			continue;
 		qlist_pop(&l->q);
 		l->qbytes -= f->len;
-		if (f->io) {
-			l->has_io = true;
+		if (f->io || (f->ev && evkeep(l))) {
+			l->has_io |= f->io;
 			qlist_push(&l->kept, f);
 		} else if (f->exit && l->exit_msg == NULL) {
 			/* Kept whole: the frame's buffer becomes the copy (header skipped when
@@ -306,6 +333,16 @@ static void committed_to(struct mlog *l, struct timespec point)
 		qframe_free(qlist_pop(&l->kept));
 }
 
+/* events_acked: drop the kept events the server has made durable (extension event-acks). */
+static void events_acked(struct mlog *l, uint64_t n)
+{
+	struct qframe *f;
+	if (n > l->evacked)
+		l->evacked = n;
+	while ((f = l->kept.head) != NULL && f->ev && f->evn <= l->evacked)
+		qframe_free(qlist_pop(&l->kept));
+}
+
 /* read_server: everything the server has sent. */
 static void read_server(struct mlog *l)
 {
@@ -319,7 +356,8 @@ static void read_server(struct mlog *l)
 		 * after our Exit closes too.
 		 */
 		if (rc == PB_ERR_EOF && l->ended && l->q.head == NULL &&
-		    (!l->has_io || mon_ts_cmp(l->committed, l->cum) >= 0)) {
+		    (!l->has_io || mon_ts_cmp(l->committed, l->cum) >= 0) &&
+		    (!evkeep(l) || l->evacked >= l->evsent)) {
 			l->closed = true;
 			drop_conn(l);
 			return;
@@ -338,7 +376,10 @@ static void read_server(struct mlog *l)
 		case PBLOG__SERVER_MESSAGE__TYPE_LOG_ID:
 			free(l->log_id);
 			l->log_id = strdup(sm->log_id);
-			PB_TRACE(PB_SS_MONITOR, 3, "I/O log id %s", sm->log_id);
+			PB_TRACE(PB_SS_MONITOR, 3, "log id %s", sm->log_id);
+			break;
+		case PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED:
+			events_acked(l, sm->events_stored);
 			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT:
 			committed_to(l, (struct timespec){(time_t)sm->commit_point->tv_sec,
@@ -380,12 +421,14 @@ const char *mlog_begin(struct mlog *l, const Pblog__ClientMessage *first)
 		return "";
 	/* A refused start is the whole session: the server closes after it. */
 	l->ended = first->type_case == PBLOG__CLIENT_MESSAGE__TYPE_REJECT_MSG;
+	l->iosess = first->type_case == PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG &&
+	            first->accept_msg->expect_iobufs;
 	l->first = malloc(n ? n : 1);
 	if (l->first != NULL) {
 		protobuf_c_message_pack(&first->base, l->first);
 		l->first_len = n;
 	}
-	l->t = mon_log_open(l->net, l->hp, l->nhp, &l->subcmd, &which, err, sizeof(err));
+	l->t = mon_log_open(l->net, l->hp, l->nhp, &l->exts, &which, err, sizeof(err));
 	if (l->t == NULL) {
 		to_spool(l, err);
 		return l->mode == ML_SPOOL ? "spool" : "";
@@ -416,6 +459,8 @@ static void queue(struct mlog *l, const Pblog__ClientMessage *cm)
 	f->buf = buf;
 	f->len = len;
 	f->exit = cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG;
+	if ((f->ev = mon_log_event(cm)))
+		f->evn = ++l->evsent;
 	if ((f->io = mon_log_delay(cm, &delay))) {
 		l->cum = mon_ts_add(l->cum, delay);
 		f->cum = l->cum;
@@ -487,7 +532,14 @@ static void requeue_cb(void *arg, const uint8_t *payload, size_t len)
 		l->cum.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
 		l->committed = l->cum;
 	}
-	if (cm->type_case != PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT || l->subcmd)
+	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG && cm->restart_msg->log_id &&
+	    cm->restart_msg->log_id[0] == '@') {
+		/* An events-only continuation: the events after the acknowledged ones follow. */
+		l->evsent = l->evacked = cm->restart_msg->events_acked;
+		free(l->log_id);
+		l->log_id = strdup(cm->restart_msg->log_id);
+	}
+	if (cm->type_case != PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT || (l->exts & MON_EXT_SUBCMD))
 		queue(l, cm);
 	pblog__client_message__free_unpacked(cm, NULL);
 }
@@ -503,8 +555,7 @@ void mlog_tick(struct mlog *l)
 		return;
 	}
 	l->retry_at = mon_now_ms() + l->net->spool_retry_ms;
-	struct pb_tls *t =
-	    mon_log_open(l->net, l->hp, l->nhp, &l->subcmd, &which, err, sizeof(err));
+	struct pb_tls *t = mon_log_open(l->net, l->hp, l->nhp, &l->exts, &which, err, sizeof(err));
 	if (t == NULL) {
 		PB_TRACE(PB_SS_MONITOR, 3, "still spooling: %s", err);
 		return;
@@ -514,6 +565,7 @@ void mlog_tick(struct mlog *l)
 	l->mode = ML_LIVE;
 	snprintf(l->server, sizeof(l->server), "%s", l->hp[which].text);
 	l->cum = l->committed = (struct timespec){0, 0};
+	l->evsent = l->evacked = 0;
 	watch_update(l, EPOLL_CTL_ADD);
 	int rc = spool_journal_frames(l->j, requeue_cb, l);
 	if (rc < 0 || l->mode != ML_LIVE) {
@@ -535,7 +587,7 @@ void mlog_tick(struct mlog *l)
 
 bool mlog_subcmd_exit(const struct mlog *l)
 {
-	return l->mode == ML_SPOOL || (l->mode == ML_LIVE && l->subcmd);
+	return l->mode == ML_SPOOL || (l->mode == ML_LIVE && (l->exts & MON_EXT_SUBCMD));
 }
 
 void mlog_finish(struct mlog *l)

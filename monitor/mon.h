@@ -71,15 +71,27 @@ void mon_uniqueid(char out[33]);
 
 /* ---- logconn.c: the log protocol's opening, shared by the live client and the forwarder ---- */
 
+/* Extensions of the log protocol the server announced (mon_log_open). */
+#define MON_EXT_SUBCMD 1u /* "subcommand-exit": SubcommandExit is understood */
+#define MON_EXT_EVACKS 2u /* "event-acks": events-only sessions are acknowledged (events_stored)   \
+	                   */
+
 /*
  * mon_log_open: connect to the first of the n log servers that answers,
- * send ClientHello and read ServerHello. *subcmd_exit tells whether the
- * server announced the "subcommand-exit" extension; which (may be NULL)
- * gets the index of the server. Returns the connection or NULL with the
- * reason of the last failure in err.
+ * send ClientHello (naming the extensions we use) and read ServerHello.
+ * *exts gets the MON_EXT_* bits of the extensions the server announced;
+ * which (may be NULL) gets the index of the server. Returns the connection
+ * or NULL with the reason of the last failure in err.
  */
 struct pb_tls *mon_log_open(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
-                            bool *subcmd_exit, size_t *which, char *err, size_t errlen);
+                            unsigned *exts, size_t *which, char *err, size_t errlen);
+
+/*
+ * mon_log_event: a ClientMessage that logd stores as one event of the
+ * session (Accept, Reject, Alert, SubcommandExit, Exit): what events_stored
+ * counts.
+ */
+bool mon_log_event(const Pblog__ClientMessage *cm);
 
 /*
  * mon_log_delay: the delay a ClientMessage adds to its I/O log's elapsed

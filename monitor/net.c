@@ -147,14 +147,18 @@ void mon_uniqueid(char out[33])
 }
 
 /* hello_one: ClientHello on a fresh connection, then the ServerHello. */
-static int hello_one(const struct mon_net *net, struct pb_tls *t, bool *subcmd_exit, char *err,
+static int hello_one(const struct mon_net *net, struct pb_tls *t, unsigned *exts, char *err,
                      size_t errlen)
 {
+	static char *const ours[] = {"event-acks"};
 	Pblog__ClientHello ch = PBLOG__CLIENT_HELLO__INIT;
 	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 	uint8_t *buf = NULL;
 	size_t len = 0;
 	ch.client_id = (char *)"pbsh-monitor " PB_VERSION;
+	/* Sent before the server's hello is read: a server without them skips the field. */
+	ch.n_extensions = sizeof(ours) / sizeof(ours[0]);
+	ch.extensions = (char **)ours;
 	cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_HELLO_MSG;
 	cm.hello_msg = &ch;
 	int rc = mon_send(t, &cm.base, net->max, net->request_ms);
@@ -174,22 +178,25 @@ static int hello_one(const struct mon_net *net, struct pb_tls *t, bool *subcmd_e
 			pblog__server_message__free_unpacked(sm, NULL);
 		return PB_ERR_PROTO;
 	}
-	*subcmd_exit = false;
-	for (size_t i = 0; i < sm->hello->n_extensions; i++)
+	*exts = 0;
+	for (size_t i = 0; i < sm->hello->n_extensions; i++) {
 		if (strcmp(sm->hello->extensions[i], "subcommand-exit") == 0)
-			*subcmd_exit = true;
+			*exts |= MON_EXT_SUBCMD;
+		else if (strcmp(sm->hello->extensions[i], "event-acks") == 0)
+			*exts |= MON_EXT_EVACKS;
+	}
 	pblog__server_message__free_unpacked(sm, NULL);
 	return 0;
 }
 
 struct pb_tls *mon_log_open(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
-                            bool *subcmd_exit, size_t *which, char *err, size_t errlen)
+                            unsigned *exts, size_t *which, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "no log server configured");
 	for (size_t i = 0; i < n; i++) {
 		char e[512];
 		struct pb_tls *t = mon_net_connect(net, &hp[i], e, sizeof(e));
-		if (t != NULL && hello_one(net, t, subcmd_exit, e, sizeof(e)) < 0) {
+		if (t != NULL && hello_one(net, t, exts, e, sizeof(e)) < 0) {
 			pb_tls_free(t);
 			t = NULL;
 		}
@@ -202,6 +209,20 @@ struct pb_tls *mon_log_open(const struct mon_net *net, const struct pb_hostport 
 		PB_TRACE(PB_SS_MONITOR, 2, "%s", err);
 	}
 	return NULL;
+}
+
+bool mon_log_event(const Pblog__ClientMessage *cm)
+{
+	switch (cm->type_case) {
+	case PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG:
+	case PBLOG__CLIENT_MESSAGE__TYPE_REJECT_MSG:
+	case PBLOG__CLIENT_MESSAGE__TYPE_ALERT_MSG:
+	case PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT:
+	case PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG:
+		return true;
+	default:
+		return false;
+	}
 }
 
 bool mon_log_delay(const Pblog__ClientMessage *cm, struct timespec *delay)

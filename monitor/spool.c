@@ -161,6 +161,8 @@ struct jdata {
 	char *log_id;
 	uint64_t stored;
 	struct timespec commit;
+	uint64_t events; /* the last events_stored recorded (events-only sessions) */
+	bool evmark;     /* ... there is one */
 	bool end;
 	SpoolRecord **recs; /* unpacked records own the frame bytes */
 	size_t nrecs, caprecs;
@@ -226,6 +228,8 @@ static int jdata_load(int fd, struct jdata *d)
 			break;
 		case SPOOL_RECORD__TYPE_STORED:
 			d->stored = r->stored->frames;
+			d->events = r->stored->events;
+			d->evmark = true;
 			if (r->stored->commit != NULL) {
 				d->commit.tv_sec = (time_t)r->stored->commit->tv_sec;
 				d->commit.tv_nsec = r->stored->commit->tv_nsec;
@@ -284,6 +288,240 @@ static int send_cm(struct pb_tls *t, const struct mon_net *net, const Pblog__Cli
 	return mon_send(t, &cm->base, net->max, net->request_ms);
 }
 
+/* send_restart: resume session id at the I/O log point resume, or after events_acked events. */
+static int send_restart(struct pb_tls *t, const struct mon_net *net, const char *id,
+                        struct timespec resume, uint64_t events_acked)
+{
+	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
+	Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
+	Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
+	ts.tv_sec = resume.tv_sec;
+	ts.tv_nsec = (int32_t)resume.tv_nsec;
+	rm.log_id = (char *)id;
+	rm.resume_point = &ts;
+	rm.events_acked = events_acked;
+	cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
+	cm.restart_msg = &rm;
+	return send_cm(t, net, &cm);
+}
+
+/*
+ * reply_common: the replies every forward handles alike: a log id is
+ * recorded in the journal, an error or abort ends the forward (err says
+ * why). Returns 0, or a negative PB_ERR_*.
+ */
+static int reply_common(int fd, const Pblog__ServerMessage *sm, const char *path, char *err,
+                        size_t errlen)
+{
+	SpoolRecord r = SPOOL_RECORD__INIT;
+	switch (sm->type_case) {
+	case PBLOG__SERVER_MESSAGE__TYPE_LOG_ID:
+		r.type_case = SPOOL_RECORD__TYPE_LOG_ID;
+		r.log_id = sm->log_id;
+		return put_record(fd, &r);
+	case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
+	case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
+		snprintf(err, errlen, "%s: the log server refused it: %s", path,
+		         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error
+		                                                            : sm->abort);
+		return PB_ERR_DENIED;
+	default:
+		return 0;
+	}
+}
+
+/* ---- events-only journals with event acknowledgements (extension event-acks) ---- */
+
+/*
+ * An events-only journal: frames from the session's first message (base
+ * 0), or a continuation whose first frame is a RestartMessage of an
+ * events-only log id, after which the events following the first base of
+ * the session come.
+ */
+struct evj {
+	bool is;        /* an events-only journal */
+	char *id;       /* the log id of a continuation (malloc'd), else NULL */
+	uint64_t base;  /* events of the session before the journal's first */
+	uint64_t total; /* base + the journal's event frames: the count that ends it */
+};
+
+static void evj_read(const struct jdata *d, struct evj *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (d->n == 0)
+		return;
+	Pblog__ClientMessage *cm =
+	    pblog__client_message__unpack(NULL, d->frames[0].len, d->frames[0].data);
+	if (cm == NULL)
+		return;
+	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG)
+		e->is = !cm->accept_msg->expect_iobufs;
+	else if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_REJECT_MSG)
+		e->is = true;
+	else if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG &&
+	         cm->restart_msg->log_id != NULL && cm->restart_msg->log_id[0] == '@') {
+		e->id = strdup(cm->restart_msg->log_id);
+		e->is = e->id != NULL;
+		e->base = cm->restart_msg->events_acked;
+	}
+	pblog__client_message__free_unpacked(cm, NULL);
+	e->total = e->base;
+	for (size_t i = 0; e->is && i < d->n; i++) {
+		cm = pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		if (cm != NULL && mon_log_event(cm))
+			e->total++;
+		if (cm != NULL)
+			pblog__client_message__free_unpacked(cm, NULL);
+	}
+}
+
+/* evj_upto: how many frames (from the journal's first) n acknowledged events cover. */
+static uint64_t evj_upto(const struct jdata *d, const struct evj *e, uint64_t n)
+{
+	uint64_t k = e->id != NULL && n >= e->base ? 1 : 0, evn = e->base;
+	for (size_t i = 0; i < d->n && evn < n; i++) {
+		Pblog__ClientMessage *cm =
+		    pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		if (cm != NULL && mon_log_event(cm) && ++evn <= n)
+			k = i + 1;
+		if (cm != NULL)
+			pblog__client_message__free_unpacked(cm, NULL);
+	}
+	return k;
+}
+
+/*
+ * evj_reply: one reply of the server, recorded in the journal as it comes
+ * (log id, events stored), so a forward cut short resumes after the
+ * acknowledged events. *acked gets the events_stored. Returns 0 or PB_ERR_*.
+ */
+static int evj_reply(int fd, const struct jdata *d, const struct evj *e,
+                     const Pblog__ServerMessage *sm, uint64_t *acked, const char *path, char *err,
+                     size_t errlen)
+{
+	SpoolRecord r = SPOOL_RECORD__INIT;
+	SpoolStored st = SPOOL_STORED__INIT;
+	if (sm->type_case != PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED)
+		return reply_common(fd, sm, path, err, errlen);
+	if (sm->events_stored > e->total) {
+		snprintf(err, errlen, "%s: the log server acknowledged %llu events of %llu", path,
+		         (unsigned long long)sm->events_stored, (unsigned long long)e->total);
+		return PB_ERR_PROTO;
+	}
+	*acked = sm->events_stored;
+	st.frames = evj_upto(d, e, sm->events_stored);
+	st.events = sm->events_stored;
+	r.type_case = SPOOL_RECORD__TYPE_STORED;
+	r.stored = &st;
+	return put_record(fd, &r);
+}
+
+/* evj_recv: read one reply and record it; PB_ERR_EOF when the server closed. */
+static int evj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const struct jdata *d,
+                    const struct evj *e, uint64_t *acked, bool *got_id, const char *path, char *err,
+                    size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = pb_tls_recv_frame(t, net->max, net->request_ms, &buf, &len);
+	if (rc < 0)
+		return rc;
+	Pblog__ServerMessage *sm = pblog__server_message__unpack(NULL, len, buf);
+	free(buf);
+	if (sm == NULL) {
+		snprintf(err, errlen, "%s: undecodable reply from the log server", path);
+		return PB_ERR_PROTO;
+	}
+	if (sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_LOG_ID && got_id != NULL)
+		*got_id = true;
+	rc = evj_reply(fd, d, e, sm, acked, path, err, errlen);
+	pblog__server_message__free_unpacked(sm, NULL);
+	return rc;
+}
+
+/*
+ * forward_events: forward an events-only journal to a server with
+ * event-acks, exactly once: a journal forwarded before (or a continuation)
+ * restarts its session after the acknowledged events, and logd drops the
+ * ones it stored already. A fresh session's log id is recorded before more
+ * than its first message goes out. Done when every event is acknowledged.
+ */
+static int forward_events(struct pb_tls *t, int fd, struct jdata *d, const struct evj *e,
+                          const struct mon_net *net, const char *path, char *err, size_t errlen)
+{
+	const char *id = d->log_id != NULL ? d->log_id : e->id;
+	uint64_t acked = d->evmark ? d->events : e->base;
+	size_t start = 0;
+	int rc;
+	if (id != NULL) {
+		if ((rc = send_restart(t, net, id, (struct timespec){0, 0}, acked)) < 0)
+			return rc;
+		start = (size_t)evj_upto(d, e, acked);
+		if (start == 0 && e->id != NULL)
+			start = 1; /* our restart replaces the journal's */
+	}
+	PB_TRACE(PB_SS_MONITOR, 2,
+	         "forwarding %s (events) from frame %zu of %zu, %llu of %llu acknowledged", path,
+	         start, d->n, (unsigned long long)acked, (unsigned long long)e->total);
+	for (size_t i = start; i < d->n; i++) {
+		if ((rc = pb_tls_send_frame(t, d->frames[i].data, d->frames[i].len,
+		                            net->request_ms)) < 0)
+			return rc;
+		if (id == NULL && i == 0) {
+			/* A new session: its id first, or a forward cut now could not resume it. */
+			bool got_id = false;
+			while (!got_id) {
+				rc = evj_recv(t, net, fd, d, e, &acked, &got_id, path, err, errlen);
+				if (rc < 0)
+					return rc == PB_ERR_EOF ? PB_ERR_TRUNCATED : rc;
+			}
+		}
+	}
+	for (;;) {
+		rc = evj_recv(t, net, fd, d, e, &acked, NULL, path, err, errlen);
+		if (rc == PB_ERR_EOF)
+			break;
+		if (rc < 0)
+			return rc;
+	}
+	if (acked < e->total) {
+		snprintf(err, errlen,
+		         "%s: the log server closed after acknowledging %llu of %llu events", path,
+		         (unsigned long long)acked, (unsigned long long)e->total);
+		return PB_ERR_TRUNCATED;
+	}
+	return 0;
+}
+
+/* end_journal: a journal whose monitor died before the end gets its Exit, in the journal, so every
+ * forward sends the same one. */
+static int end_journal(int fd)
+{
+	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
+	Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;
+	SpoolRecord r = SPOOL_RECORD__INIT;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	em.error = (char *)"the session monitor ended before the session did";
+	cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG;
+	cm.exit_msg = &em;
+	int rc = pb_frame_pack(&cm.base, 0, &buf, &len);
+	if (rc < 0)
+		return rc;
+	r.type_case = SPOOL_RECORD__TYPE_FRAME;
+	r.frame.data = buf + PB_FRAME_HDR;
+	r.frame.len = len - PB_FRAME_HDR;
+	rc = put_record(fd, &r);
+	free(buf);
+	if (rc == 0) {
+		SpoolRecord end = SPOOL_RECORD__INIT;
+		end.type_case = SPOOL_RECORD__TYPE_END;
+		end.end = true;
+		rc = put_record(fd, &end);
+	}
+	return rc == 0 && fdatasync(fd) < 0 ? PB_ERR_IO : rc;
+}
+
 /*
  * forward_fd: forward one locked journal. Returns 0 when the server has
  * acknowledged all of it (the caller deletes it); *no_server is set when no
@@ -294,35 +532,56 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
                       size_t errlen)
 {
 	struct jdata d;
+	struct evj e = {0};
 	struct pb_tls *t = NULL;
-	bool subcmd = false;
+	unsigned exts = 0;
 	int rc = jdata_load(fd, &d);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: cannot read the journal: %s", path, pb_strerror(rc));
 		goto done;
 	}
-	if (d.n == 0 || (d.end && d.stored >= d.n)) {
+	evj_read(&d, &e);
+	if (d.n == 0 || (d.end && d.stored >= d.n) ||
+	    (e.is && d.end && d.evmark && d.events >= e.total)) {
 		rc = 0; /* nothing, or everything acknowledged: only the deletion was missing */
 		goto done;
 	}
-	t = mon_log_open(net, hp, nhp, &subcmd, NULL, err, errlen);
+	t = mon_log_open(net, hp, nhp, &exts, NULL, err, errlen);
 	if (t == NULL) {
 		*no_server = true;
 		rc = PB_ERR_IO;
 		goto done;
 	}
+	bool subcmd = exts & MON_EXT_SUBCMD;
+	if (e.is && (exts & MON_EXT_EVACKS) && subcmd) {
+		if (!d.end) {
+			/* The monitor that wrote it died: its end, once, in the journal. */
+			if ((rc = end_journal(fd)) < 0 ||
+			    (jdata_free(&d), rc = jdata_load(fd, &d)) < 0) {
+				snprintf(err, errlen, "%s: cannot end the journal: %s", path,
+				         pb_strerror(rc));
+				goto done;
+			}
+			free(e.id);
+			evj_read(&d, &e);
+		}
+		err[0] = '\0';
+		rc = forward_events(t, fd, &d, &e, net, path, err, errlen);
+		if (rc < 0 && err[0] == '\0')
+			goto io_fail;
+		goto done;
+	}
+	if (e.id != NULL || (e.is && d.log_id != NULL)) {
+		/* Resuming it needs event-acks: a whole resend would duplicate what is stored. */
+		snprintf(err, errlen,
+		         "%s: the log server cannot resume an events-only session (no event-acks)",
+		         path);
+		rc = PB_ERR_PROTO;
+		goto done;
+	}
 	size_t start = d.stored;
 	if (start > 0 && d.log_id != NULL) {
-		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
-		Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
-		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
-		ts.tv_sec = d.commit.tv_sec;
-		ts.tv_nsec = (int32_t)d.commit.tv_nsec;
-		rm.log_id = d.log_id;
-		rm.resume_point = &ts;
-		cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
-		cm.restart_msg = &rm;
-		if ((rc = send_cm(t, net, &cm)) < 0)
+		if ((rc = send_restart(t, net, d.log_id, d.commit, 0)) < 0)
 			goto io_fail;
 	} else {
 		start = 0; /* nothing to resume from: the whole session again */
@@ -387,11 +646,6 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 		SpoolStored st = SPOOL_STORED__INIT;
 		Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
 		switch (sm->type_case) {
-		case PBLOG__SERVER_MESSAGE__TYPE_LOG_ID:
-			r.type_case = SPOOL_RECORD__TYPE_LOG_ID;
-			r.log_id = sm->log_id;
-			rc = put_record(fd, &r);
-			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT: {
 			struct timespec p = {(time_t)sm->commit_point->tv_sec,
 			                     sm->commit_point->tv_nsec};
@@ -405,14 +659,8 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 			rc = put_record(fd, &r);
 			break;
 		}
-		case PBLOG__SERVER_MESSAGE__TYPE_ERROR:
-		case PBLOG__SERVER_MESSAGE__TYPE_ABORT:
-			snprintf(err, errlen, "%s: the log server refused it: %s", path,
-			         sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_ERROR ? sm->error
-			                                                            : sm->abort);
-			rc = PB_ERR_DENIED;
-			break;
 		default:
+			rc = reply_common(fd, sm, path, err, errlen);
 			break;
 		}
 		pblog__server_message__free_unpacked(sm, NULL);
@@ -425,6 +673,7 @@ io_fail:
 done:
 	pb_tls_free(t);
 	jdata_free(&d);
+	free(e.id);
 	return rc;
 }
 

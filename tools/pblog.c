@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /* pblog: query logd's JSON Lines event log by time, user, host, command, mode, result, uniqueid and session. */
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -47,60 +47,15 @@ static void usage(FILE *f)
 
 /* ---- event files, oldest first ---- */
 
-struct evfile {
-	char *name;
-	long day;
-	long seq;
-};
-
-static int cmp_file(const void *a, const void *b)
+/* list_files: the event log files in dir, oldest first (logd/store_event.c). */
+static struct evlog_file *list_files(const char *dir, const char *prefix, size_t *n)
 {
-	const struct evfile *x = a, *y = b;
-	if (x->day != y->day)
-		return x->day < y->day ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* list_files: PREFIX-YYYYMMDD[.N].jsonl in dir, by day then sequence (a name sort would put .1 first). */
-static struct evfile *list_files(const char *dir, const char *prefix, size_t *n)
-{
-	size_t pl = strlen(prefix);
-	DIR *d = opendir(dir);
-	struct evfile *v = NULL;
-	size_t cap = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	*n = 0;
-	if (d == NULL)
+	if (fd < 0)
 		return NULL;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		long day, seq = 0;
-		int used = 0;
-		const char *nm = de->d_name;
-		if (strncmp(nm, prefix, pl) != 0 || nm[pl] != '-')
-			continue;
-		if (sscanf(nm + pl + 1, "%8ld%n", &day, &used) != 1 || used != 8)
-			continue;
-		const char *rest = nm + pl + 1 + used;
-		if (strcmp(rest, ".jsonl") != 0) {
-			int u2 = 0;
-			if (sscanf(rest, ".%ld%n", &seq, &u2) != 1 || strcmp(rest + u2, ".jsonl") != 0)
-				continue;
-		}
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			struct evfile *nv = realloc(v, cap * sizeof(*nv));
-			if (nv == NULL)
-				break;
-			v = nv;
-		}
-		v[*n].name = strdup(nm);
-		v[*n].day = day;
-		v[*n].seq = seq;
-		if (v[*n].name != NULL)
-			(*n)++;
-	}
-	closedir(d);
-	qsort(v, *n, sizeof(*v), cmp_file);
+	struct evlog_file *v = evlog_files(fd, prefix, n);
+	close(fd);
 	return v;
 }
 
@@ -402,7 +357,7 @@ int main(int argc, char **argv)
 			csv_field(headers[i], i == NCOLS - 1);
 	}
 	size_t nfiles;
-	struct evfile *files = list_files(dir, prefix, &nfiles);
+	struct evlog_file *files = list_files(dir, prefix, &nfiles);
 	FILE *cur = NULL;
 	char curname[NAME_MAX + 1] = "";
 	for (size_t i = 0; i < nfiles; i++) {

@@ -56,8 +56,13 @@ def info(k, v):
     return fld(1, k) + fld(3, v)
 
 
-def hello():
-    return fld(13, fld(1, "badinput"))
+def hello(exts=()):
+    return fld(13, fld(1, "badinput") + b"".join(fld(100, e) for e in exts))
+
+
+def evhello():
+    """A client using extension event-acks (pbsh-monitor)."""
+    return hello(["event-acks"])
 
 
 def accept(iobufs=True, user="mallory", extra=b""):
@@ -78,8 +83,8 @@ def exitmsg():
     return fld(3, fld(1, ts(0, 5000)) + fint(2, 0))
 
 
-def restart(log_id, sec=0, nsec=0):
-    return fld(4, fld(1, log_id) + fld(2, ts(sec, nsec)))
+def restart(log_id, sec=0, nsec=0, acked=None):
+    return fld(4, fld(1, log_id) + fld(2, ts(sec, nsec)) + (fint(100, acked) if acked is not None else b""))
 
 
 def frame(payload):
@@ -115,20 +120,23 @@ def read_msgs(s, timeout=3.0):
             if len(buf) < 4 + n:
                 break
             payload, buf = buf[4:4 + n], buf[4 + n:]
-            key = payload[0] >> 3 if payload else 0
-            # top-level field: skip key and length
-            p = 1
-            ln = 0
-            shift = 0
-            while p < len(payload):
-                b = payload[p]
-                ln |= (b & 0x7F) << shift
-                p += 1
-                shift += 7
-                if not b & 0x80:
-                    break
-            msgs.append((key, payload[p:p + ln]))
+            # top-level field: its key, then a varint value or a length and bytes
+            key, p = get_varint(payload, 0)
+            val, p = get_varint(payload, p)
+            msgs.append((key >> 3, val if key & 7 == 0 else payload[p:p + val]))
     return msgs, closed
+
+
+def get_varint(b, p):
+    v = shift = 0
+    while p < len(b):
+        c = b[p]
+        v |= (c & 0x7F) << shift
+        p += 1
+        shift += 7
+        if not c & 0x80:
+            break
+    return v, p
 
 
 def errors(msgs):
@@ -147,14 +155,14 @@ def alive():
         return False
 
 
-def case(name, data, want_error=None, want_close=True, prefix=None, half_close=False):
-    """Send prefix messages (answers ignored), then data; check the answer."""
+def case(name, data, want_error=None, want_close=True, prefix=None, half_close=False, first=None):
+    """Send first (a hello), prefix messages (answers ignored), then data; check the answer."""
     global passed, failed
     ok = True
     why = ""
     try:
         s = connect()
-        s.sendall(frame(hello()))
+        s.sendall(frame(first or hello()))
         for m in prefix or []:
             s.sendall(frame(m))
         s.sendall(data)
@@ -220,6 +228,30 @@ case("ChangeWindowSize before Accept", frame(fld(11, fld(1, ts(0, 1)) + fint(2, 
      "not allowed")
 case("hello after accept", frame(hello()), "ClientHello", prefix=[accept()])
 case("restart after accept", frame(restart(open_id)), "not allowed", prefix=[accept()])
+
+# Extension event-acks: an events-only session (two events, acknowledged), then bad restarts of it.
+s = connect()
+s.sendall(frame(evhello()) + frame(accept(iobufs=False)) + frame(accept(iobufs=False)))
+msgs, _ = read_msgs(s, 1.5)
+s.close()
+ev_id = next((v.decode() for k, v in msgs if k == 3), "")
+print("%s event-acks: an events-only session gets a log id and its events stored (%r)" %
+      ("ok  " if ev_id.startswith("@") and (102, 2) in msgs else "FAIL", msgs))
+passed += ev_id.startswith("@") and (102, 2) in msgs
+failed += not (ev_id.startswith("@") and (102, 2) in msgs)
+EV = dict(first=evhello())
+case("event-acks: malformed events-only log id", frame(restart("@2026x", acked=0)), "invalid log_id", **EV)
+case("event-acks: log id with a huge offset", frame(restart("@20260101.0.99999999999999999999999.0123456789abcdef",
+                                                            acked=0)), "invalid log_id", **EV)
+case("event-acks: unknown log id", frame(restart("@20260101.0.0.0123456789abcdef", acked=0)), "unknown log_id", **EV)
+case("event-acks: count above the stored one", frame(restart(ev_id, acked=3)), "events_acked 3 is more than the 2",
+     **EV)
+case("event-acks: count of 2^64-1", frame(restart(ev_id, acked=(1 << 64) - 1)), "events_acked", **EV)
+case("event-acks: count cut short", frame(fld(4, fld(1, ev_id) + b"\xa0\x06\xff\xff")), "cannot decode", **EV)
+case("event-acks: a count in an I/O log's restart", frame(restart(open_id, acked=1)), "only for an events-only", **EV)
+case("event-acks: restart without the extension", frame(restart(ev_id, acked=0)), "event-acks")
+case("event-acks: restart, then more than was resent after the end", frame(exitmsg()), None, want_close=True,
+     prefix=[restart(ev_id, acked=2), exitmsg()], **EV)
 case("second I/O accept", frame(accept()), "second I/O log", prefix=[accept()])
 case("message after exit", frame(iobuf()), None, prefix=[accept(), exitmsg()])
 case("bad signal name", frame(fld(12, fld(1, ts(0, 1)) + fld(2, "../x"))), "signal", prefix=[accept()])

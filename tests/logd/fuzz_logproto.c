@@ -43,6 +43,7 @@ static const struct logd_transport tr = {null_send, null_close, null_matches};
 static void cleanup(void)
 {
 	char cmd[96];
+	logd_ctx_forget_sessions(&ctx);
 	evlog_close(ctx.ev);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

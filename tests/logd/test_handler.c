@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -76,12 +77,21 @@ static void teardown(void)
 	char cmd[PATH_MAX + 16];
 	for (int i = 0; i < nsent; i++)
 		pblog__server_message__free_unpacked(sent[i], NULL);
+	logd_ctx_forget_sessions(&ctx);
 	evlog_close(ctx.ev);
 	close(ctx.iolog_rootfd);
 	free(ctx.path_template);
 	free(ctx.server_id);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* clear_sent: forget the messages recorded so far. */
+static void clear_sent(void)
+{
+	for (int i = 0; i < nsent; i++)
+		pblog__server_message__free_unpacked(sent[i], NULL);
+	nsent = 0;
 }
 
 static int feed(struct logd_conn *c, Pblog__ClientMessage *m)
@@ -146,8 +156,9 @@ Test(handler, hello_first, .init = setup, .fini = teardown)
 	cr_assert_eq(nsent, 1);
 	cr_assert_eq(sent[0]->type_case, PBLOG__SERVER_MESSAGE__TYPE_HELLO);
 	cr_assert(sent[0]->hello->subcommands);
-	cr_assert_eq(sent[0]->hello->n_extensions, 2);
+	cr_assert_eq(sent[0]->hello->n_extensions, 3);
 	cr_assert_str_eq(sent[0]->hello->extensions[0], "subcommand-exit");
+	cr_assert_str_eq(sent[0]->hello->extensions[2], "event-acks");
 	logd_conn_free(c);
 }
 
@@ -417,4 +428,265 @@ Test(handler, disabled, .init = setup, .fini = teardown)
 	cr_assert_lt(send_accept(c, "h", true), 0);
 	cr_assert_not_null(strstr(sent[nsent - 1]->error, "disabled"));
 	logd_conn_free(c);
+}
+
+/* ---- extension event-acks: events-only sessions acknowledged and restarted exactly ---- */
+
+static struct logd_conn *evacks_conn(const char *peer)
+{
+	struct logd_conn *c = logd_conn_new(&ctx, &tr, NULL, peer, "test");
+	char *exts[] = {"event-acks"};
+	Pblog__ClientHello h = PBLOG__CLIENT_HELLO__INIT;
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	cr_assert_not_null(c);
+	h.client_id = "test";
+	h.n_extensions = 1;
+	h.extensions = exts;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_HELLO_MSG;
+	m.hello_msg = &h;
+	cr_assert_eq(feed(c, &m), 0);
+	return c;
+}
+
+static int send_alert(struct logd_conn *c, const char *reason)
+{
+	Pblog__AlertMessage al = PBLOG__ALERT_MESSAGE__INIT;
+	Pblog__TimeSpec t = PBLOG__TIME_SPEC__INIT;
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	t.tv_sec = 5;
+	al.alert_time = &t;
+	al.reason = (char *)reason;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_ALERT_MSG;
+	m.alert_msg = &al;
+	return feed(c, &m);
+}
+
+static int send_restart(struct logd_conn *c, const char *id, uint64_t acked)
+{
+	Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
+	Pblog__TimeSpec t = PBLOG__TIME_SPEC__INIT;
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	rm.log_id = (char *)id;
+	rm.resume_point = &t;
+	rm.events_acked = acked;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
+	m.restart_msg = &rm;
+	return feed(c, &m);
+}
+
+/* last_events: the last events_stored sent, or -1 when the last message is something else. */
+static int64_t last_events(void)
+{
+	if (nsent == 0 || sent[nsent - 1]->type_case != PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED)
+		return -1;
+	return (int64_t)sent[nsent - 1]->events_stored;
+}
+
+/* count_lines: event log lines holding needle. */
+static int count_lines(const char *needle)
+{
+	char cmd[2 * PATH_MAX + 256];
+	cr_assert_eq(evlog_sync(ctx.ev), 0);
+	snprintf(cmd, sizeof(cmd), "exit $(cat %s/events/*.jsonl | grep -cF -- '%s')", tmpdir, needle);
+	int st = system(cmd);
+	return WEXITSTATUS(st);
+}
+
+/* An events-only session (accept, alert, alert, ...) with id in *id; the connection is returned open. */
+static struct logd_conn *evacks_session(char *id, size_t idlen, int alerts)
+{
+	struct logd_conn *c = evacks_conn("");
+	cr_assert_eq(send_accept(c, "h", false), 0);
+	cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_LOG_ID, "no log id for the events session");
+	cr_assert_eq(sent[nsent - 1]->log_id[0], '@');
+	snprintf(id, idlen, "%s", sent[nsent - 1]->log_id);
+	for (int i = 0; i < alerts; i++)
+		cr_assert_eq(send_alert(c, "a"), 0);
+	return c;
+}
+
+Test(handler, evacks_live, .init = setup, .fini = teardown)
+{
+	char id[64];
+	ctx.plain = true;
+	struct logd_conn *c = evacks_session(id, sizeof(id), 2);
+	int before = nsent;
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(nsent, before + 1);
+	cr_assert_eq(last_events(), 3, "the tick acknowledges the three events stored");
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(nsent, before + 1, "nothing new: no acknowledgement");
+	cr_assert_eq(send_exit(c), PB_ERR_EOF);
+	cr_assert_eq(last_events(), 4, "the exit is acknowledged before the close");
+	logd_conn_free(c);
+	cr_assert_eq(count_lines(id), 4);
+
+	/* A client without the extension (sudo) gets neither a log id nor acknowledgements. */
+	clear_sent();
+	c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_eq(send_accept(c, "h", false), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF);
+	cr_assert_eq(nsent, 1, "only the hello went to a client without event-acks");
+	logd_conn_free(c);
+}
+
+Test(handler, evacks_through_syncer, .init = setup, .fini = teardown)
+{
+	char id[64];
+	ctx.plain = true;
+	cr_assert_eq(logd_syncer_new(&ctx.syncer), 0);
+	struct logd_conn *c = evacks_session(id, sizeof(id), 1);
+	logd_ctx_tick(&ctx);
+	sync_wait();
+	cr_assert_eq(last_events(), 2);
+	cr_assert_eq(send_exit(c), 0, "the end waits for its sync");
+	cr_assert_not(closed);
+	sync_wait();
+	cr_assert_eq(last_events(), 3);
+	cr_assert(closed, "closed once the end is acknowledged");
+	logd_conn_free(c);
+	logd_syncer_free(ctx.syncer);
+	ctx.syncer = NULL;
+}
+
+/*
+ * The restarts of one session: known to logd (its table), or read from the
+ * event log as after a restart of logd (forget: the table dropped first).
+ */
+static void restarts(bool forget)
+{
+	char id[64];
+	ctx.plain = true;
+	/* Three events stored, the client saw an acknowledgement of one: the connection is lost. */
+	struct logd_conn *c = evacks_session(id, sizeof(id), 2);
+	logd_conn_free(c);
+	if (forget)
+		logd_ctx_forget_sessions(&ctx);
+	clear_sent();
+	c = evacks_conn("");
+	cr_assert_eq(send_restart(c, id, 1), 0);
+	cr_assert_eq(last_events(), -1, "nothing acknowledged before a sync");
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 3, "the next tick acknowledges the count stored");
+	/* The client resends everything after its one acknowledged: the two alerts are dropped. */
+	cr_assert_eq(send_alert(c, "a"), 0);
+	cr_assert_eq(send_alert(c, "a"), 0);
+	cr_assert_eq(count_lines(id), 3, "resent events are not stored twice");
+	cr_assert_eq(send_alert(c, "new"), 0);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF);
+	cr_assert_eq(last_events(), 5);
+	logd_conn_free(c);
+	cr_assert_eq(count_lines(id), 5);
+	cr_assert_eq(count_lines("\"reason\":\"new\""), 1);
+	cr_assert_eq(count_lines("\"event\":\"exit\""), 1);
+	cr_assert_eq(ctx.n_restart, 1);
+
+	/* The session has ended: a restart resending its end is acknowledged and closed, once. */
+	if (forget)
+		logd_ctx_forget_sessions(&ctx);
+	clear_sent();
+	c = evacks_conn("");
+	cr_assert_eq(send_restart(c, id, 4), 0);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF, "the resent end is stored already");
+	cr_assert_eq(last_events(), 5, "acknowledged before the close");
+	logd_conn_free(c);
+	cr_assert_eq(count_lines("\"event\":\"exit\""), 1);
+	if (forget)
+		logd_ctx_forget_sessions(&ctx);
+	clear_sent();
+	c = evacks_conn("");
+	cr_assert_eq(send_restart(c, id, 5), PB_ERR_EOF, "all acknowledged and ended: nothing to take");
+	cr_assert_eq(last_events(), -1, "nothing new to acknowledge");
+	logd_conn_free(c);
+	c = evacks_conn("");
+	cr_assert_eq(send_restart(c, id, 3), 0);
+	cr_assert_eq(send_alert(c, "new"), 0);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF);
+	cr_assert_eq(last_events(), 5);
+	cr_assert_lt(send_exit(c), 0, "nothing after the end");
+	logd_conn_free(c);
+	cr_assert_eq(count_lines(id), 5);
+}
+
+Test(handler, evacks_restart, .init = setup, .fini = teardown)
+{
+	restarts(false);
+}
+
+Test(handler, evacks_restart_read, .init = setup, .fini = teardown)
+{
+	restarts(true);
+}
+
+Test(handler, evacks_takeover, .init = setup, .fini = teardown)
+{
+	char id[64];
+	ctx.plain = true;
+	/* The client lost the connection first: logd still has it when the restart comes. */
+	struct logd_conn *old = evacks_session(id, sizeof(id), 1);
+	struct logd_conn *c = evacks_conn("");
+	cr_assert_eq(send_restart(c, id, 0), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 2);
+	cr_assert(closed, "the old connection is closed");
+	cr_assert_lt(send_alert(old, "late"), 0, "and takes nothing more");
+	logd_conn_free(old);
+	cr_assert_eq(send_accept(c, "h", false), 0);
+	cr_assert_eq(send_alert(c, "a"), 0);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF);
+	cr_assert_eq(last_events(), 3);
+	logd_conn_free(c);
+	cr_assert_eq(count_lines(id), 3);
+}
+
+Test(handler, evacks_restart_errors, .init = setup, .fini = teardown)
+{
+	char id[64], other[80];
+	static const struct {
+		const char *id;
+		uint64_t acked;
+		const char *msg;
+	} bad[] = {
+		{"@x", 0, "RestartMessage: invalid log_id"},
+		{"@20260101.0.0.0123456789abcdeg", 0, "RestartMessage: invalid log_id"},
+		{"@20260101.0.99999999999999999999999.0123456789abcdef", 0, "RestartMessage: invalid log_id"},
+		{"@20260101.0.0.0123456789abcdef", 0, "RestartMessage: unknown log_id"},
+		{NULL, 3, "RestartMessage: events_acked 3 is more than the 2 events stored"},
+		{"eve/00/00/01", 2, "RestartMessage: events_acked is only for an events-only log_id"},
+	};
+	ctx.plain = true;
+	struct logd_conn *c = evacks_session(id, sizeof(id), 1);
+	logd_conn_free(c);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		clear_sent();
+		c = evacks_conn("");
+		cr_assert_lt(send_restart(c, bad[i].id ? bad[i].id : id, bad[i].acked), 0, "%zu", i);
+		cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_ERROR, "%zu", i);
+		cr_assert_not_null(strstr(sent[nsent - 1]->error, bad[i].msg), "%zu: %s", i, sent[nsent - 1]->error);
+		logd_conn_free(c);
+	}
+	/* Without the extension, an events-only id is refused. */
+	clear_sent();
+	c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_lt(send_restart(c, id, 0), 0);
+	cr_assert_not_null(strstr(sent[nsent - 1]->error, "event-acks"));
+	logd_conn_free(c);
+	/* The session of another client. */
+	ctx.plain = false;
+	matches = true;
+	clear_sent();
+	c = evacks_conn("mallory.test");
+	cr_assert_lt(send_restart(c, id, 0), 0);
+	cr_assert_not_null(strstr(sent[nsent - 1]->error, "belongs to another client"), "%s", sent[nsent - 1]->error);
+	logd_conn_free(c);
+	/* An id pointing past its session's first event finds nothing of it. */
+	const char *hex = strrchr(id, '.');
+	snprintf(other, sizeof(other), "%.12s99999999%s", id, hex);
+	clear_sent();
+	ctx.plain = true;
+	c = evacks_conn("");
+	cr_assert_lt(send_restart(c, other, 0), 0);
+	logd_conn_free(c);
+	cr_assert_eq(count_lines(id), 2);
 }

@@ -234,6 +234,93 @@ Test(evlog, append_and_rotate, .init = setup, .fini = teardown)
 	cr_assert_str_eq(prefix, "audit");
 }
 
+struct lines {
+	char got[64][16];
+	int n;
+};
+
+static int collect(void *arg, const char *line, size_t len)
+{
+	struct lines *l = arg;
+	cr_assert_lt(l->n, 64);
+	snprintf(l->got[l->n++], sizeof(l->got[0]), "%.*s", (int)len, line);
+	return 0;
+}
+
+/* A restart of an events-only session reads the event log on from a place: across rotated files, in order. */
+Test(evlog, scan_from_a_place, .init = setup, .fini = teardown)
+{
+	struct evlog *e;
+	const char *errstr;
+	char path[PATH_MAX + 32], line[64];
+	struct lines l = {0};
+	int day;
+	unsigned seq;
+	uint64_t off;
+	snprintf(path, sizeof(path), "%s/ev", tmpdir);
+	mkdir(path, 0700);
+	/* Files that are not this log's, or older than the place, are not read. */
+	snprintf(path, sizeof(path), "%s/ev/events-20000101.jsonl", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("old\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/ev/other-20991231.jsonl", tmpdir);
+	f = fopen(path, "w");
+	fputs("other\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/ev/events.jsonl", tmpdir);
+	cr_assert_eq(evlog_open(path, 40, &e, &errstr), 0);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(evlog_append(e, "before-xxxxxxxxxxxxxxxxxxxx", 27), 0);
+	evlog_where(e, &day, &seq, &off);
+	for (int i = 0; i < 30; i++) {
+		int n = snprintf(line, sizeof(line), "b%02d-xxxxxxxxxxxxxxxxxxxxxx", i);
+		cr_assert_eq(evlog_append(e, line, (size_t)n), 0);
+	}
+	cr_assert_eq(evlog_scan(e, day, seq, off, collect, &l), 0);
+	cr_assert_eq(l.n, 30, "%d lines", l.n);
+	for (int i = 0; i < 30; i++) {
+		snprintf(line, sizeof(line), "b%02d-", i);
+		cr_assert_eq(strncmp(l.got[i], line, 4), 0, "line %d: %s", i, l.got[i]);
+	}
+	size_t n = 0;
+	snprintf(path, sizeof(path), "%s/ev", tmpdir);
+	int dfd = open(path, O_RDONLY | O_DIRECTORY);
+	struct evlog_file *files = evlog_files(dfd, "events", &n);
+	close(dfd);
+	cr_assert_geq(n, 12, "rotated into more than ten files (%zu)", n);
+	cr_assert_eq(files[0].day, 20000101);
+	for (size_t i = 2; i < n; i++)
+		cr_assert_eq(files[i].seq, files[i - 1].seq + 1, "numeric order of .N: %s after %s", files[i].name,
+			     files[i - 1].name);
+	evlog_files_free(files, n);
+	evlog_close(e);
+}
+
+/* A line a crash cut short is ended when the file is opened again: the next event starts a line of its own. */
+Test(evlog, cut_line_ended_on_open, .init = setup, .fini = teardown)
+{
+	struct evlog *e;
+	const char *errstr;
+	char dir[PATH_MAX + 32], path[PATH_MAX + 32], buf[128] = {0};
+	snprintf(dir, sizeof(dir), "%s/ev/", tmpdir);
+	cr_assert_eq(evlog_open(dir, 0, &e, &errstr), 0);
+	cr_assert_eq(evlog_append(e, "{\"a\":1}", 7), 0);
+	snprintf(path, sizeof(path), "%s", evlog_path(e));
+	evlog_close(e);
+	int fd = open(path, O_WRONLY | O_APPEND);
+	cr_assert_eq(write(fd, "{\"cut", 5), 5);
+	close(fd);
+	cr_assert_eq(evlog_open(dir, 0, &e, &errstr), 0);
+	cr_assert_eq(evlog_append(e, "{\"b\":2}", 7), 0);
+	evlog_close(e);
+	fd = open(path, O_RDONLY);
+	memset(buf, 0, sizeof(buf));
+	cr_assert_gt(read(fd, buf, sizeof(buf) - 1), 0);
+	close(fd);
+	cr_assert_str_eq(buf, "{\"a\":1}\n{\"cut\n{\"b\":2}\n");
+}
+
 Test(json, parse_and_pretty)
 {
 	const char *text = "{\"a\":[1,\"x\\n\\u00e9\\ud83d\\ude00\",true,null],\"b\":{\"c\":-5},\"d\":1.5}";

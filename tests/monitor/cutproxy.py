@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
-# Test helper: a TLS proxy in front of logd that passes the first N client frames, waits for logd's next commit point, passes it on and cuts both connections (a log server lost in the middle of a forward).
+# Test helper: a TLS proxy in front of logd that passes the first N client frames, waits for logd's next commit point (or events_stored), passes it on and cuts both connections (a log server lost in the middle of a forward).
 #
 # Usage: cutproxy.py PORTFILE LOGD_PORT PKI_DIR N
 import socket
@@ -84,8 +84,9 @@ def main():
                 got, sbuf = frames(sbuf + data)
                 for fr in got:
                     send_all(client, fr)
-                    # ServerMessage field 2 (commit_point), length-delimited: tag 0x12.
-                    if sent >= n and fr[4:5] == b"\x12":
+                    # ServerMessage field 2 (commit_point), length-delimited: tag 0x12; or
+                    # field 102 (events_stored, extension event-acks), a varint: tag b0 06.
+                    if sent >= n and (fr[4:5] == b"\x12" or fr[4:6] == b"\xb0\x06"):
                         done = True
     for s in (client, up):
         try:

@@ -161,14 +161,14 @@ static bool root_dir(int dfd)
  * A governed session: the file opened is the file checked. The directory is
  * opened first and held, the path sent is its real path plus the last
  * component, and the last component is opened from that directory without
- * following a link. A last component that is a link is resolved first and
- * the target checked; a link that cannot be resolved (the /dev/stdout kind
- * that names a pipe) is followed only in a directory only root can change.
+ * following a link. A last component that is a link is resolved first (once)
+ * and its target checked and opened instead. Links no user can swap are
+ * followed as they are: the kernel's under /proc (/dev/stdout, /dev/fd/N
+ * naming a pipe), and an unresolvable one in a directory only root can change.
  * Returns the new fd, -2 after a refusal, -1 with errno set.
  */
 static int open_checked(const char *path, int flags, bool write_)
 {
-	char *res = NULL;
 	int fd = -1;
 	for (int round = 0; round < 2; round++) {
 		const char *slash = strrchr(path, '/');
@@ -181,34 +181,6 @@ static int open_checked(const char *path, int flags, bool write_)
 		int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
 			break;
-		struct stat st;
-		bool link = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
-		bool follow = false;
-		if (link && round == 0) {
-			res = realpath(path, NULL);
-			if (res != NULL) {
-				close(dfd);
-				path = ststrdup(res);
-				free(res);
-				res = NULL;
-				continue;
-			}
-			/* A link to a file not there yet (a write creates it): check and open its target. */
-			char lt[PATH_MAX];
-			ssize_t ln = errno == ENOENT ? readlinkat(dfd, base, lt, sizeof lt - 1) : -1;
-			if (ln > 0) {
-				lt[ln] = '\0';
-				close(dfd);
-				path = lt[0] == '/' ? ststrdup(lt) : ststrdup(slash ? xasprintf_st(dir, lt) : lt);
-				continue;
-			}
-			if (!root_dir(dfd)) {
-				close(dfd);
-				errno = ELOOP;
-				break;
-			}
-			follow = true;
-		}
 		char real[PATH_MAX], lk[32];
 		snprintf(lk, sizeof lk, "/proc/self/fd/%d", dfd);
 		ssize_t n = readlink(lk, real, sizeof real - 1);
@@ -218,6 +190,34 @@ static int open_checked(const char *path, int flags, bool write_)
 			break;
 		}
 		real[n] = '\0';
+		struct stat st;
+		bool link = fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+		bool follow = link && strncmp(real, "/proc/", 6) == 0;
+		if (link && !follow && round == 0) {
+			char *res = realpath(path, NULL);
+			if (res != NULL) {
+				close(dfd);
+				path = ststrdup(res);
+				free(res);
+				continue;
+			}
+			/* A link to a file not there yet (a write creates it): check and open its target. */
+			char lt[PATH_MAX];
+			ssize_t ln = errno == ENOENT ? readlinkat(dfd, base, lt, sizeof lt - 1) : -1;
+			lt[ln > 0 ? ln : 0] = '\0';
+			if (ln > 0) {
+				close(dfd);
+				path = lt[0] == '/' ? ststrdup(lt) : ststrdup(slash ? xasprintf_st(dir, lt) : lt);
+				continue;
+			}
+			/* Unresolvable: followed as it is only where no user can have put it. */
+			follow = root_dir(dfd);
+			if (!follow) {
+				close(dfd);
+				errno = ELOOP;
+				break;
+			}
+		}
 		char *checked = stalloc((size_t)n + strlen(base) + 2);
 		sprintf(checked, "%s%s%s", real, real[n - 1] == '/' ? "" : "/", base);
 		char *gargv[] = {write_ ? "shell redirect write" : "shell redirect read", checked, NULL};

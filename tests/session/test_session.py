@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers, interactive)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -163,7 +163,8 @@ def group_builtins(env):
     os.symlink(os.path.join(env.tmp, "no-target"), os.path.join(env.tmp, "innocent"))
     give_tree(env)
     p = shell(env, conf, "echo a > ok.txt; echo ok=$?; cd /; echo cd=$? $PWD; echo b > no.txt; echo no=$?; "
-                         "echo c > innocent; echo link=$?; cat < ok.txt")
+                         "echo c > innocent; echo link=$?; cat < ok.txt; "
+                         "{ echo so >/dev/stdout; echo fd >/dev/fd/1; } | while read l; do echo got-$l; done")
     out = p.stdout
     ok("ok=0" in out and os.path.exists(os.path.join(env.tmp, "ok.txt")), "an allowed redirection opens the file",
        out + p.stderr)
@@ -171,6 +172,8 @@ def group_builtins(env):
        out + p.stderr)
     ok("no=0" not in out and "not there" in p.stderr and not os.path.exists(os.path.join(env.tmp, "no.txt")),
        "a refused redirection creates nothing", out + p.stderr)
+    ok("got-so\ngot-fd\n" in out, "/dev/stdout and /dev/fd/1 (a pipe) still work when redirections are checked",
+       out + p.stderr)
     ok("link=0" not in out and "no-target: not there" in p.stderr and not os.path.exists(os.path.join(env.tmp, "no-target")),
        "a link is checked as its target (no way round the check by a symbolic link)", out + p.stderr)
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
@@ -432,7 +435,61 @@ def group_logservers(env):
     ok(env.events_json() == [], "and not on the configuration's", env.events_json())
 
 
-GROUPS = {"logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_interactive(env):
+    """pbksh -i on a terminal, governed: line editing, job control and the session's I/O log through the monitor's pty."""
+    import pty
+    import select
+    import time
+    pbksh = os.environ.get("PBKSH")
+    if not pbksh or not os.path.exists(pbksh):
+        print("ok 1 # SKIP no pbksh")
+        return
+    conf = setup(env, "lists:\n  ok: [/usr/bin/echo, /usr/bin/sleep, /usr/bin/true]\nrules:\n"
+                 "  - name: io\n    when: {mode: shell start, tty: \"/dev/*\"}\n    set: {iolog: \"%u/%i\"}\n"
+                 + START_ACCEPT + "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n"
+                 "  - name: rm\n    when: {command: /usr/bin/rm}\n    reject: \"no rm here\"\n")
+    uid, gid = user_ids()
+    pid, fd = pty.fork()
+    if pid == 0:
+        if os.getuid() == 0:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+        os.chdir(env.tmp)
+        os.execve(pbksh, [pbksh, "--config", conf, "-i"],
+                  {"PATH": "/usr/bin:/bin", "HOME": env.tmp, "PS1": "P$ ", "PBSH_MONITOR": MONITOR, "ENV": ""})
+    seen = b""
+
+    def read_for(secs):
+        nonlocal seen
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    d = os.read(fd, 4096)
+                except OSError:
+                    return
+                if not d:
+                    return
+                seen += d
+    read_for(1.5)
+    for line in (b"/usr/bin/echo hello-ksh\r", b"/usr/bin/sleep 30 &\r", b"jobs\r", b"kill %1; wait\r",
+                 b"/usr/bin/rm x\r", b"(/usr/bin/true; echo sub=$?)\r", b"exit 3\r"):
+        os.write(fd, line)
+        read_for(0.8)
+    _, st = os.waitpid(pid, 0)
+    text = seen.decode(errors="replace")
+    ok(os.waitstatus_to_exitcode(st) == 3 and "hello-ksh" in text and "sub=0" in text and "no rm here" in text
+       and "sleep 30" in text, "an interactive governed pbksh: commands, a job, a refusal, a subshell", text[-800:])
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    d = decisions(evs)
+    ok([x[2] for x in d] == ["pbksh", "echo", "sleep", "rm", "true"] and d[3][0] == "reject",
+       "every decision logged once, in order", d)
+    ok(any(e.get("iolog_path") for e in evs), "the session is I/O logged", evs[:2])
+
+
+GROUPS = {"interactive": group_interactive, "logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

@@ -48,7 +48,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 "$src/tests/pki.sh" "$work/pki" >/dev/null
-say "throwaway CA and certificates in $work/pki"
+# This machine's own certificate: a governed shell's host is the identity in its certificate,
+# and the shell names the host by its host name, so the name must be in it.
+host=$(hostname)
+(
+  cd "$work/pki"
+  printf '%s\n' "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature" \
+    "extendedKeyUsage = clientAuth, serverAuth" \
+    "subjectAltName = DNS:$host, DNS:localhost, IP:127.0.0.1" > thishost.ext
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out thishost.key 2>/dev/null
+  openssl req -new -key thishost.key -subj "/CN=$host" -out thishost.csr 2>/dev/null
+  openssl x509 -req -in thishost.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 \
+    -sha256 -extfile thishost.ext -out thishost.crt 2>/dev/null
+  chmod 600 thishost.key
+)
+say "throwaway CA and certificates in $work/pki (this host: $host)"
 
 # 3. Configuration: the conf/ samples, with this demo's certificates, ports and folders.
 free_port() { # first loopback port from $1 on that nothing listens on
@@ -60,7 +74,8 @@ pport=$(free_port 17714)
 lport=$(free_port $((pport + 1)))
 mkdir -p "$work/log/events" "$work/log/io" "$work/spool" "$work/run"
 if [ -f "$src/conf/policy.yaml" ]; then
-  cp "$src/conf/policy.yaml" "$work/policy.yaml"
+  # The sample's log server address becomes this demo's logd.
+  sed "s/127\.0\.0\.1:30344/127.0.0.1:$lport/g" "$src/conf/policy.yaml" > "$work/policy.yaml"
 else
   missing+=(conf/policy.yaml)
   policyd=
@@ -71,8 +86,8 @@ policyservers: ["127.0.0.1:$pport"]
 logservers: ["127.0.0.1:$lport"]
 tls:
   ca: $work/pki/ca.crt
-  cert: $work/pki/server.crt
-  key: $work/pki/server.key
+  cert: $work/pki/thishost.crt
+  key: $work/pki/thishost.key
   servername: localhost
 admins: [admin]
 spooldir: $work/spool
@@ -128,9 +143,17 @@ fi
 # by PBSH_MONITOR, which the shell honours only when it runs without privilege.
 monitor=$(find_prog pbsh-monitor)
 [ -n "$monitor" ] && export PBSH_MONITOR="$monitor"
-if "$shell" --config "$work/pbsh.yaml" -c true 2>/dev/null; then
-  "$shell" --config "$work/pbsh.yaml" -i
-else
-  say "$(basename "$shell") does not take a policy configuration yet: it runs ungoverned"
-  "$shell" -i
+rc=0
+"$shell" --config "$work/pbsh.yaml" -i || rc=$?
+pblog=$(find_prog pblog)
+if [ -n "$pblog" ] && [ -n "$logd" ]; then
+  sleep 0.3 # logd writes the session's last events after the shell's exit
+  say "what logd recorded of this session (pblog -d $work/log/events):"
+  "$pblog" -d "$work/log/events" || true
+  pbreplay=$(find_prog pbreplay)
+  if [ -n "$pbreplay" ] && [ -n "$("$pbreplay" -d "$work/log/io" -l 2>/dev/null)" ]; then
+    say "I/O-logged sessions (the demo folder goes away now; pbreplay -d DIR ID replays one):"
+    "$pbreplay" -d "$work/log/io" -l || true
+  fi
 fi
+exit "$rc"

@@ -411,31 +411,25 @@ static int open_checked(const char **pathp, char **argv, int *fdp)
 	return 0;
 }
 
-/* Run a program (path or the checked descriptor xfd; io: the pty slave of an I/O logged command). */
-static int spawn_program(const char *path, int xfd, int io, const char *uid, char **argv, int flags)
+/*
+ * Run a program (path or the checked descriptor xfd; io: the pty slave of an
+ * I/O logged command; run: the decision's run identity, or NULL).
+ */
+static int spawn_program(const char *path, int xfd, int io, const char *uid, const struct priv_ids *run,
+                         char **argv, int flags)
 {
-	/* The decision's runuser/rungroup/runumask, resolved here: the vfork child only makes system calls. */
-	struct priv_ids ids;
-	if (priv_run_current && priv_resolve(priv_run_current, &ids) < 0) {
-		if (xfd >= 0)
-			close(xfd);
-		if (io >= 0)
-			close(io);
-		return 126;
-	}
-	const struct priv_ids *const run = priv_run_current ? &ids : NULL;
 	char **envp = var_environ();
 	out_flush();
 	/* A relayed command (io) is waited for, so that its FINISH ends its own log properly. */
 	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && io < 0 && !trap_any() && !jobs_control())) {
 		trap_child(false);
-		if (io >= 0)
-			for (int fd = 0; fd < 3; fd++)
-				dup2(io, fd);
 		if (priv_exec_prepare(run) < 0) {
 			sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(errno));
 			sh_unwind(SH_EXIT, 126);
 		}
+		if (io >= 0)
+			for (int fd = 0; fd < 3; fd++)
+				dup2(io, fd);
 		do_execve(path, xfd, argv, envp);
 		int e = errno;
 		if (xfd >= 0)
@@ -467,15 +461,15 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, cha
 		jobs_vfork_child(j, false);
 		trap_child(false);
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		if (io >= 0)
-			for (int fd = 0; fd < 3; fd++)
-				dup2(io, fd);
 		/* Never exec with the saved root of a setuid start; as the run identity when one is given. */
 		if (priv_exec_prepare(run) < 0) {
 			vfork_errno = errno;
 			vfork_priv_failed = true;
 			_exit(126);
 		}
+		if (io >= 0)
+			for (int fd = 0; fd < 3; fd++)
+				dup2(io, fd);
 		do_execve(path, xfd, argv, envp);
 		vfork_errno = errno;
 		_exit(exec_failure_status(errno));
@@ -523,12 +517,22 @@ static int run_program(const char *path, char **argv, int flags)
 	if (restrict_on() && !restrict_command(argv[0]))
 		return 1;
 	if (!gate_enabled())
-		return spawn_program(path, -1, -1, NULL, argv, flags);
+		return spawn_program(path, -1, -1, NULL, NULL, argv, flags);
 	int xfd = -1, io = -1;
 	const char *uid = NULL;
 	int st = open_checked(&path, argv, &xfd);
 	if (st)
 		return st;
+	/* The decision's runuser/rungroup/runumask, resolved here: the vfork child only makes system calls. */
+	struct priv_ids ids, *run = NULL;
+	if (priv_run_current) {
+		if (priv_resolve(priv_run_current, &ids) < 0) {
+			if (xfd >= 0)
+				close(xfd);
+			return 126;
+		}
+		run = &ids;
+	}
 	bool iolog;
 	policy_accepted(&uid, &iolog);
 	if (iolog && uid) {
@@ -541,7 +545,7 @@ static int run_program(const char *path, char **argv, int flags)
 			return 126;
 		}
 	}
-	return spawn_program(path, xfd, io, uid, argv, flags);
+	return spawn_program(path, xfd, io, uid, run, argv, flags);
 }
 
 /* ---- simple commands ---- */

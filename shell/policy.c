@@ -12,6 +12,8 @@
 #include "error.h"
 #include "gate.h"
 #include "match.h"
+#include "priv.h"
+#include "restrict.h"
 #include "session.h"
 #include "shell.h"
 
@@ -20,6 +22,34 @@
 
 static char *last_uid;   /* uniqueid of the last accepted decision (NULL: a list hit) */
 static bool last_iolog;
+
+/* The run settings of the last accepted decision, pointed at by priv_run_current (strings owned here). */
+static struct priv_run run;
+static char *run_user, *run_group;
+
+static bool decision_sets(const PolicyDecision *d, const char *name)
+{
+	for (size_t i = 0; i < d->n_set; i++)
+		if (strcmp(d->set[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* runuser/rungroup/runumask of an accepted decision: the gate's caller applies them to that one action. */
+static void take_run_settings(const PolicyDecision *d)
+{
+	bool user = decision_sets(d, "runuser") && d->runuser && *d->runuser;
+	bool group = decision_sets(d, "rungroup") && d->rungroup && *d->rungroup;
+	bool mask = decision_sets(d, "runumask");
+	if (!user && !group && !mask)
+		return;
+	free(run_user);
+	free(run_group);
+	run_user = user ? xstrdup(d->runuser) : NULL;
+	run_group = group ? xstrdup(d->rungroup) : NULL;
+	run = (struct priv_run){.user = run_user, .group = run_group, .umask = mask ? (int)(d->runumask & 0777) : -1};
+	priv_run_current = &run;
+}
 
 void policy_accepted(const char **uid, bool *iolog)
 {
@@ -102,6 +132,7 @@ static enum gate_verdict decide(enum gate_kind kind, const char *name, char *con
 	if (d->accept) {
 		last_uid = d->uniqueid && *d->uniqueid ? xstrdup(d->uniqueid) : NULL;
 		last_iolog = d->iolog && *d->iolog && !d->runlocalmode;
+		take_run_settings(d);
 	} else {
 		sh_warnf("%s: %s", kind == GATE_COMMAND ? argv[0] : name,
 		         d->reason && *d->reason ? d->reason : "refused by policy");
@@ -118,6 +149,13 @@ bool policy_checks_redirections(void)
 
 void policy_install(void)
 {
-	if (session_on)
-		gate_set_policy(decide);
+	const PolicyDecision *sd = session_decision();
+	if (!session_on || sd == NULL)
+		return;
+	gate_set_policy(decide);
+	/* The start decision's shell settings, for the whole session (DESIGN §3.3). */
+	for (size_t i = 0; i < sd->n_shellreadonly; i++)
+		restrict_readonly(sd->shellreadonly[i]);
+	if (sd->shellrestricted)
+		restrict_pending = true; /* after the profile and ENV files, as -r */
 }

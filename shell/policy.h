@@ -9,8 +9,11 @@
 
 /*
  * policy_install: after session_start() accepted a governed session, put
- * the decision function in the gate (gate_set_policy). Without a session it
- * does nothing, and the gate allows everything at no cost.
+ * the decision function in the gate (gate_set_policy) and apply the start
+ * decision's shellreadonly (at once) and shellrestricted (after the profile
+ * and ENV files, as -r). Without a session it does nothing, and the gate
+ * allows everything at no cost. An accepted decision's runuser, rungroup
+ * and runumask are handed to the gate's caller through priv_run_current.
  */
 void policy_install(void);
 

@@ -225,7 +225,6 @@ static int open_checked(const char *path, int flags, bool write_)
 			close(dfd);
 			return -2;
 		}
-		/* As the decision's runuser/rungroup/runumask when it gives them (a created file is theirs). */
 		fd = priv_openat(priv_run_current, dfd, base, flags | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW), 0666);
 		int e = errno;
 		close(dfd);
@@ -336,10 +335,15 @@ int redir_apply(union node *redirs, struct redirsave **savep)
 				restrict_refuse(path);
 				return -1;
 			}
-			if (gate_enabled() && policy_checks_redirections())
+			/* As the decision's runuser/rungroup/runumask when it gives them (a created file is theirs). */
+			if (gate_enabled() && policy_checks_redirections()) {
 				src = open_checked(path, flags, write_);
-			else
-				src = open(path, flags | O_CLOEXEC, 0666);
+			} else {
+				char *gargv[] = {write_ ? "shell redirect write" : "shell redirect read", (char *)path, NULL};
+				if (gate_check(GATE_REDIRECT, path, gargv) != GATE_ALLOW)
+					return -1;
+				src = priv_open(priv_run_current, path, flags | O_CLOEXEC, 0666);
+			}
 			if (src == -2)
 				return -1; /* refused: the gate said why */
 			if (src < 0) {

@@ -25,6 +25,7 @@
 #include "err.h"
 #include "error.h"
 #include "exec.h"
+#include "priv.h"
 #include "session.pb-c.h"
 #include "shell.h"
 
@@ -163,7 +164,15 @@ static void trace_open(const struct pb_conf *conf, bool ksh)
 		        sh_name, key, path);
 		_exit(2);
 	}
-	if (pb_log_open(sh_name, PB_LOG_FILE, path) < 0) {
+	/* A privileged shell writes its trace in root's directory as root (the file is root's, 0600). */
+	struct priv_saved sv;
+	int in = priv_privileged() ? priv_enter(&(struct priv_run){"#0", NULL, -1}, &sv) : 0;
+	int rc = pb_log_open(sh_name, PB_LOG_FILE, path);
+	int e = errno;
+	if (in > 0)
+		priv_leave(&sv);
+	errno = e;
+	if (rc < 0) {
 		fprintf(stderr, "%s: --debug: cannot open %s: %s\n", sh_name, path, strerror(errno));
 		_exit(2);
 	}
@@ -346,6 +355,23 @@ static void send_start(char **argv, bool interactive, bool ksh, pid_t ppid)
 	start_reply = r;
 }
 
+/*
+ * The compiled-in pbsh.yaml may be readable by root only (it names the host
+ * key): a privileged shell reads it as root, and only it (never --config,
+ * which a privileged shell refuses anyway).
+ */
+static int load_conf(const char *path, struct pb_conf **confp, struct pb_conf_err *err)
+{
+	if (conf_override || !priv_privileged())
+		return pb_conf_load(path, confp, err);
+	struct priv_saved sv;
+	int in = priv_enter(&(struct priv_run){"#0", NULL, -1}, &sv);
+	int rc = pb_conf_load(path, confp, err);
+	if (in > 0)
+		priv_leave(&sv);
+	return rc;
+}
+
 void session_start(char **argv, bool interactive)
 {
 	bool ksh = sh_edit_hook != NULL;
@@ -357,7 +383,7 @@ void session_start(char **argv, bool interactive)
 	const char *path = conf_override ? conf_override : pb_conf_default_path();
 	struct pb_conf *conf = NULL;
 	struct pb_conf_err cerr;
-	int rc = pb_conf_load(path, &conf, &cerr);
+	int rc = load_conf(path, &conf, &cerr);
 	if (rc == PB_ERR_NOTFOUND && conf_override == NULL) {
 		conf = NULL; /* no configuration: an ungoverned shell */
 	} else if (rc < 0) {
@@ -400,8 +426,14 @@ void session_start(char **argv, bool interactive)
 		fprintf(stderr, "%s: cannot fork the session monitor: %s\n", sh_name, strerror(errno));
 		_exit(1);
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		/* The monitor holds the host key: it is root for good (a setuid start), the shell is not. */
+		if (priv_privileged() && priv_monitor() < 0) {
+			fprintf(stderr, "%s: session monitor: cannot take root: %s\n", sh_name, strerror(errno));
+			_exit(1);
+		}
 		exec_monitor(monitor, pb_conf_file(conf), rootp[0], factp[0], pid);
+	}
 	close(rootp[0]);
 	close(factp[0]);
 	pb_conf_free(conf);

@@ -37,8 +37,10 @@ void session_args(char **argv);
  * compiled-in pbsh.yaml that does not load stops an ordinary user (exit 1:
  * the file says the host is governed) but not root, who goes on ungoverned
  * with a warning (root must be able to repair the file).
- * Privilege (issue #6 item 4): this is the one call made while the shell may
- * still be privileged; the monitor is forked from here.
+ * Privilege (shell/priv.h): a setuid shell already runs as the user here; a
+ * root-only pbsh.yaml and the trace file are opened as root (priv_enter),
+ * and the forked parent takes root for good (priv_monitor) before it execs
+ * the monitor.
  */
 void session_start(char **argv, bool interactive);
 

@@ -233,6 +233,30 @@ def kill_between(env, steps):
     return th
 
 
+def pty_talk(fd, lines, first=1.5, each=1.0):
+    """Type lines on a pty master after a first wait, reading what comes back meanwhile; returns all of it."""
+    seen = b""
+
+    def read_for(secs):
+        nonlocal seen
+        end = time.monotonic() + secs
+        while time.monotonic() < end:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                try:
+                    d = os.read(fd, 4096)
+                except OSError:
+                    return
+                if not d:
+                    return
+                seen += d
+    read_for(first)
+    for line in lines:
+        os.write(fd, line)
+        read_for(each)
+    return seen
+
+
 def finished_iolog(env, evs, what):
     """The I/O log id named by the events (checked), once logd has written its end."""
     lid = next((e.get("iolog_path") for e in evs if e.get("iolog_path")), None)
@@ -819,25 +843,7 @@ def group_shell(env):
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(pbsh, [pbsh, "--config", conf, "-i"], dict(shell_env, PS1="PROMPT$ "))
-    seen = b""
-
-    def read_for(secs):
-        nonlocal seen
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                try:
-                    d = os.read(fd, 4096)
-                except OSError:
-                    return
-                if not d:
-                    return
-                seen += d
-    read_for(1.5)
-    for line in (b"/bin/echo hello-io\r", b"/bin/rm x\r", b"exit 3\r"):
-        os.write(fd, line)
-        read_for(1.0)
+    seen = pty_talk(fd, (b"/bin/echo hello-io\r", b"/bin/rm x\r", b"exit 3\r"))
     _, st = os.waitpid(pid, 0)
     ok(os.waitstatus_to_exitcode(st) == 3 and b"hello-io" in seen, "an interactive pbsh through the pty",
        seen[-500:])

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers, interactive)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers, interactive, settings)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -438,8 +438,6 @@ def group_logservers(env):
 def group_interactive(env):
     """pbksh -i on a terminal, governed: line editing, job control and the session's I/O log through the monitor's pty."""
     import pty
-    import select
-    import time
     pbksh = os.environ.get("PBKSH")
     if not pbksh or not os.path.exists(pbksh):
         print("ok 1 # SKIP no pbksh")
@@ -458,26 +456,8 @@ def group_interactive(env):
         os.chdir(env.tmp)
         os.execve(pbksh, [pbksh, "--config", conf, "-i"],
                   {"PATH": "/usr/bin:/bin", "HOME": env.tmp, "PS1": "P$ ", "PBSH_MONITOR": MONITOR, "ENV": ""})
-    seen = b""
-
-    def read_for(secs):
-        nonlocal seen
-        end = time.monotonic() + secs
-        while time.monotonic() < end:
-            r, _, _ = select.select([fd], [], [], 0.1)
-            if r:
-                try:
-                    d = os.read(fd, 4096)
-                except OSError:
-                    return
-                if not d:
-                    return
-                seen += d
-    read_for(1.5)
-    for line in (b"/usr/bin/echo hello-ksh\r", b"/usr/bin/sleep 30 &\r", b"jobs\r", b"kill %1; wait\r",
-                 b"/usr/bin/rm x\r", b"(/usr/bin/true; echo sub=$?)\r", b"exit 3\r"):
-        os.write(fd, line)
-        read_for(0.8)
+    seen = tm.pty_talk(fd, (b"/usr/bin/echo hello-ksh\r", b"/usr/bin/sleep 30 &\r", b"jobs\r", b"kill %1; wait\r",
+                            b"/usr/bin/rm x\r", b"(/usr/bin/true; echo sub=$?)\r", b"exit 3\r"), each=0.8)
     _, st = os.waitpid(pid, 0)
     text = seen.decode(errors="replace")
     ok(os.waitstatus_to_exitcode(st) == 3 and "hello-ksh" in text and "sub=0" in text and "no rm here" in text
@@ -489,7 +469,47 @@ def group_interactive(env):
     ok(any(e.get("iolog_path") for e in evs), "the session is I/O logged", evs[:2])
 
 
-GROUPS = {"interactive": group_interactive, "logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_settings(env):
+    """The start decision's shellreadonly and shellrestricted; a decision's runuser/runumask (root only)."""
+    conf = setup(env, "lists:\n  ok: [/usr/bin/true, /usr/bin/id]\nrules:\n  - name: start\n    when: {mode: shell start}\n"
+                 "    set: {shellreadonly: [FOO, PATH], shellrestricted: true, shellcheckredirections: true}\n"
+                 "    accept: true\n  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n"
+                 "  - name: redir\n    when: {mode: shell redirect}\n    accept: true\n")
+    p = shell(env, conf, "FOO=x 2>/dev/null; echo foo=$?; (PATH=/tmp) 2>/dev/null; echo path=$?; cd / 2>/dev/null; "
+                         "echo cd=$? $PWD; /usr/bin/true 2>/dev/null; echo slash=$?; true; echo plain=$?; "
+                         "echo x > made 2>/dev/null; echo redir=$?", extra_env={"FOO": "orig"})
+    out = p.stdout
+    ok("foo=0" not in out and "path=0" not in out, "shellreadonly: FOO and PATH cannot be assigned", out + p.stderr)
+    ok("cd=0" not in out and f" {env.tmp}" in out, "shellrestricted: cd is refused", out + p.stderr)
+    ok("slash=0" not in out and "plain=0" in out, "shellrestricted: a command name with '/' is refused, a plain one runs",
+       out + p.stderr)
+    ok("redir=0" not in out and not os.path.exists(os.path.join(env.tmp, "made")),
+       "shellrestricted: a redirection that creates a file is refused", out + p.stderr)
+    if os.getuid() != 0:
+        print(f"ok {tm._n + 1} # SKIP runuser needs a privileged (root) shell")
+        tm._n += 1
+        return
+    # As root (a real root shell is privileged): the decision's run identity for one command and one file.
+    env.stop("policyd")
+    policy(env, "rules:\n  - name: start\n    when: {mode: shell start}\n    set: {shellcheckredirections: true}\n"
+           "    accept: true\n  - name: id\n    when: {command: /usr/bin/id}\n    set: {runuser: nobody, runumask: \"077\"}\n"
+           "    accept: true\n  - name: w\n    when: {mode: shell redirect}\n    set: {runuser: nobody, runumask: \"027\"}\n"
+           "    accept: true\n")
+    pp = env.start_policyd(name="policyd2")
+    conf2 = env.monitor_conf([pp], [env.ports["logd"]])
+    os.chmod(env.tmp, 0o777)
+    e = {"PATH": "/usr/bin:/bin", "HOME": env.tmp, "PBSH_MONITOR": MONITOR}
+    p = subprocess.run([PBSH, "--config", conf2, "-c", "/usr/bin/id -u; echo w > owned.txt; /usr/bin/id -u"],
+                       env=e, capture_output=True, text=True, timeout=30, cwd=env.tmp)
+    st = os.stat(os.path.join(env.tmp, "owned.txt")) if os.path.exists(os.path.join(env.tmp, "owned.txt")) else None
+    nobody = pwd.getpwnam("nobody").pw_uid
+    ok(p.stdout.split() == [str(nobody), str(nobody)] and st is not None and st.st_uid == nobody
+       and (st.st_mode & 0o777) == 0o640,
+       "runuser/runumask: the command runs as nobody; the file a redirection creates is nobody's, mode 0640",
+       f"{p.stdout!r} {p.stderr!r} {st and (st.st_uid, oct(st.st_mode))}")
+
+
+GROUPS = {"settings": group_settings, "interactive": group_interactive, "logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

@@ -8,7 +8,7 @@
 PB_BUILD_PKGS="gcc libc6-dev pkg-config meson ninja-build libssl-dev libedit-dev libyaml-dev
 libprotobuf-c-dev protobuf-c-compiler openssl"
 PB_TEST_PKGS="libcriterion-dev groff-base python3 dash mksh sudo autoconf make tmux util-linux procps
-iproute2 valgrind"
+iproute2 valgrind systemd"
 
 # pb_install_deps LIST...: install the packages that are missing. As root it runs apt-get;
 # otherwise it prints the one command to run and fails.

@@ -73,7 +73,7 @@ void mon_uniqueid(char out[33]);
 
 /* Extensions of the log protocol the server announced (mon_log_open). */
 #define MON_EXT_SUBCMD 1u /* "subcommand-exit": SubcommandExit is understood */
-#define MON_EXT_EVACKS 2u /* "event-acks": events-only sessions are acknowledged (events_stored)   \
+#define MON_EXT_EVACKS 2u /* "event-acks": a session's events are acknowledged (events_stored)       \
 	                   */
 
 /*

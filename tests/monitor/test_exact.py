@@ -302,6 +302,40 @@ def group_iokilled(env):
     io_whole(env, evs, acts, "logd killed")
     ok(not journals(env), "nothing is left in the spool", journals(env))
 
+    # Killed again after part was acknowledged, and the session ends while logd is down: the continuation (a
+    # restart of the I/O log after the acknowledged events) stays in the spool, forwarded later.
+    env.stop("logd", signal.SIGKILL)
+    env.start_logd(lport)
+    slow_commits(env, "500ms")
+    ready3, go3 = ready + "3", go + "3"
+
+    def killer2():
+        wait_file(ready3, empty_ok=True, secs=30)
+        time.sleep(0.1)
+        env.stop("logd", signal.SIGKILL)
+        open(go3, "w").close()
+
+    before = len(env.events_json())
+    acts2 = ([io_session()] + io_checks(4, 60, "d") + [{"op": "sleep", "s": 0.8}] + io_checks(4, 70, "e")
+             + [{"op": "touch", "path": ready3}, {"op": "wait_file", "path": go3}] + io_checks(3, 80, "f")
+             + [{"op": "exit", "status": 0}])
+    th = threading.Thread(target=killer2)
+    th.start()
+    rc, recs2, err = env.run(conf, acts2, stdio=tm.in_pty, timeout=60, name="second")
+    th.join()
+    ok(rc == 0 and len(journals(env)) == 1, "logd killed and the I/O-logged session over: its rest is in the spool",
+       f"rc={rc} {journals(env)}\n{err}")
+    restarts = r"I/O log \S+ restarted at \S+, [1-9]\d* of \d+ events acknowledged"
+    n = len(re.findall(restarts, logd_log(env)))
+    env.start_logd(lport)
+    frc, fsent, fout = forward(conf)
+    ok(frc == 0 and fsent == 1 and not journals(env), "pbctl forward sends the continuation", fout)
+    ok(len(re.findall(restarts, logd_log(env))) == n + 1,
+       "the forward restarted the I/O log after the acknowledged events", logd_log(env)[-2000:])
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 2)
+    once_each(env, evs[before:], recs2, "the spooled continuation, forwarded: every event of the session once")
+    io_whole(env, evs[before:], acts2, "the spooled continuation")
+
 
 def group_iocutforward(env):
     """An I/O-logged session spooled whole (no log server), forwarded through cuts, then whole."""

@@ -680,7 +680,8 @@ static int forward_io(struct pb_tls *t, int fd, struct jdata *d, struct ioj *x,
 		                            net->request_ms)) < 0)
 			return rc;
 		while (!got_id) {
-			rc = ioj_recv(t, net, fd, d, x, &commit, &events, &got_id, path, err, errlen);
+			rc = ioj_recv(t, net, fd, d, x, &commit, &events, &got_id, path, err,
+			              errlen);
 			if (rc < 0)
 				return rc == PB_ERR_EOF ? PB_ERR_TRUNCATED : rc;
 		}
@@ -701,11 +702,12 @@ static int forward_io(struct pb_tls *t, int fd, struct jdata *d, struct ioj *x,
 			return rc;
 	}
 	if ((x->has_io && mon_ts_cmp(commit, x->total) < 0) || events < x->events) {
-		snprintf(err, errlen,
-		         "%s: the log server closed after acknowledging the I/O log to %lld.%09ld of "
-		         "%lld.%09ld and %llu of %llu events",
-		         path, (long long)commit.tv_sec, commit.tv_nsec, (long long)x->total.tv_sec,
-		         x->total.tv_nsec, (unsigned long long)events, (unsigned long long)x->events);
+		snprintf(
+		    err, errlen,
+		    "%s: the log server closed after acknowledging the I/O log to %lld.%09ld of "
+		    "%lld.%09ld and %llu of %llu events",
+		    path, (long long)commit.tv_sec, commit.tv_nsec, (long long)x->total.tv_sec,
+		    x->total.tv_nsec, (unsigned long long)events, (unsigned long long)x->events);
 		return PB_ERR_TRUNCATED;
 	}
 	return 0;

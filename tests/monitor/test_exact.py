@@ -7,6 +7,7 @@
 # Usage: test_exact.py GROUP  (killed, cutforward, twoforwarders, iokilled, iocutforward)
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -245,6 +246,10 @@ def io_whole(env, evs, acts, what):
     got = re.findall(rb"out-[a-z]+\d+", out)
     ok(rc == 0 and got == io_lines(acts), f"{what}: pbreplay plays the I/O log whole, each line once, in order",
        f"rc={rc} want {io_lines(acts)}\ngot {got}\n{info[-2000:]}")
+    if shutil.which("sudoreplay"):
+        rc, out, info = tm.replay(env, lid, sudo=True)
+        got = re.findall(rb"out-[a-z]+\d+", out)
+        ok(rc == 0 and got == io_lines(acts), f"{what}: sudoreplay plays it the same", f"rc={rc} {got}\n{info[-2000:]}")
 
 
 def io_session(user="ivan"):

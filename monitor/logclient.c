@@ -167,7 +167,7 @@ static void drop_conn(struct mlog *l)
 	if (l->t == NULL)
 		return;
 	if (l->epfd >= 0)
-		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, pb_tls_fd(l->t), NULL);
+		mon_unwatch(l->epfd, pb_tls_fd(l->t), &l->w);
 	pb_tls_free(l->t);
 	l->t = NULL;
 }

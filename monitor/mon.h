@@ -150,6 +150,18 @@ struct mon_watch {
 	void *arg;
 };
 
+struct epoll_event;
+
+/* mon_dispatch: call the watch of each event of one epoll_wait batch (loop.c). */
+void mon_dispatch(struct epoll_event *evs, int n);
+
+/*
+ * mon_unwatch: take fd (watched by w) out of the epoll set epfd; an event of w
+ * still waiting in the batch being dispatched is dropped, so w's owner may be
+ * freed at once. Every watch leaves the set through here.
+ */
+void mon_unwatch(int epfd, int fd, struct mon_watch *w);
+
 /* ---- logclient.c: the session's log, live to logd or spooled ---- */
 
 struct mlog;

@@ -3,6 +3,7 @@
 #include "handler.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,14 @@ struct logd_conn {
 	bool evacks;		/* the client uses event-acks */
 	bool evsess;		/* this is such a session: session[] is its log id */
 	bool evended;		/* a restarted session whose Exit is stored already */
+	/*
+	 * An I/O-logged session of a client using event-acks counts its event
+	 * messages too (evcount, evacked, evskip as above; its events carry the
+	 * log id as session), and log.json records where its first event lies
+	 * ("pbevents"), so a restart counts them in the event log.
+	 */
+	bool ioev;
+	bool exit_stored;	/* after a restart: the Exit resent is stored already, only the log is to finish */
 	uint64_t evcount;	/* event messages of the session stored (from its first, across restarts) */
 	uint64_t evacked;	/* the last events_stored sent */
 	uint64_t evskip;	/* after a restart: resent event messages still to drop (stored already) */
@@ -391,18 +400,23 @@ static void commit_done(struct logd_job *j)
 		sm.log_id = c->log_id;
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s for %s", c->addr, c->peer, c->log_id, c->user);
 		send_server(c, &sm);
+		if (cj->events > 0)
+			send_events(c, cj->events); /* the accept (event-acks) */
 	} else if (cj->finish != NULL) {
 		send_commit(c, cj->point);
+		if (cj->events > 0)
+			send_events(c, cj->events);
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
 		/* The session is over: close once the final commit point is written. */
 		c->tr->close(c->io);
-	} else if (cj->events > 0) {
-		if (c->state != ST_FAILED)
+	} else {
+		/* A commit of an I/O log, and with event-acks the events the same sync made durable. */
+		if (c->state == ST_RUNNING && ts_cmp(cj->point, c->committed) > 0)
+			send_commit(c, cj->point);
+		if (cj->events > 0 && c->state != ST_FAILED)
 			send_events(c, cj->events);
 		if (cj->evend)
 			c->tr->close(c->io); /* the session is over and all of it acknowledged */
-	} else if (c->state == ST_RUNNING && ts_cmp(cj->point, c->committed) > 0) {
-		send_commit(c, cj->point);
 	}
 done:
 	commit_job_free(cj);
@@ -440,6 +454,7 @@ static int commit_async(struct logd_conn *c)
 		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
 	}
 	c->uncommitted = false;
+	cj->events = c->ioev ? c->evcount : 0; /* appended before the sync began */
 	c->cjob = cj;
 	logd_syncer_submit(c->ctx->syncer, &cj->base);
 	return 0;
@@ -463,9 +478,9 @@ static int commit(struct logd_conn *c)
 	if (rc < 0)
 		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
 	c->uncommitted = false;
-	if (ts_cmp(point, c->committed) <= 0)
-		return 0; /* nothing new that can be announced */
-	return send_commit(c, point);
+	if (ts_cmp(point, c->committed) > 0 && (rc = send_commit(c, point)) < 0)
+		return rc;
+	return c->ioev ? send_events(c, c->evcount) : 0;
 }
 
 struct logd_conn *logd_conn_new(struct logd_ctx *ctx, const struct logd_transport *tr, void *io,
@@ -643,7 +658,7 @@ static int event_store(struct logd_conn *c, struct jbuf *b)
 	int rc = evlog_append(c->ctx->ev, b->s, b->len);
 	if (rc < 0)
 		return fail(c, rc, "cannot store the event: %s", pb_strerror(rc));
-	if (c->evsess) {
+	if (c->evsess || c->ioev) {
 		c->evcount++;
 		if (c->ent != NULL)
 			c->ent->count = c->evcount;
@@ -855,8 +870,11 @@ static bool pretty_members(struct jbuf *out, const struct jbuf *compact)
  * log_json: log.json for the I/O log, laid out as sudo writes it (its
  * reader needs the whitespace). "pbpeer" comes first on its own line: a
  * restart must come from the same certificate identity (store_iolog.c).
+ * With evwhere (a client using event-acks), "pbevents" follows on the
+ * next line: where in the event log the session's first event lies.
  */
-static void log_json(struct jbuf *j, const Pblog__AcceptMessage *am, const char *peer, const char *host)
+static void log_json(struct jbuf *j, const Pblog__AcceptMessage *am, const char *peer, const char *host,
+		     const char *evwhere)
 {
 	struct jbuf m = {0};
 	jbuf_open(&m, '{');
@@ -867,6 +885,12 @@ static void log_json(struct jbuf *j, const Pblog__AcceptMessage *am, const char 
 	jbuf_raw(j, "{\n    \"pbpeer\": ", strlen("{\n    \"pbpeer\": "));
 	jbuf_str(j, peer, strlen(peer));
 	jbuf_raw(j, ",\n", 2);
+	if (evwhere != NULL) {
+		/* event-acks: where the session's first event lies, on the line after (ioev_where). */
+		jbuf_raw(j, "    \"pbevents\": ", strlen("    \"pbevents\": "));
+		jbuf_str(j, evwhere, strlen(evwhere));
+		jbuf_raw(j, ",\n", 2);
+	}
 	if (!pretty_members(j, &m))
 		j->oom = true;
 	jbuf_raw(j, "\n}\n", 3);
@@ -894,7 +918,7 @@ static uint64_t next_seq(struct logd_ctx *ctx)
  * make it durable are left in cj for the worker (create_begin).
  */
 static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, const char *host,
-			struct commit_job *cj)
+			struct commit_job *cj, const char *evwhere)
 {
 	struct logd_ctx *ctx = c->ctx;
 	Pblog__InfoMessage **m = am->info_msgs;
@@ -914,7 +938,7 @@ static int create_iolog(struct logd_conn *c, const Pblog__AcceptMessage *am, con
 	const char *errstr = NULL;
 	int rc;
 	log_text(&t, am);
-	log_json(&j, am, c->ctx->plain ? "(plain)" : c->peer, host);
+	log_json(&j, am, c->ctx->plain ? "(plain)" : c->peer, host, evwhere);
 	if (t.oom || j.oom) {
 		rc = fail(c, PB_ERR_NOMEM, "out of memory");
 		goto done;
@@ -999,8 +1023,19 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 				return fail(c, PB_ERR_NOMEM, "out of memory");
 			cj->create = true;
 		}
-		if ((rc = create_iolog(c, am, host, cj)) < 0)
+		char evwhere[64], *ew = NULL;
+		if (c->evacks) {
+			/* Before the accept is appended: its place, at the earliest. */
+			int day;
+			unsigned seq;
+			uint64_t off;
+			evlog_where(c->ctx->ev, &day, &seq, &off);
+			snprintf(evwhere, sizeof(evwhere), "%08d.%u.%" PRIu64, day, seq, off);
+			ew = evwhere;
+		}
+		if ((rc = create_iolog(c, am, host, cj, ew)) < 0)
 			goto fail_job;
+		c->ioev = ew != NULL;
 	}
 	remember_session(c, am->info_msgs, am->n_info_msgs, host);
 	if (!am->expect_iobufs)
@@ -1038,6 +1073,7 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 			 */
 			c->state = ST_RUNNING;
 			c->cjob = cj;
+			cj->events = c->ioev ? c->evcount : 0;
 			logd_syncer_submit(c->ctx->syncer, &cj->base);
 			return 0;
 		}
@@ -1048,7 +1084,9 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 		sm.log_id = c->log_id;
 		c->state = ST_RUNNING;
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s for %s", c->addr, c->peer, c->log_id, c->user);
-		return send_server(c, &sm);
+		if ((rc = send_server(c, &sm)) < 0 || !c->ioev)
+			return rc;
+		return send_events(c, c->evcount);
 	}
 	if (c->state == ST_INIT) {
 		c->state = ST_EVENTS;
@@ -1186,7 +1224,8 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 		jbuf_kstr(&b, "command", c->command);
 	}
 	exit_members(&b, em->run_time, em->exit_value, em->signal, em->dumped_core, em->error);
-	rc = event_store(c, &b);
+	/* (Resent after a restart and stored already: only the I/O log is left to finish.) */
+	rc = c->exit_stored ? 0 : event_store(c, &b);
 	if (rc < 0)
 		goto done;
 	c->ctx->n_exit++;
@@ -1217,6 +1256,7 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 			cj->members = x.s; /* the job owns it now */
 			cj->finish = c->w;
 			cj->point = c->ctx->store->elapsed(c->w);
+			cj->events = c->ioev ? c->evcount : 0;
 			c->w = NULL;
 			c->uncommitted = false;
 			c->fjob = cj;
@@ -1239,6 +1279,8 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 		struct timespec point = c->ctx->store->elapsed(c->w);
 		c->uncommitted = false;
 		rc = send_commit(c, point);
+		if (rc == 0 && c->ioev)
+			rc = send_events(c, c->evcount);
 		c->ctx->store->close(c->w);
 		c->w = NULL;
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
@@ -1473,6 +1515,14 @@ static int events_skip(struct logd_conn *c, Pblog__ClientMessage__TypeCase type,
 		     type == PBLOG__CLIENT_MESSAGE__TYPE_ALERT_MSG || type == PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG ||
 		     type == PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT;
 	*rc = 0;
+	if (c->ioev && event && c->evskip > 0) {
+		/* An I/O log's: dropped, but its Exit still finishes the log (handle_exit). */
+		c->evskip--;
+		if (type != PBLOG__CLIENT_MESSAGE__TYPE_EXIT_MSG)
+			return 1;
+		c->exit_stored = true;
+		return 0;
+	}
 	if (!c->evsess || !event)
 		return 0;
 	if (c->evskip == 0) {
@@ -1490,14 +1540,100 @@ static int events_skip(struct logd_conn *c, Pblog__ClientMessage__TypeCase type,
 	return 1;
 }
 
+/*
+ * ioev_where: where the first event of I/O log id lies (log.json's line
+ * "pbevents" after "pbpeer", written by log_json for a client using event-acks; a
+ * client's values cannot begin a line). False when the log has none.
+ */
+static bool ioev_where(struct logd_conn *c, const char *id, int *day, unsigned *seq, uint64_t *off)
+{
+	char buf[4096], *p, *end;
+	static const char key[] = "    \"pbevents\": \"";
+	int dfd = iolog_open_beneath(c->ctx->iolog_rootfd, id, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return false;
+	int fd = openat(dfd, "log.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	close(dfd);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "{", then the "pbpeer" line, then ours. */
+	if ((p = strchr(buf, '\n')) == NULL || (p = strchr(p + 1, '\n')) == NULL ||
+	    strncmp(p + 1, key, sizeof(key) - 1) != 0)
+		return false;
+	p += sizeof(key);
+	if (strspn(p, "0123456789") != 8)
+		return false;
+	*day = (int)strtol(p, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return false;
+	unsigned long sq = strtoul(end + 1, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9' || sq > 1000000)
+		return false;
+	errno = 0;
+	unsigned long long o = strtoull(end + 1, &end, 10);
+	if (*end != '"' || errno != 0)
+		return false;
+	*seq = (unsigned)sq;
+	*off = (uint64_t)o;
+	return true;
+}
+
+/*
+ * io_events_restart: extension event-acks on an I/O log's restart: its
+ * events are counted in the event log (from where log.json says its first
+ * lies), and the first (stored - events_acked) event messages resent are
+ * dropped (events_skip), as for an events-only session.
+ */
+static int io_events_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
+{
+	struct evscan st = {.id = rm->log_id};
+	int day;
+	unsigned seq;
+	uint64_t off;
+	int rc = 0;
+	if (!ioev_where(c, rm->log_id, &day, &seq, &off))
+		return fail(c, PB_ERR_PROTO, "RestartMessage: events_acked for I/O log %.100s, whose events "
+			    "are not counted (created without event-acks)", rm->log_id);
+	if ((rc = evlog_scan(c->ctx->ev, day, seq, off, evscan_line, &st)) < 0) {
+		rc = fail(c, rc, "cannot read the event log: %s", pb_strerror(rc));
+		goto done;
+	}
+	if (rm->events_acked > st.count) {
+		rc = fail(c, PB_ERR_PROTO, "RestartMessage: events_acked %" PRIu64 " is more than the %" PRIu64
+			  " events stored of %.100s", rm->events_acked, st.count, rm->log_id);
+		goto done;
+	}
+	c->ioev = true;
+	c->evcount = st.count;
+	c->evacked = rm->events_acked; /* the next tick acknowledges the rest, once synced */
+	c->evskip = st.count - rm->events_acked;
+	if (c->user == NULL) {
+		c->user = st.user;
+		c->host = st.host;
+		c->command = st.command;
+		st.user = st.host = st.command = NULL;
+	}
+done:
+	free(st.peer);
+	free(st.user);
+	free(st.host);
+	free(st.command);
+	return rc;
+}
+
 static int handle_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
 {
 	const char *errstr = "";
 	struct timespec resume;
 	if (rm->log_id != NULL && rm->log_id[0] == '@')
 		return handle_events_restart(c, rm);
-	if (rm->events_acked != 0)
-		return fail(c, PB_ERR_PROTO, "RestartMessage: events_acked is only for an events-only log_id");
+	if (rm->events_acked != 0 && !c->evacks)
+		return fail(c, PB_ERR_PROTO, "RestartMessage: events_acked needs the client's event-acks extension");
 	if (rm->log_id == NULL || !iolog_id_valid(rm->log_id))
 		return fail(c, PB_ERR_PROTO, "RestartMessage: invalid log_id");
 	if (rm->resume_point == NULL || !ts_valid_delay(rm->resume_point->tv_sec, rm->resume_point->tv_nsec))
@@ -1512,10 +1648,13 @@ static int handle_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
 	if (c->log_id == NULL)
 		return fail(c, PB_ERR_NOMEM, "out of memory");
 	c->committed = resume;
+	/* events_acked 0: the client does not resume events (none is dropped, none acknowledged). */
+	if (rm->events_acked != 0 && (rc = io_events_restart(c, rm)) < 0)
+		return rc;
 	c->state = ST_RUNNING;
 	c->ctx->n_restart++;
-	pb_log(PB_LV_INFO, "%s (%s): I/O log %s restarted at %lld.%09ld", c->addr, c->peer, c->log_id,
-	       (long long)resume.tv_sec, resume.tv_nsec);
+	pb_log(PB_LV_INFO, "%s (%s): I/O log %s restarted at %lld.%09ld, %" PRIu64 " of %" PRIu64 " events acknowledged",
+	       c->addr, c->peer, c->log_id, (long long)resume.tv_sec, resume.tv_nsec, rm->events_acked, c->evcount);
 	return 0;
 }
 
@@ -1950,7 +2089,8 @@ void logd_ctx_tick(struct logd_ctx *ctx)
 		next = c->next;
 		if (c->state == ST_RUNNING && c->uncommitted)
 			commit(c);
-		else if (synced && c->evsess && c->state == ST_EVENTS && c->evcount > c->evacked)
+		else if (synced && c->evcount > c->evacked &&
+			 ((c->evsess && c->state == ST_EVENTS) || (c->ioev && c->state == ST_RUNNING)))
 			events_ack(c);
 	}
 }

@@ -119,15 +119,22 @@ static void qlist_clear(struct qlist *l)
 static void mlog_io_cb(void *arg, uint32_t events);
 
 /*
- * evkeep: an events-only session on a server with event-acks: written
- * events are kept until events_stored covers them, and a continuation
- * resumes after the last one acknowledged (logd restarts the session and
- * drops what it stored already). An I/O-logged session is resumed at its
- * commit point instead.
+ * evkeep: a session on a server with event-acks: written events are kept
+ * until events_stored covers them, and a continuation resumes after the
+ * last one acknowledged (logd restarts the session and drops what it
+ * stored already). An I/O-logged session keeps them in order with its I/O
+ * records, and its continuation resumes both: the I/O log at its commit
+ * point, the events after the acknowledged ones.
  */
 static bool evkeep(const struct mlog *l)
 {
-	return (l->exts & MON_EXT_EVACKS) && !l->iosess;
+	return (l->exts & MON_EXT_EVACKS) != 0;
+}
+
+/* acked: a kept frame the server has acknowledged (commit point, or events_stored). */
+static bool acked(const struct mlog *l, const struct qframe *f)
+{
+	return f->io ? mon_ts_cmp(f->cum, l->committed) <= 0 : !f->ev || f->evn <= l->evacked;
 }
 
 struct mlog *mlog_new(const struct mon_net *net, const struct pb_hostport *hp, size_t n,
@@ -160,7 +167,7 @@ static void drop_conn(struct mlog *l)
 	if (l->t == NULL)
 		return;
 	if (l->epfd >= 0)
-		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, pb_tls_fd(l->t), NULL);
+		mon_unwatch(l->epfd, pb_tls_fd(l->t), &l->w);
 	pb_tls_free(l->t);
 	l->t = NULL;
 }
@@ -275,7 +282,8 @@ static void to_spool(struct mlog *l, const char *why)
 	else
 		start_continuation(l);
 	for (struct qframe *f = l->kept.head; f != NULL; f = f->next)
-		journal_frame(l, f->buf + PB_FRAME_HDR, f->len - PB_FRAME_HDR);
+		if (!acked(l, f)) /* (behind one not acknowledged: see prune) */
+			journal_frame(l, f->buf + PB_FRAME_HDR, f->len - PB_FRAME_HDR);
 	for (struct qframe *f = l->q.head; f != NULL; f = f->next)
 		journal_frame(l, f->buf + PB_FRAME_HDR, f->len - PB_FRAME_HDR);
 	/* An Exit already written but not acknowledged ends the continuation too. */
@@ -324,23 +332,32 @@ static void flush(struct mlog *l)
 	}
 }
 
+/*
+ * prune: drop the acknowledged frames at the head of the kept ones. (I/O
+ * records and events are acknowledged separately: one acknowledged behind
+ * one that is not stays until that one is, and is left out of a
+ * continuation.)
+ */
+static void prune(struct mlog *l)
+{
+	struct qframe *f;
+	while ((f = l->kept.head) != NULL && acked(l, f))
+		qframe_free(qlist_pop(&l->kept));
+}
+
 /* committed_to: drop the kept records a commit point covers. */
 static void committed_to(struct mlog *l, struct timespec point)
 {
-	struct qframe *f;
 	l->committed = point;
-	while ((f = l->kept.head) != NULL && mon_ts_cmp(f->cum, point) <= 0)
-		qframe_free(qlist_pop(&l->kept));
+	prune(l);
 }
 
 /* events_acked: drop the kept events the server has made durable (extension event-acks). */
 static void events_acked(struct mlog *l, uint64_t n)
 {
-	struct qframe *f;
 	if (n > l->evacked)
 		l->evacked = n;
-	while ((f = l->kept.head) != NULL && f->ev && f->evn <= l->evacked)
-		qframe_free(qlist_pop(&l->kept));
+	prune(l);
 }
 
 /* read_server: everything the server has sent. */
@@ -377,6 +394,9 @@ static void read_server(struct mlog *l)
 			free(l->log_id);
 			l->log_id = strdup(sm->log_id);
 			PB_TRACE(PB_SS_MONITOR, 3, "log id %s", sm->log_id);
+			/* An I/O log's id comes once its Accept (event 1) is durable. */
+			if (l->iosess && evkeep(l))
+				events_acked(l, 1);
 			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED:
 			events_acked(l, sm->events_stored);
@@ -533,8 +553,8 @@ static void requeue_cb(void *arg, const uint8_t *payload, size_t len)
 		l->committed = l->cum;
 	}
 	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG && cm->restart_msg->log_id &&
-	    cm->restart_msg->log_id[0] == '@') {
-		/* An events-only continuation: the events after the acknowledged ones follow. */
+	    (cm->restart_msg->log_id[0] == '@' || cm->restart_msg->events_acked > 0)) {
+		/* A continuation with event-acks: the events after the acknowledged ones follow. */
 		l->evsent = l->evacked = cm->restart_msg->events_acked;
 		free(l->log_id);
 		l->log_id = strdup(cm->restart_msg->log_id);

@@ -73,7 +73,7 @@ void mon_uniqueid(char out[33]);
 
 /* Extensions of the log protocol the server announced (mon_log_open). */
 #define MON_EXT_SUBCMD 1u /* "subcommand-exit": SubcommandExit is understood */
-#define MON_EXT_EVACKS 2u /* "event-acks": events-only sessions are acknowledged (events_stored)   \
+#define MON_EXT_EVACKS 2u /* "event-acks": a session's events are acknowledged (events_stored)       \
 	                   */
 
 /*
@@ -149,6 +149,18 @@ struct mon_watch {
 	void (*cb)(void *arg, uint32_t events);
 	void *arg;
 };
+
+struct epoll_event;
+
+/* mon_dispatch: call the watch of each event of one epoll_wait batch (loop.c). */
+void mon_dispatch(struct epoll_event *evs, int n);
+
+/*
+ * mon_unwatch: take fd (watched by w) out of the epoll set epfd; an event of w
+ * still waiting in the batch being dispatched is dropped, so w's owner may be
+ * freed at once. Every watch leaves the set through here.
+ */
+void mon_unwatch(int epfd, int fd, struct mon_watch *w);
 
 /* ---- logclient.c: the session's log, live to logd or spooled ---- */
 

@@ -70,7 +70,7 @@ static void drop_conn(struct mpol *p)
 {
 	if (p->t == NULL)
 		return;
-	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, pb_tls_fd(p->t), NULL);
+	mon_unwatch(p->epfd, pb_tls_fd(p->t), &p->w);
 	pb_tls_free(p->t);
 	p->t = NULL;
 	p->server[0] = '\0';

@@ -73,7 +73,7 @@ static bool from_master(struct relay *r)
 		/* EIO: every slave descriptor is closed. */
 		if (!r->done) {
 			r->done = true;
-			(void)epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->master, NULL);
+			mon_unwatch(r->epfd, r->master, &r->wmaster);
 			if (r->ops->done)
 				r->ops->done(r->arg);
 		}
@@ -98,7 +98,7 @@ static void in_cb(void *arg, uint32_t events)
 		return;
 	if (n <= 0) {
 		/* The user's side ended (hang-up, end of a pipe): stop reading it. */
-		(void)epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->in_fd, NULL);
+		mon_unwatch(r->epfd, r->in_fd, &r->win);
 		r->in_open = false;
 		if (!r->tty && !r->done) {
 			/* End of input for a command: pass the EOF character on. */
@@ -221,11 +221,11 @@ void relay_free(struct relay *r)
 	if (r == NULL)
 		return;
 	if (r->master >= 0) {
-		(void)epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->master, NULL);
+		mon_unwatch(r->epfd, r->master, &r->wmaster);
 		close(r->master);
 	}
 	if (r->in_open)
-		(void)epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->in_fd, NULL);
+		mon_unwatch(r->epfd, r->in_fd, &r->win);
 	if (r->tty && saved_fd == r->in_fd)
 		restore_tty();
 	free(r);

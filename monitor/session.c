@@ -315,7 +315,7 @@ static void chan_del(struct mon *m, struct chan *c)
 			m->nchans--;
 			break;
 		}
-	(void)epoll_ctl(m->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	mon_unwatch(m->epfd, c->fd, &c->w);
 	close(c->fd);
 	free(c->last_uid);
 	free(c->last_cmd);
@@ -1196,7 +1196,7 @@ static void factory_cb(void *arg, uint32_t events)
 	if (rc < 0) {
 		if (rc == PB_ERR_EOF) {
 			/* Every process of the session has closed it: no more subshells. */
-			(void)epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->a->factory_fd, NULL);
+			mon_unwatch(m->epfd, m->a->factory_fd, &m->factw);
 		}
 		return;
 	}
@@ -1348,10 +1348,7 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 		int n = epoll_wait(m->epfd, evs, 16, to);
 		if (n < 0 && errno != EINTR)
 			pb_fatal(1, "epoll_wait: %s", strerror(errno));
-		for (int i = 0; i < n; i++) {
-			struct mon_watch *w = evs[i].data.ptr;
-			w->cb(w->arg, evs[i].events);
-		}
+		mon_dispatch(evs, n > 0 ? n : 0);
 		if (m->pol != NULL)
 			mpol_tick(m->pol);
 		if (m->log != NULL)

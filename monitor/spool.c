@@ -493,6 +493,226 @@ static int forward_events(struct pb_tls *t, int fd, struct jdata *d, const struc
 	return 0;
 }
 
+/* ---- I/O-logged journals with event acknowledgements (extension event-acks) ---- */
+
+/*
+ * An I/O-logged journal that resumes events too: frames from the session's
+ * first message (an Accept expecting I/O), or a continuation whose first
+ * frame restarts an I/O log at resume after its first base events. Its I/O
+ * records are acknowledged by commit points, its events by events_stored.
+ */
+struct ioj {
+	bool is;
+	char *id;               /* a continuation's log id (malloc'd), else NULL */
+	struct timespec resume; /* ... and its resume point */
+	uint64_t base;          /* events of the session before the journal's first */
+	uint64_t events;        /* base + the journal's event frames: the count that ends it */
+	struct timespec total;  /* the elapsed time after its last I/O record */
+	bool has_io;
+};
+
+/*
+ * ioj_walk: the journal's frames in order with, for each, whether commit
+ * and events acknowledge it; returns how many from the first are all
+ * acknowledged. x->events, x->total and x->has_io are filled in on the way.
+ * With send (a forward), every frame not acknowledged goes to t (the
+ * journal's own restart is left out: the forward sends its own).
+ */
+static int ioj_walk(const struct jdata *d, struct ioj *x, struct timespec commit, uint64_t events,
+                    uint64_t *upto, struct pb_tls *t, const struct mon_net *net)
+{
+	struct timespec cum = x->resume, delay;
+	uint64_t evn = x->base;
+	bool prefix = true;
+	*upto = 0;
+	x->has_io = false;
+	for (size_t i = 0; i < d->n; i++) {
+		Pblog__ClientMessage *cm =
+		    pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		bool done = true;
+		if (cm == NULL)
+			return PB_ERR_PROTO;
+		if (i == 0 && x->id != NULL) {
+			done = true;
+		} else if (mon_log_delay(cm, &delay)) {
+			x->has_io = true;
+			cum = mon_ts_add(cum, delay);
+			done = mon_ts_cmp(cum, commit) <= 0;
+		} else if (mon_log_event(cm)) {
+			done = ++evn <= events;
+		}
+		pblog__client_message__free_unpacked(cm, NULL);
+		if (!done && t != NULL) {
+			int rc = pb_tls_send_frame(t, d->frames[i].data, d->frames[i].len,
+			                           net->request_ms);
+			if (rc < 0)
+				return rc;
+		}
+		prefix = prefix && done;
+		if (prefix)
+			*upto = i + 1;
+	}
+	x->events = evn;
+	x->total = cum;
+	return 0;
+}
+
+static void ioj_read(const struct jdata *d, struct ioj *x)
+{
+	uint64_t upto;
+	memset(x, 0, sizeof(*x));
+	if (d->n == 0)
+		return;
+	Pblog__ClientMessage *cm =
+	    pblog__client_message__unpack(NULL, d->frames[0].len, d->frames[0].data);
+	if (cm == NULL)
+		return;
+	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG) {
+		x->is = cm->accept_msg->expect_iobufs;
+	} else if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG &&
+	           cm->restart_msg->log_id != NULL && cm->restart_msg->log_id[0] != '@' &&
+	           cm->restart_msg->events_acked > 0 && cm->restart_msg->resume_point != NULL) {
+		x->id = strdup(cm->restart_msg->log_id);
+		x->is = x->id != NULL;
+		x->base = cm->restart_msg->events_acked;
+		x->resume.tv_sec = (time_t)cm->restart_msg->resume_point->tv_sec;
+		x->resume.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
+	}
+	pblog__client_message__free_unpacked(cm, NULL);
+	if (x->is && ioj_walk(d, x, x->resume, x->base, &upto, NULL, NULL) < 0)
+		x->is = false;
+}
+
+/*
+ * ioj_reply: one reply of the server, recorded in the journal as it comes
+ * (log id; a commit point or events_stored, each mark with both latest), so
+ * a forward cut short resumes after what is acknowledged.
+ */
+static int ioj_reply(int fd, const struct jdata *d, struct ioj *x, const Pblog__ServerMessage *sm,
+                     struct timespec *commit, uint64_t *events, const char *path, char *err,
+                     size_t errlen)
+{
+	SpoolRecord r = SPOOL_RECORD__INIT;
+	SpoolStored st = SPOOL_STORED__INIT;
+	Pblog__TimeSpec ts = PBLOG__TIME_SPEC__INIT;
+	uint64_t upto;
+	int rc;
+	switch (sm->type_case) {
+	case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT:
+		commit->tv_sec = (time_t)sm->commit_point->tv_sec;
+		commit->tv_nsec = sm->commit_point->tv_nsec;
+		break;
+	case PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED:
+		if (sm->events_stored > x->events) {
+			snprintf(err, errlen, "%s: the log server acknowledged %llu events of %llu",
+			         path, (unsigned long long)sm->events_stored,
+			         (unsigned long long)x->events);
+			return PB_ERR_PROTO;
+		}
+		if (sm->events_stored > *events)
+			*events = sm->events_stored;
+		break;
+	default:
+		return reply_common(fd, sm, path, err, errlen);
+	}
+	if ((rc = ioj_walk(d, x, *commit, *events, &upto, NULL, NULL)) < 0)
+		return rc;
+	ts.tv_sec = commit->tv_sec;
+	ts.tv_nsec = (int32_t)commit->tv_nsec;
+	st.frames = upto;
+	st.commit = &ts;
+	st.events = *events;
+	r.type_case = SPOOL_RECORD__TYPE_STORED;
+	r.stored = &st;
+	return put_record(fd, &r);
+}
+
+/* ioj_recv: read one reply and record it; PB_ERR_EOF when the server closed. */
+static int ioj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const struct jdata *d,
+                    struct ioj *x, struct timespec *commit, uint64_t *events, bool *got_id,
+                    const char *path, char *err, size_t errlen)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = pb_tls_recv_frame(t, net->max, net->request_ms, &buf, &len);
+	if (rc < 0)
+		return rc;
+	Pblog__ServerMessage *sm = pblog__server_message__unpack(NULL, len, buf);
+	free(buf);
+	if (sm == NULL) {
+		snprintf(err, errlen, "%s: undecodable reply from the log server", path);
+		return PB_ERR_PROTO;
+	}
+	if (sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_LOG_ID && got_id != NULL)
+		*got_id = true;
+	rc = ioj_reply(fd, d, x, sm, commit, events, path, err, errlen);
+	pblog__server_message__free_unpacked(sm, NULL);
+	return rc;
+}
+
+/*
+ * forward_io: forward an I/O-logged journal to a server with event-acks,
+ * exactly once: once its log id is known, the log restarts at the last
+ * commit point after the acknowledged events, and only the I/O records and
+ * events not acknowledged go (logd drops the events it stored already).
+ * Done when the final commit point and every event are acknowledged.
+ */
+static int forward_io(struct pb_tls *t, int fd, struct jdata *d, struct ioj *x,
+                      const struct mon_net *net, const char *path, char *err, size_t errlen)
+{
+	const char *id = d->log_id != NULL ? d->log_id : x->id;
+	struct timespec commit = x->resume;
+	uint64_t events = x->base, upto;
+	int rc;
+	if (d->evmark && mon_ts_cmp(d->commit, commit) > 0)
+		commit = d->commit;
+	if (d->evmark && d->events > events)
+		events = d->events;
+	if (d->log_id != NULL && events == 0)
+		events = 1; /* the log id came once the Accept was durable */
+	if (id != NULL) {
+		if ((rc = send_restart(t, net, id, commit, events)) < 0)
+			return rc;
+	} else {
+		/* A new log: its id first, or a forward cut now could not resume it. */
+		bool got_id = false;
+		if ((rc = pb_tls_send_frame(t, d->frames[0].data, d->frames[0].len,
+		                            net->request_ms)) < 0)
+			return rc;
+		while (!got_id) {
+			rc = ioj_recv(t, net, fd, d, x, &commit, &events, &got_id, path, err,
+			              errlen);
+			if (rc < 0)
+				return rc == PB_ERR_EOF ? PB_ERR_TRUNCATED : rc;
+		}
+		if (events == 0)
+			events = 1;
+	}
+	PB_TRACE(PB_SS_MONITOR, 2,
+	         "forwarding %s (I/O log) after %lld.%09ld, %llu of %llu events acknowledged", path,
+	         (long long)commit.tv_sec, commit.tv_nsec, (unsigned long long)events,
+	         (unsigned long long)x->events);
+	if ((rc = ioj_walk(d, x, commit, events, &upto, t, net)) < 0)
+		return rc;
+	for (;;) {
+		rc = ioj_recv(t, net, fd, d, x, &commit, &events, NULL, path, err, errlen);
+		if (rc == PB_ERR_EOF)
+			break;
+		if (rc < 0)
+			return rc;
+	}
+	if ((x->has_io && mon_ts_cmp(commit, x->total) < 0) || events < x->events) {
+		snprintf(
+		    err, errlen,
+		    "%s: the log server closed after acknowledging the I/O log to %lld.%09ld of "
+		    "%lld.%09ld and %llu of %llu events",
+		    path, (long long)commit.tv_sec, commit.tv_nsec, (long long)x->total.tv_sec,
+		    x->total.tv_nsec, (unsigned long long)events, (unsigned long long)x->events);
+		return PB_ERR_TRUNCATED;
+	}
+	return 0;
+}
+
 /* end_journal: a journal whose monitor died before the end gets its Exit, in the journal, so every
  * forward sends the same one. */
 static int end_journal(int fd)
@@ -533,6 +753,7 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 {
 	struct jdata d;
 	struct evj e = {0};
+	struct ioj x = {0};
 	struct pb_tls *t = NULL;
 	unsigned exts = 0;
 	int rc = jdata_load(fd, &d);
@@ -553,7 +774,8 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 		goto done;
 	}
 	bool subcmd = exts & MON_EXT_SUBCMD;
-	if (e.is && (exts & MON_EXT_EVACKS) && subcmd) {
+	ioj_read(&d, &x);
+	if ((e.is || x.is) && (exts & MON_EXT_EVACKS) && subcmd) {
 		if (!d.end) {
 			/* The monitor that wrote it died: its end, once, in the journal. */
 			if ((rc = end_journal(fd)) < 0 ||
@@ -564,9 +786,14 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 			}
 			free(e.id);
 			evj_read(&d, &e);
+			free(x.id);
+			ioj_read(&d, &x);
 		}
 		err[0] = '\0';
-		rc = forward_events(t, fd, &d, &e, net, path, err, errlen);
+		if (e.is)
+			rc = forward_events(t, fd, &d, &e, net, path, err, errlen);
+		else
+			rc = forward_io(t, fd, &d, &x, net, path, err, errlen);
 		if (rc < 0 && err[0] == '\0')
 			goto io_fail;
 		goto done;
@@ -674,6 +901,7 @@ done:
 	pb_tls_free(t);
 	jdata_free(&d);
 	free(e.id);
+	free(x.id);
 	return rc;
 }
 

@@ -248,10 +248,61 @@ case("event-acks: count above the stored one", frame(restart(ev_id, acked=3)), "
      **EV)
 case("event-acks: count of 2^64-1", frame(restart(ev_id, acked=(1 << 64) - 1)), "events_acked", **EV)
 case("event-acks: count cut short", frame(fld(4, fld(1, ev_id) + b"\xa0\x06\xff\xff")), "cannot decode", **EV)
-case("event-acks: a count in an I/O log's restart", frame(restart(open_id, acked=1)), "only for an events-only", **EV)
+case("event-acks: a count in the restart of an I/O log made without it", frame(restart(open_id, 0, 1000, acked=1)),
+     "not counted", **EV)
 case("event-acks: restart without the extension", frame(restart(ev_id, acked=0)), "event-acks")
 case("event-acks: restart, then more than was resent after the end", frame(exitmsg()), None, want_close=True,
      prefix=[restart(ev_id, acked=2), exitmsg()], **EV)
+
+# Extension event-acks on an I/O-logged session: its accept and a sub-command's are counted and acknowledged.
+def check(name, good, detail):
+    global passed, failed
+    print("%s %s%s" % ("ok  " if good else "FAIL", name, "" if good else ": %r" % (detail,)))
+    passed += bool(good)
+    failed += not good
+
+
+s = connect()
+s.sendall(frame(evhello()) + frame(accept()) + frame(iobuf()) + frame(accept(iobufs=False)))
+msgs, _ = read_msgs(s, 1.5)
+s.close()
+evio_id = next((v.decode() for k, v in msgs if k == 3), "")
+check("event-acks: an I/O-logged session's events stored", evio_id and (102, 2) in msgs, msgs)
+case("event-acks: I/O restart, count above the stored one", frame(restart(evio_id, 0, 1000, acked=3)),
+     "events_acked 3 is more than the 2", **EV)
+case("event-acks: I/O restart, count of 2^64-1", frame(restart(evio_id, 0, 1000, acked=(1 << 64) - 1)),
+     "events_acked", **EV)
+case("event-acks: I/O restart, count cut short", frame(fld(4, fld(1, evio_id) + fld(2, ts(0, 1000)) + b"\xa0\x06\xff")),
+     "cannot decode", **EV)
+case("event-acks: I/O restart with a count, without the extension", frame(restart(evio_id, 0, 1000, acked=1)),
+     "events_acked needs the client's event-acks")
+# Acknowledged 1 of 2: the sub-command's accept resent is dropped, a new alert is the third; the end is the fourth.
+s = connect()
+s.sendall(frame(evhello()) + frame(restart(evio_id, 0, 1000, acked=1)) + frame(accept(iobufs=False)) +
+          frame(fld(5, fld(1, ts(1700000001)) + fld(2, "an alert"))))
+msgs, _ = read_msgs(s, 1.5)
+s.sendall(frame(iobuf(nsec=2000)) + frame(exitmsg()))
+more, closed = read_msgs(s, 3.0)
+s.close()
+msgs += more
+
+def session_events(sid):
+    evs = []
+    for f in sorted(glob.glob(os.path.join(EVDIR, "*"))):
+        with open(f, errors="replace") as fh:
+            for line in fh:
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue
+                if e.get("session") == sid:
+                    evs.append(e.get("event"))
+    return evs
+
+
+check("event-acks: I/O restart drops the stored event resent, counts the rest",
+      not errors(msgs) and (102, 4) in msgs and (102, 5) not in msgs and closed and
+      session_events(evio_id) == ["accept", "accept", "alert", "exit"], (msgs, session_events(evio_id)))
 case("second I/O accept", frame(accept()), "second I/O log", prefix=[accept()])
 case("message after exit", frame(iobuf()), None, prefix=[accept(), exitmsg()])
 case("bad signal name", frame(fld(12, fld(1, ts(0, 1)) + fld(2, "../x"))), "signal", prefix=[accept()])

@@ -653,7 +653,7 @@ Test(handler, evacks_restart_errors, .init = setup, .fini = teardown)
 		{"@20260101.0.99999999999999999999999.0123456789abcdef", 0, "RestartMessage: invalid log_id"},
 		{"@20260101.0.0.0123456789abcdef", 0, "RestartMessage: unknown log_id"},
 		{NULL, 3, "RestartMessage: events_acked 3 is more than the 2 events stored"},
-		{"eve/00/00/01", 2, "RestartMessage: events_acked is only for an events-only log_id"},
+		{"eve/00/00/01", 2, "cannot restart log eve/00/00/01: unknown log id"},
 	};
 	ctx.plain = true;
 	struct logd_conn *c = evacks_session(id, sizeof(id), 1);
@@ -689,4 +689,99 @@ Test(handler, evacks_restart_errors, .init = setup, .fini = teardown)
 	cr_assert_lt(send_restart(c, other, 0), 0);
 	logd_conn_free(c);
 	cr_assert_eq(count_lines(id), 2);
+}
+
+/* io_restart: restart I/O log id at resume (ns) after acked events. */
+static int io_restart(struct logd_conn *c, const char *id, long resume, uint64_t acked)
+{
+	Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
+	Pblog__TimeSpec t = PBLOG__TIME_SPEC__INIT;
+	Pblog__ClientMessage m = PBLOG__CLIENT_MESSAGE__INIT;
+	t.tv_nsec = (int32_t)resume;
+	rm.log_id = (char *)id;
+	rm.resume_point = &t;
+	rm.events_acked = acked;
+	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
+	m.restart_msg = &rm;
+	return feed(c, &m);
+}
+
+Test(handler, evacks_iolog, .init = setup, .fini = teardown)
+{
+	char id[256];
+	ctx.plain = true;
+	struct logd_conn *c = evacks_conn("");
+	cr_assert_eq(send_accept(c, "h", true), 0);
+	cr_assert_eq(last_events(), 1, "the accept is acknowledged");
+	cr_assert_eq(sent[nsent - 2]->type_case, PBLOG__SERVER_MESSAGE__TYPE_LOG_ID, "after the log id");
+	snprintf(id, sizeof(id), "%s", sent[nsent - 2]->log_id);
+	cr_assert_eq(send_ttyout(c, "one"), 0);
+	cr_assert_eq(send_alert(c, "a"), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 2, "a tick: the events acknowledged once synced");
+	cr_assert_eq(send_alert(c, "b"), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 3, "a tick without I/O records: the events alone");
+	cr_assert_eq(send_alert(c, "c"), 0); /* stored, not acknowledged */
+	logd_conn_free(c);
+	cr_assert_eq(count_lines(id), 4);
+
+	/* Refused: a count above the stored one, and a count without the extension. */
+	clear_sent();
+	c = evacks_conn("");
+	cr_assert_lt(io_restart(c, id, 1000, 5), 0);
+	cr_assert_not_null(strstr(sent[nsent - 1]->error, "events_acked 5 is more than the 4 events stored"), "%s",
+			   sent[nsent - 1]->error);
+	logd_conn_free(c);
+	clear_sent();
+	c = logd_conn_new(&ctx, &tr, NULL, "", "test");
+	cr_assert_lt(io_restart(c, id, 1000, 3), 0);
+	cr_assert_not_null(strstr(sent[nsent - 1]->error, "events_acked needs the client's event-acks"), "%s",
+			   sent[nsent - 1]->error);
+	logd_conn_free(c);
+
+	/* 3 of 4 acknowledged: the resent "c" is dropped, "d" is the fifth, the exit the sixth. */
+	clear_sent();
+	c = evacks_conn("");
+	cr_assert_eq(io_restart(c, id, 1000, 3), 0);
+	cr_assert_eq(send_alert(c, "c"), 0);
+	cr_assert_eq(send_ttyout(c, "two"), 0);
+	cr_assert_eq(send_alert(c, "d"), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 5);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF);
+	cr_assert_eq(last_events(), 6, "the final count after the final commit point");
+	cr_assert_eq(sent[nsent - 2]->type_case, PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT);
+	logd_conn_free(c);
+	cr_assert_eq(count_lines(id), 6);
+	cr_assert_eq(count_lines("\"reason\":\"c\""), 1, "the resent event is stored once");
+}
+
+Test(handler, evacks_iolog_exit_stored, .init = setup, .fini = teardown)
+{
+	char id[256];
+	ctx.plain = true;
+	struct logd_conn *c = evacks_conn("");
+	cr_assert_eq(send_accept(c, "h", true), 0);
+	snprintf(id, sizeof(id), "%s", sent[nsent - 2]->log_id);
+	cr_assert_eq(send_ttyout(c, "one"), 0);
+	logd_ctx_tick(&ctx);
+	/* The exit event is stored, but the log not finished (as after a crash between the two). */
+	char cmd[2 * PATH_MAX + 600];
+	logd_conn_free(c);
+	int n = snprintf(cmd, sizeof(cmd),
+		 "printf '{\"event\":\"exit\",\"session\":\"%s\",\"log_id\":\"%s\",\"peer\":\"\"}\\n' >>%s/events/$(ls %s/events | tail -1)",
+		 id, id, tmpdir, tmpdir);
+	cr_assert(n > 0 && (size_t)n < sizeof(cmd));
+	cr_assert_eq(system(cmd), 0);
+	clear_sent();
+	c = evacks_conn("");
+	cr_assert_eq(io_restart(c, id, 1000, 1), 0);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF, "the resent exit completes the log");
+	cr_assert_eq(last_events(), 2);
+	logd_conn_free(c);
+	cr_assert_eq(count_lines("\"event\":\"exit\""), 1, "and is not stored twice");
+	char path[PATH_MAX + 300];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, id);
+	cr_assert(iolog_is_complete(path), "the log is complete");
 }

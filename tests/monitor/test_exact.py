@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: ISC
-# Events-only sessions delivered exactly once (logd's extension event-acks): logd killed with events in flight,
-# a forward cut half-way, two forwarders at once. The real monitor, logd and policyd, as in test_monitor.py.
+# Sessions' events delivered exactly once (logd's extension event-acks): logd killed with events in flight,
+# a forward cut half-way, two forwarders at once; the same for I/O-logged sessions, whose I/O log must also play
+# whole. The real monitor, logd and policyd, as in test_monitor.py.
 #
-# Usage: test_exact.py GROUP  (killed, cutforward, twoforwarders)
+# Usage: test_exact.py GROUP  (killed, cutforward, twoforwarders, iokilled, iocutforward)
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -220,7 +222,160 @@ def group_twoforwarders(env):
     ok(len(by_session) == 5, "five sessions in logd, each once", sorted(by_session))
 
 
-GROUPS = {"killed": group_killed, "cutforward": group_cutforward, "twoforwarders": group_twoforwarders}
+# ---- I/O-logged sessions (the policy gives user ivan an I/O log): their events exactly once too ----
+
+def io_checks(n, first_id=10, tag="c"):
+    """n commands, each checked and finished, each writing a line of its own to the session's terminal."""
+    acts = []
+    for i in range(n):
+        acts += [chk("/bin/echo" if i % 2 else "/bin/ls", first_id + i, f"{tag}{i}"),
+                 {"op": "write", "text": f"out-{tag}{i:02d}\r\n"}, {"op": "finish", "status": i % 7}]
+    return acts
+
+
+def io_lines(acts):
+    return [a["text"].strip().encode() for a in acts if a.get("op") == "write"]
+
+
+def io_whole(env, evs, acts, what):
+    """The session's I/O log, finished, plays every line written once, in order (pbreplay)."""
+    lid = tm.finished_iolog(env, evs, f"{what}: the start event names the I/O log")
+    if lid is None:
+        return
+    rc, out, info = tm.replay(env, lid)
+    got = re.findall(rb"out-[a-z]+\d+", out)
+    ok(rc == 0 and got == io_lines(acts), f"{what}: pbreplay plays the I/O log whole, each line once, in order",
+       f"rc={rc} want {io_lines(acts)}\ngot {got}\n{info[-2000:]}")
+    if shutil.which("sudoreplay"):
+        rc, out, info = tm.replay(env, lid, sudo=True)
+        got = re.findall(rb"out-[a-z]+\d+", out)
+        ok(rc == 0 and got == io_lines(acts), f"{what}: sudoreplay plays it the same", f"rc={rc} {got}\n{info[-2000:]}")
+
+
+def io_session(user="ivan"):
+    return start(user=user, has_tty=True, tty="/dev/pts/0")
+
+
+def group_iokilled(env):
+    """An I/O-logged session (a pty relay) whose logd is stopped with events and records stored but not
+    acknowledged and more unread in its socket, SIGKILLed and started again; the session goes on and ends."""
+    pp = env.start_policyd()
+    lport = free_port()
+    env.start_logd(lport)
+    slow_commits(env)
+    conf = env.monitor_conf([pp], [lport], extra="  spool_retry: 200ms\n")
+    ready, stopped, ready2, go = (os.path.join(env.tmp, x) for x in ("ready", "stopped", "ready2", "go"))
+    seen = {}
+
+    def killer():
+        wait_file(ready, empty_ok=True, secs=30)
+        time.sleep(0.1)  # the last batch is written and stored, its acknowledgement up to 2 s away
+        env.procs["logd"].send_signal(signal.SIGSTOP)
+        open(stopped, "w").close()
+        wait_file(ready2, empty_ok=True, secs=30)
+        time.sleep(0.1)  # these are written to logd's socket, and never read by this logd
+        seen["stored"] = {e.get("uniqueid") for e in env.events_json() if e.get("event") == "finish"}
+        env.stop("logd", signal.SIGKILL)
+        env.start_logd(lport)
+        open(go, "w").close()
+
+    # (A pause past a commit tick: part of the session is acknowledged before logd is lost.)
+    acts = ([io_session()] + io_checks(6) + [{"op": "sleep", "s": 2.3}] + io_checks(6, 20, "b")
+            + [{"op": "touch", "path": ready}, {"op": "wait_file", "path": stopped}]
+            + io_checks(5, 30, "inflight") + [{"op": "touch", "path": ready2}, {"op": "wait_file", "path": go},
+                                              {"op": "sleep", "s": 0.6}]
+            + io_checks(6, 40, "after") + [{"op": "exit", "status": 0}])
+    th = threading.Thread(target=killer)
+    th.start()
+    rc, recs, err = env.run(conf, acts, stdio=tm.in_pty, timeout=60)
+    th.join()
+    s = by_op(recs, "start")
+    inflight = {r["uniqueid"] for r in by_op(recs, "check") if r.get("tag", "").startswith("inflight")}
+    ok(rc == 0 and s and s[0].get("pty") and len(seen.get("stored", ())) > 1 and len(inflight) == 5
+       and not (inflight & seen["stored"]),
+       "an I/O-logged session: logd killed with events stored (not acknowledged) and more unread in its socket",
+       f"rc={rc} {s} {seen}\n{err}")
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    once_each(env, evs, recs, "logd killed in the middle of an I/O-logged session: every event once (pblog)")
+    log = logd_log(env)
+    m = re.search(r"I/O log (\S+) restarted at (\S+), (\d+) of (\d+) events acknowledged", log)
+    ok(m is not None and int(m.group(4)) > int(m.group(3)) > 1 and m.group(2) != "0.000000000",
+       "the continuation restarted the I/O log after the acknowledged events: logd had stored more, and dropped "
+       "those", log[-3000:])
+    ok(m is not None and evs and evs[0].get("session") == m.group(1), "the events are all in the I/O log's session",
+       evs[:1])
+    io_whole(env, evs, acts, "logd killed")
+    ok(not journals(env), "nothing is left in the spool", journals(env))
+
+    # Killed again after part was acknowledged, and the session ends while logd is down: the continuation (a
+    # restart of the I/O log after the acknowledged events) stays in the spool, forwarded later.
+    env.stop("logd", signal.SIGKILL)
+    env.start_logd(lport)
+    slow_commits(env, "500ms")
+    ready3, go3 = ready + "3", go + "3"
+
+    def killer2():
+        wait_file(ready3, empty_ok=True, secs=30)
+        time.sleep(0.1)
+        env.stop("logd", signal.SIGKILL)
+        open(go3, "w").close()
+
+    before = len(env.events_json())
+    acts2 = ([io_session()] + io_checks(4, 60, "d") + [{"op": "sleep", "s": 0.8}] + io_checks(4, 70, "e")
+             + [{"op": "touch", "path": ready3}, {"op": "wait_file", "path": go3}] + io_checks(3, 80, "f")
+             + [{"op": "exit", "status": 0}])
+    th = threading.Thread(target=killer2)
+    th.start()
+    rc, recs2, err = env.run(conf, acts2, stdio=tm.in_pty, timeout=60, name="second")
+    th.join()
+    ok(rc == 0 and len(journals(env)) == 1, "logd killed and the I/O-logged session over: its rest is in the spool",
+       f"rc={rc} {journals(env)}\n{err}")
+    restarts = r"I/O log \S+ restarted at \S+, [1-9]\d* of \d+ events acknowledged"
+    n = len(re.findall(restarts, logd_log(env)))
+    env.start_logd(lport)
+    frc, fsent, fout = forward(conf)
+    ok(frc == 0 and fsent == 1 and not journals(env), "pbctl forward sends the continuation", fout)
+    ok(len(re.findall(restarts, logd_log(env))) == n + 1,
+       "the forward restarted the I/O log after the acknowledged events", logd_log(env)[-2000:])
+    evs = env.wait_events(lambda e: sum(1 for x in e if x.get("event") == "exit") >= 2)
+    once_each(env, evs[before:], recs2, "the spooled continuation, forwarded: every event of the session once")
+    io_whole(env, evs[before:], acts2, "the spooled continuation")
+
+
+def group_iocutforward(env):
+    """An I/O-logged session spooled whole (no log server), forwarded through cuts, then whole."""
+    pp = env.start_policyd()
+    lport = free_port()
+    conf = env.monitor_conf([pp], [lport])
+    acts = [io_session()] + io_checks(15) + [{"op": "exit", "status": 0}]
+    rc, recs, err = env.run(conf, acts, stdio=tm.in_pty, name="spooled")
+    s = by_op(recs, "start")
+    ok(rc == 0 and s and s[0].get("pty") and s[0].get("logserver") == "spool" and len(journals(env)) == 1,
+       "an I/O-logged session in the spool", f"rc={rc} {s}\n{err}")
+    env.start_logd(lport)
+    frc, fsent, fout = cut_forward(env, lport, 20)
+    ok(frc != 0 and fsent == 0 and len(journals(env)) == 1, "a forward cut after part was stored keeps the journal",
+       fout)
+    stored = len(env.events_json())
+    ok(0 < stored < 32, "part of the session's events reached logd", stored)
+    frc, fsent, fout = cut_forward(env, lport, 14)
+    ok(frc != 0 and len(journals(env)) == 1, "a second cut forward, resumed, keeps it too", fout)
+    conf = env.monitor_conf([pp], [lport])  # (cut_forward wrote its own)
+    frc, fsent, fout = forward(conf)
+    ok(frc == 0 and fsent == 1 and not journals(env), "the next forward completes it", fout)
+    log = logd_log(env)
+    ok(len(re.findall(r"I/O log \S+ restarted at \S+, [1-9]\d* of \d+ events acknowledged", log)) == 2,
+       "both resumed forwards restarted the I/O log after the acknowledged events", log[-2000:])
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    once_each(env, evs, recs, "an I/O journal forwarded after two cuts: every event once (pblog)")
+    io_whole(env, evs, acts, "forwarded after two cuts")
+    frc, fsent, fout = forward(conf)
+    time.sleep(0.3)
+    ok(frc == 0 and fsent == 0 and len(env.events_json()) == len(evs), "forwarding again sends nothing", fout)
+
+
+GROUPS = {"killed": group_killed, "cutforward": group_cutforward, "twoforwarders": group_twoforwarders,
+          "iokilled": group_iokilled, "iocutforward": group_iocutforward}
 
 if __name__ == "__main__":
     # test_monitor's runner: its environment, checks and TAP plan, with these groups.

@@ -111,13 +111,14 @@ class Env:
     def tls(self, cert):
         return f"tls:\n  ca: {self.pki}/ca.crt\n  cert: {self.pki}/{cert}.crt\n  key: {self.pki}/{cert}.key\n"
 
-    def start_policyd(self, name="policyd"):
+    def start_policyd(self, name="policyd", extra=""):
+        """extra: lines added under policyd: (e.g. "  audit: FILE\n")."""
         d = os.path.join(self.tmp, name)
         os.makedirs(d, exist_ok=True)
         conf = os.path.join(d, "pbsh.yaml")
         with open(conf, "w") as f:
             f.write(self.tls("server") + f"policyd:\n  listen: [127.0.0.1:0]\n  policy: {self.tmp}/policy.yaml\n"
-                    f"  pidfile: {d}/pid\n  log: {d}/log\n")
+                    f"  pidfile: {d}/pid\n  log: {d}/log\n{extra}")
         pf = os.path.join(d, "port")
         p = subprocess.Popen([POLICYD, "-D", "-f", conf, "--port-file", pf], stdout=subprocess.DEVNULL,
                              stderr=open(os.path.join(d, "stderr"), "w"))
@@ -127,13 +128,15 @@ class Env:
         self.ports[name] = int(open(pf).read())
         return self.ports[name]
 
-    def start_logd(self, port=0):
-        d = os.path.join(self.tmp, "logd")
+    def start_logd(self, port=0, name="logd"):
+        """A second logd (name other than "logd") keeps its event log and I/O logs in its own folder."""
+        d = os.path.join(self.tmp, name)
         os.makedirs(d, exist_ok=True)
         conf = os.path.join(d, "pbsh.yaml")
+        events, io = (self.events, self.io) if name == "logd" else (os.path.join(d, "events"), os.path.join(d, "io"))
         with open(conf, "w") as f:
-            f.write(self.tls("server") + f"logd:\n  listen: [127.0.0.1:{port}]\n  eventlog: {self.events}/\n"
-                    f"  iolog_dir: {self.io}\n  iolog_path: \"%{{user}}/%{{seq}}\"\n  commit_interval: 100ms\n"
+            f.write(self.tls("server") + f"logd:\n  listen: [127.0.0.1:{port}]\n  eventlog: {events}/\n"
+                    f"  iolog_dir: {io}\n  iolog_path: \"%{{user}}/%{{seq}}\"\n  commit_interval: 100ms\n"
                     f"  pidfile: {d}/pid\n  log: {d}/log\n")
         pf = os.path.join(d, "port")
         if os.path.exists(pf):
@@ -146,9 +149,9 @@ class Env:
             time.sleep(0.2)  # a fixed port may still be in use: try again
         else:
             raise RuntimeError("logd did not start: " + open(os.path.join(d, "stderr")).read())
-        self.procs["logd"] = p
-        self.ports["logd"] = int(open(pf).read())
-        return self.ports["logd"]
+        self.procs[name] = p
+        self.ports[name] = int(open(pf).read())
+        return self.ports[name]
 
     def stop(self, name, sig=signal.SIGTERM):
         p = self.procs.pop(name, None)
@@ -190,16 +193,17 @@ class Env:
             recs = [json.loads(line) for line in open(out)]
         return rc, recs, open(err).read() if os.path.exists(err) else ""
 
-    def events_json(self):
-        if not os.path.isdir(self.events):
+    def events_json(self, events=None):
+        events = events or self.events
+        if not os.path.isdir(events):
             return []
-        p = subprocess.run([PBLOG, "-d", self.events + "/", "-o", "json"], capture_output=True, text=True)
+        p = subprocess.run([PBLOG, "-d", events + "/", "-o", "json"], capture_output=True, text=True)
         return [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
 
-    def wait_events(self, pred, secs=10):
+    def wait_events(self, pred, secs=10, events=None):
         evs = []
         for _ in range(int(secs * 10)):
-            evs = self.events_json()
+            evs = self.events_json(events)
             if pred(evs):
                 return evs
             time.sleep(0.1)
@@ -917,20 +921,25 @@ GROUPS = {"held": group_held, "args": group_args, "shell": group_shell, "logback
           "iolog": group_iolog, "subshell": group_subshell}
 
 
-def run_group(groups, group, progs):
-    """Run one test group in a fresh Env (kept with MONITOR_KEEP=1); returns the exit status. Shared by tests/session."""
+def run_group(groups, group, progs, keep_var="MONITOR_KEEP", precheck=None):
+    """Run one test group in a fresh Env (kept with keep_var=1); returns the exit status. Shared by tests/session
+    and tests/enforce. precheck(env): None, or why every test of the group is skipped."""
     for prog in progs:
         if not prog or not os.path.exists(prog):
             print(f"1..0 # SKIP {prog!r} is missing")
             return 0
     env = Env()
     try:
+        why = precheck(env) if precheck else None
+        if why:
+            print(f"1..0 # SKIP {why}")
+            return 0
         groups[group](env)
     except Exception:  # noqa: BLE001
         import traceback
         ok(False, f"{group}: exception", traceback.format_exc())
     finally:
-        if os.environ.get("MONITOR_KEEP"):
+        if os.environ.get(keep_var):
             print(f"# kept {env.tmp}")
             for p in env.procs.values():
                 p.kill()

@@ -34,7 +34,7 @@ enum mlog_mode {
 struct qframe {
 	struct qframe *next;
 	uint8_t *buf;        /* header + payload */
-	size_t len, off;     /* off: bytes written so far */
+	size_t len;
 	bool io;             /* an I/O record: kept until a commit point covers it */
 	bool ev;             /* an event message (mon_log_event) */
 	bool exit;           /* the session's ExitMessage */
@@ -67,6 +67,10 @@ struct mlog {
 	uint64_t evsent;   /* event messages of the session queued so far (the last evn) */
 	uint64_t evacked;  /* the last events_stored: events the server has made durable */
 	size_t qbytes;
+	/* The frames at the head of q being written, copied into one buffer: one TLS record
+	 * and one write for a batch instead of one per message. */
+	uint8_t *wbuf;
+	size_t wcap, wlen, woff, wframes;
 	struct timespec cum; /* elapsed time of the I/O records so far */
 	struct timespec committed;
 	char *log_id;
@@ -170,6 +174,8 @@ static void drop_conn(struct mlog *l)
 		mon_unwatch(l->epfd, pb_tls_fd(l->t), &l->w);
 	pb_tls_free(l->t);
 	l->t = NULL;
+	/* What was staged is still at the head of q: written again (or journaled) whole. */
+	l->wlen = l->woff = l->wframes = 0;
 }
 
 /* journal_cm: write one payload (frame header stripped) to the journal. */
@@ -295,35 +301,76 @@ static void to_spool(struct mlog *l, const char *why)
 }
 
 /* flush: write queued frames until the socket is full. */
+/* Largest write buffer: a batch is at most MLOG_BATCH_BYTES plus the message that crossed it. */
+#define MLOG_WBUF_MAX (64u * 1024u)
+
+/* stage: copy the frames at the head of q into the write buffer (at least one). */
+static bool stage(struct mlog *l)
+{
+	size_t n = 0, k = 0;
+	for (struct qframe *f = l->q.head; f != NULL; f = f->next) {
+		if (k > 0 && n + f->len > MLOG_WBUF_MAX)
+			break;
+		n += f->len;
+		k++;
+	}
+	if (k == 0)
+		return false;
+	if (n > l->wcap) {
+		uint8_t *b = realloc(l->wbuf, n);
+		if (b == NULL)
+			return false;
+		l->wbuf = b;
+		l->wcap = n;
+	}
+	n = 0;
+	struct qframe *f = l->q.head;
+	for (size_t i = 0; i < k; i++, f = f->next) {
+		memcpy(l->wbuf + n, f->buf, f->len);
+		n += f->len;
+	}
+	l->wlen = n;
+	l->woff = 0;
+	l->wframes = k;
+	return true;
+}
+
+/* written: the frame at the head of q is on the wire: keep it until acknowledged, or free it. */
+static void written(struct mlog *l)
+{
+	struct qframe *f = qlist_pop(&l->q);
+	l->qbytes -= f->len;
+	if (f->io || (f->ev && evkeep(l))) {
+		l->has_io |= f->io;
+		qlist_push(&l->kept, f);
+	} else if (f->exit && l->exit_msg == NULL) {
+		/* Kept whole: the frame's buffer becomes the copy (header skipped when used). */
+		l->exit_msg = f->buf;
+		l->exit_len = f->len;
+		free(f);
+	} else {
+		qframe_free(f);
+	}
+}
+
+/* flush: write queued frames, a batch at a time, until the socket is full. */
 static void flush(struct mlog *l)
 {
-	struct qframe *f;
 	l->flush_at = 0;
-	while (l->mode == ML_LIVE && (f = l->q.head) != NULL) {
-		ssize_t r = pb_tls_write(l->t, f->buf + f->off, f->len - f->off);
+	while (l->mode == ML_LIVE && (l->wlen > 0 || stage(l))) {
+		ssize_t r = pb_tls_write(l->t, l->wbuf + l->woff, l->wlen - l->woff);
 		if (r == PB_ERR_WANT_WRITE || r == PB_ERR_WANT_READ)
 			break;
 		if (r < 0) {
 			to_spool(l, pb_strerror((int)r));
 			return;
 		}
-		f->off += (size_t)r;
-		if (f->off < f->len)
+		l->woff += (size_t)r;
+		if (l->woff < l->wlen)
 			continue;
-		qlist_pop(&l->q);
-		l->qbytes -= f->len;
-		if (f->io || (f->ev && evkeep(l))) {
-			l->has_io |= f->io;
-			qlist_push(&l->kept, f);
-		} else if (f->exit && l->exit_msg == NULL) {
-			/* Kept whole: the frame's buffer becomes the copy (header skipped when
-			 * used). */
-			l->exit_msg = f->buf;
-			l->exit_len = f->len;
-			free(f);
-		} else {
-			qframe_free(f);
-		}
+		for (size_t i = 0; i < l->wframes; i++)
+			written(l);
+		l->wlen = l->woff = l->wframes = 0;
 	}
 	bool want = l->mode == ML_LIVE && l->q.head != NULL;
 	if (want != l->want_write) {
@@ -653,6 +700,7 @@ void mlog_free(struct mlog *l)
 	drop_conn(l);
 	qlist_clear(&l->q);
 	qlist_clear(&l->kept);
+	free(l->wbuf);
 	spool_journal_close(l->j);
 	free(l->log_id);
 	free(l->first);

@@ -417,9 +417,9 @@ static int evj_reply(int fd, const struct jdata *d, const struct evj *e,
 }
 
 /* evj_recv: read one reply and record it; PB_ERR_EOF when the server closed. */
-static int evj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const struct jdata *d,
-                    const struct evj *e, uint64_t *acked, bool *got_id, const char *path, char *err,
-                    size_t errlen)
+/* recv_server: the log server's next message; *got_id set when it is the session's log id. */
+static int recv_server(struct pb_tls *t, const struct mon_net *net, bool *got_id,
+                       Pblog__ServerMessage **out, const char *path, char *err, size_t errlen)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
@@ -434,6 +434,18 @@ static int evj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const s
 	}
 	if (sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_LOG_ID && got_id != NULL)
 		*got_id = true;
+	*out = sm;
+	return 0;
+}
+
+static int evj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const struct jdata *d,
+                    const struct evj *e, uint64_t *acked, bool *got_id, const char *path, char *err,
+                    size_t errlen)
+{
+	Pblog__ServerMessage *sm;
+	int rc = recv_server(t, net, got_id, &sm, path, err, errlen);
+	if (rc < 0)
+		return rc;
 	rc = evj_reply(fd, d, e, sm, acked, path, err, errlen);
 	pblog__server_message__free_unpacked(sm, NULL);
 	return rc;
@@ -632,19 +644,10 @@ static int ioj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const s
                     struct ioj *x, struct timespec *commit, uint64_t *events, bool *got_id,
                     const char *path, char *err, size_t errlen)
 {
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int rc = pb_tls_recv_frame(t, net->max, net->request_ms, &buf, &len);
+	Pblog__ServerMessage *sm;
+	int rc = recv_server(t, net, got_id, &sm, path, err, errlen);
 	if (rc < 0)
 		return rc;
-	Pblog__ServerMessage *sm = pblog__server_message__unpack(NULL, len, buf);
-	free(buf);
-	if (sm == NULL) {
-		snprintf(err, errlen, "%s: undecodable reply from the log server", path);
-		return PB_ERR_PROTO;
-	}
-	if (sm->type_case == PBLOG__SERVER_MESSAGE__TYPE_LOG_ID && got_id != NULL)
-		*got_id = true;
 	rc = ioj_reply(fd, d, x, sm, commit, events, path, err, errlen);
 	pblog__server_message__free_unpacked(sm, NULL);
 	return rc;

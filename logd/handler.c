@@ -1372,6 +1372,14 @@ struct evscan {
 	char *peer, *user, *host, *command;	/* from its first event */
 };
 
+static void evscan_free(struct evscan *st)
+{
+	free(st->peer);
+	free(st->user);
+	free(st->host);
+	free(st->command);
+}
+
 static char *dup_member(const struct jval *v, const char *key)
 {
 	const char *s = json_str(v, key);
@@ -1497,10 +1505,7 @@ static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessag
 	if (c->evended && c->evskip == 0)
 		rc = events_end(c); /* nothing more can come: acknowledged once synced, and closed */
 done:
-	free(st.peer);
-	free(st.user);
-	free(st.host);
-	free(st.command);
+	evscan_free(&st);
 	return rc;
 }
 
@@ -1619,10 +1624,7 @@ static int io_events_restart(struct logd_conn *c, const Pblog__RestartMessage *r
 		st.user = st.host = st.command = NULL;
 	}
 done:
-	free(st.peer);
-	free(st.user);
-	free(st.host);
-	free(st.command);
+	evscan_free(&st);
 	return rc;
 }
 

@@ -1557,15 +1557,10 @@ static bool ioev_where(struct logd_conn *c, const char *id, int *day, unsigned *
 	int dfd = iolog_open_beneath(c->ctx->iolog_rootfd, id, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
 		return false;
-	int fd = openat(dfd, "log.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = iolog_read_json(dfd, buf, sizeof(buf));
 	close(dfd);
-	if (fd < 0)
+	if (n < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	/* "{", then the "pbpeer" line, then ours. */
 	if ((p = strchr(buf, '\n')) == NULL || (p = strchr(p + 1, '\n')) == NULL ||
 	    strncmp(p + 1, key, sizeof(key) - 1) != 0)

@@ -183,4 +183,11 @@ extern const struct iolog_store_ops iolog_sudo_ops;
 /* iolog_open_beneath: open root/id as a directory without following symlinks or leaving root; fd or -errno. */
 int iolog_open_beneath(int rootfd, const char *id, int flags);
 
+/*
+ * iolog_read_json: the start of dirfd's log.json (at most size - 1 bytes, NUL-terminated
+ * into buf), opened without following a link. Bytes read, or -1 when it cannot be read or
+ * is empty.
+ */
+ssize_t iolog_read_json(int dirfd, char *buf, size_t size);
+
 #endif

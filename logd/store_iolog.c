@@ -359,18 +359,25 @@ static int sudo_create_begin(int rootfd, const char *id, mode_t mode, const char
 	return rc;
 }
 
+ssize_t iolog_read_json(int dirfd, char *buf, size_t size)
+{
+	int fd = openat(dirfd, "log.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
 /* peer_matches: does dirfd's log.json name this peer as its creator? */
 static bool peer_matches(int dirfd, const char *peer)
 {
 	char buf[65536];
-	int fd = openat(dirfd, "log.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
+	if (iolog_read_json(dirfd, buf, sizeof(buf)) < 0)
 		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	/*
 	 * We wrote "pbpeer" ourselves, as the first member, on a line of its
 	 * own; values inside strings cannot contain an unescaped quote, so

@@ -195,6 +195,12 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
  * jdata_load: read every record from the start. A frame cut short at the
  * end (the writer died mid-record) ends the journal there.
  */
+/* frame_msg: frame i of a loaded journal, unpacked (NULL when it does not decode). */
+static Pblog__ClientMessage *frame_msg(const struct jdata *d, size_t i)
+{
+	return pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+}
+
 static int jdata_load(int fd, struct jdata *d)
 {
 	memset(d, 0, sizeof(*d));
@@ -262,8 +268,7 @@ static uint64_t stored_upto(const struct jdata *d, struct timespec point, struct
 	uint64_t k = 0;
 	*has_io = false;
 	for (size_t i = 0; i < d->n; i++) {
-		Pblog__ClientMessage *cm =
-		    pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		Pblog__ClientMessage *cm = frame_msg(d, i);
 		struct timespec delay;
 		if (cm == NULL)
 			continue;
@@ -350,8 +355,7 @@ static void evj_read(const struct jdata *d, struct evj *e)
 	memset(e, 0, sizeof(*e));
 	if (d->n == 0)
 		return;
-	Pblog__ClientMessage *cm =
-	    pblog__client_message__unpack(NULL, d->frames[0].len, d->frames[0].data);
+	Pblog__ClientMessage *cm = frame_msg(d, 0);
 	if (cm == NULL)
 		return;
 	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG)
@@ -367,7 +371,7 @@ static void evj_read(const struct jdata *d, struct evj *e)
 	pblog__client_message__free_unpacked(cm, NULL);
 	e->total = e->base;
 	for (size_t i = 0; e->is && i < d->n; i++) {
-		cm = pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		cm = frame_msg(d, i);
 		if (cm != NULL && mon_log_event(cm))
 			e->total++;
 		if (cm != NULL)
@@ -380,8 +384,7 @@ static uint64_t evj_upto(const struct jdata *d, const struct evj *e, uint64_t n)
 {
 	uint64_t k = e->id != NULL && n >= e->base ? 1 : 0, evn = e->base;
 	for (size_t i = 0; i < d->n && evn < n; i++) {
-		Pblog__ClientMessage *cm =
-		    pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		Pblog__ClientMessage *cm = frame_msg(d, i);
 		if (cm != NULL && mon_log_event(cm) && ++evn <= n)
 			k = i + 1;
 		if (cm != NULL)
@@ -539,8 +542,7 @@ static int ioj_walk(const struct jdata *d, struct ioj *x, struct timespec commit
 	*upto = 0;
 	x->has_io = false;
 	for (size_t i = 0; i < d->n; i++) {
-		Pblog__ClientMessage *cm =
-		    pblog__client_message__unpack(NULL, d->frames[i].len, d->frames[i].data);
+		Pblog__ClientMessage *cm = frame_msg(d, i);
 		bool done = true;
 		if (cm == NULL)
 			return PB_ERR_PROTO;
@@ -575,8 +577,7 @@ static void ioj_read(const struct jdata *d, struct ioj *x)
 	memset(x, 0, sizeof(*x));
 	if (d->n == 0)
 		return;
-	Pblog__ClientMessage *cm =
-	    pblog__client_message__unpack(NULL, d->frames[0].len, d->frames[0].data);
+	Pblog__ClientMessage *cm = frame_msg(d, 0);
 	if (cm == NULL)
 		return;
 	if (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_ACCEPT_MSG) {
@@ -818,8 +819,7 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 	}
 	PB_TRACE(PB_SS_MONITOR, 2, "forwarding %s from frame %zu of %zu", path, start, d.n);
 	for (size_t i = start; i < d.n; i++) {
-		Pblog__ClientMessage *cm =
-		    pblog__client_message__unpack(NULL, d.frames[i].len, d.frames[i].data);
+		Pblog__ClientMessage *cm = frame_msg(&d, i);
 		bool skip = cm == NULL ||
 		            (cm->type_case == PBLOG__CLIENT_MESSAGE__TYPE_SUBCMD_EXIT && !subcmd);
 		if (cm != NULL)

@@ -72,9 +72,12 @@ def logd_log(env):
 
 # ---- groups ----
 
-def group_killed(env):
-    """logd stopped with events unread in its socket and more stored but not acknowledged, then SIGKILLed and
-    started again; the session goes on and ends."""
+def killed_setup(env, stored):
+    """policyd, a logd whose acknowledgements are slow, the monitor's settings, the signal files and a
+    thread (not started): when the session touches `ready`, logd is stopped (what it wrote is stored, not
+    acknowledged) and `stopped` touched; at `ready2` (more written to its socket, never read) the events it
+    stored (those for which stored(event) holds) go into seen["stored"], logd is killed and started again,
+    and `go` is touched."""
     pp = env.start_policyd()
     lport = free_port()
     env.start_logd(lport)
@@ -85,17 +88,25 @@ def group_killed(env):
 
     def killer():
         wait_file(ready, empty_ok=True, secs=30)
-        time.sleep(0.1)  # the last batch is written (5 ms) and stored, its acknowledgement 2 s away
+        time.sleep(0.1)  # the last batch is written (5 ms) and stored, its acknowledgement up to 2 s away
         env.procs["logd"].send_signal(signal.SIGSTOP)
         open(stopped, "w").close()
         wait_file(ready2, empty_ok=True, secs=30)
         time.sleep(0.1)  # these are written to logd's socket, and never read by this logd
-        seen["stored"] = {e.get("uniqueid") for e in env.events_json() if e.get("session", "").startswith("@")}
+        seen["stored"] = {e.get("uniqueid") for e in env.events_json() if stored(e)}
         env.stop("logd", signal.SIGKILL)
         env.start_logd(lport)
         open(go, "w").close()
 
     th = threading.Thread(target=killer)
+    return conf, lport, ready, stopped, ready2, go, seen, th
+
+
+
+def group_killed(env):
+    """logd stopped with events unread in its socket and more stored but not acknowledged, then SIGKILLed and
+    started again; the session goes on and ends."""
+    conf, lport, ready, stopped, ready2, go, seen, th = killed_setup(env, lambda e: e.get("session", "").startswith("@"))
     th.start()
     rc, recs, err = env.run(conf, [start()] + session_checks(12) + [
         {"op": "touch", "path": ready}, {"op": "wait_file", "path": stopped}] + session_checks(5, 30, "inflight")
@@ -259,25 +270,7 @@ def io_session(user="ivan"):
 def group_iokilled(env):
     """An I/O-logged session (a pty relay) whose logd is stopped with events and records stored but not
     acknowledged and more unread in its socket, SIGKILLed and started again; the session goes on and ends."""
-    pp = env.start_policyd()
-    lport = free_port()
-    env.start_logd(lport)
-    slow_commits(env)
-    conf = env.monitor_conf([pp], [lport], extra="  spool_retry: 200ms\n")
-    ready, stopped, ready2, go = (os.path.join(env.tmp, x) for x in ("ready", "stopped", "ready2", "go"))
-    seen = {}
-
-    def killer():
-        wait_file(ready, empty_ok=True, secs=30)
-        time.sleep(0.1)  # the last batch is written and stored, its acknowledgement up to 2 s away
-        env.procs["logd"].send_signal(signal.SIGSTOP)
-        open(stopped, "w").close()
-        wait_file(ready2, empty_ok=True, secs=30)
-        time.sleep(0.1)  # these are written to logd's socket, and never read by this logd
-        seen["stored"] = {e.get("uniqueid") for e in env.events_json() if e.get("event") == "finish"}
-        env.stop("logd", signal.SIGKILL)
-        env.start_logd(lport)
-        open(go, "w").close()
+    conf, lport, ready, stopped, ready2, go, seen, th = killed_setup(env, lambda e: e.get("event") == "finish")
 
     # (A pause past a commit tick: part of the session is acknowledged before logd is lost.)
     acts = ([io_session()] + io_checks(6) + [{"op": "sleep", "s": 2.3}] + io_checks(6, 20, "b")
@@ -285,7 +278,6 @@ def group_iokilled(env):
             + io_checks(5, 30, "inflight") + [{"op": "touch", "path": ready2}, {"op": "wait_file", "path": go},
                                               {"op": "sleep", "s": 0.6}]
             + io_checks(6, 40, "after") + [{"op": "exit", "status": 0}])
-    th = threading.Thread(target=killer)
     th.start()
     rc, recs, err = env.run(conf, acts, stdio=tm.in_pty, timeout=60)
     th.join()

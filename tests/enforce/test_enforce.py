@@ -26,8 +26,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "interactive"))
 import test_monitor as tm  # noqa: E402  (Env: PKI, policyd, logd, monitor configuration, pblog)
 from term import Term, Timeout  # noqa: E402  (the pty driver of the interactive tests)
 
-PBSH = os.environ.get("PBSH", "")
-PBKSH = os.environ.get("PBKSH", "")
+PBSH = tm.for_users(os.environ.get("PBSH", ""))
+PBKSH = tm.for_users(os.environ.get("PBKSH", ""))
 PATH = "/usr/bin:/bin"
 TEST_USER = "pbsh-enforce"
 

@@ -23,7 +23,42 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.environ.get("PB_TESTS", os.path.join(HERE, ".."))
 BUILD = os.environ.get("PB_BUILD", "")
-MONITOR = os.environ.get("PBSH_MONITOR") or os.path.join(BUILD, "monitor", "pbsh-monitor")
+
+
+def _others_reach(path):
+    """Can a user other than the owner execute path (every folder above it searchable by others)?"""
+    d = os.path.dirname(os.path.abspath(path))
+    while True:
+        if not os.stat(d).st_mode & 0o001:
+            return False
+        if d == "/":
+            return True
+        d = os.path.dirname(d)
+
+
+_for_users_dir = None
+
+
+def for_users(path):
+    """path, or when we are root and other users cannot reach it (a checkout in a 0700 folder, such as
+    mktemp -d makes), a copy in a folder they can reach: the shells and their monitor run as an
+    unprivileged user in these tests."""
+    global _for_users_dir
+    if not path or os.getuid() != 0 or not os.path.exists(path) or _others_reach(path):
+        return path
+    if _for_users_dir is None:
+        _for_users_dir = tempfile.mkdtemp(prefix="pbsh-progs-")
+        os.chmod(_for_users_dir, 0o755)
+        import atexit
+        atexit.register(shutil.rmtree, _for_users_dir, True)
+    copy = os.path.join(_for_users_dir, os.path.basename(path))
+    if not os.path.exists(copy):
+        shutil.copy2(path, copy)
+        os.chmod(copy, 0o755)
+    return copy
+
+
+MONITOR = for_users(os.environ.get("PBSH_MONITOR") or os.path.join(BUILD, "monitor", "pbsh-monitor"))
 POLICYD = os.environ.get("POLICYD")
 LOGD = os.environ.get("LOGD")
 PBLOG = os.environ.get("PBLOG")

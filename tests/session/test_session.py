@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import test_monitor as tm  # noqa: E402  (Env, ok, free_port, wait_events)
 from test_monitor import ok  # noqa: E402
 
-PBSH = os.environ.get("PBSH")
+PBSH = tm.for_users(os.environ.get("PBSH"))
 MONITOR = tm.MONITOR
 
 START_ACCEPT = """\
@@ -440,7 +440,7 @@ def group_logservers(env):
 def group_interactive(env):
     """pbksh -i on a terminal, governed: line editing, job control and the session's I/O log through the monitor's pty."""
     import pty
-    pbksh = os.environ.get("PBKSH")
+    pbksh = tm.for_users(os.environ.get("PBKSH"))
     if not pbksh or not os.path.exists(pbksh):
         print("ok 1 # SKIP no pbksh")
         return

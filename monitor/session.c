@@ -43,6 +43,7 @@ struct chan {
 	 * command. */
 	char *last_uid;
 	bool last_finished;
+	bool last_execd; /* the process said it execs last_uid in place (EXEC event) */
 	char *last_cmd; /* its command and runuser, for a SessionIoStart's log */
 	char *last_runuser;
 	char *last_iolog;
@@ -296,13 +297,30 @@ static struct chan *chan_add(struct mon *m, int fd, pid_t pid, bool root)
 	return c;
 }
 
+/*
+ * execd_unfinished: the channel's process went away after it said it execs its last accepted
+ * command in place, and that command has not finished: the process's own end is the command's.
+ * A process that ends with a command unfinished and without that word (killed while holding
+ * the FINISH, or leaving a job running) tells nothing about the command's end: no finish is
+ * made up from the process's.
+ */
+static bool execd_unfinished(const struct chan *c)
+{
+	if (c->last_uid == NULL || c->last_finished)
+		return false;
+	if (!c->last_execd)
+		PB_TRACE(PB_SS_MONITOR, 3, "pid %ld went away with command %s unfinished: its end is unknown",
+		         (long)c->pid, c->last_uid);
+	return c->last_execd;
+}
+
 static void chan_del(struct mon *m, struct chan *c)
 {
 	/* The shell's channel closes at its exit, or at the exec of its last command. */
-	if (c->root && c->last_uid != NULL && !c->last_finished) {
+	if (c->root && execd_unfinished(c)) {
 		free(m->exec_uid);
 		m->exec_uid = strdup(c->last_uid);
-	} else if (c->last_uid != NULL && !c->last_finished) {
+	} else if (!c->root && execd_unfinished(c)) {
 		unsigned i = m->norphan++ % ORPHANS;
 		free(m->orphans[i].uid);
 		m->orphans[i].pid = c->pid;
@@ -367,6 +385,7 @@ static void remember_accept(struct chan *c, const PolicyCheck *chk, const Policy
 	set_str(&c->last_runuser, d->runuser);
 	set_str(&c->last_iolog, d->iolog);
 	c->last_finished = false;
+	c->last_execd = false;
 }
 
 /*
@@ -774,6 +793,10 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 	}
 	case SESSION_EVENT__KIND__SESSION_EVENT_INCLUDE:
 		log_include(m, ev);
+		return;
+	case SESSION_EVENT__KIND__SESSION_EVENT_EXEC:
+		if (c->last_uid != NULL && ev->uniqueid != NULL && strcmp(c->last_uid, ev->uniqueid) == 0)
+			c->last_execd = true;
 		return;
 	default:
 		PB_TRACE(PB_SS_MONITOR, 2, "event of unknown kind %d ignored", (int)ev->kind);
@@ -1261,10 +1284,9 @@ static void finish(struct mon *m)
 		int st = m->wstatus;
 		bool sig = WIFSIGNALED(st);
 		Pblog__TimeSpec rt = ts_of(mon_ts_sub(now_mono(), m->t0));
-		/* Channels are close-on-exec: a root channel that closed on an unfinished command
-		 * saw it exec'd. */
+		/* The shell's channel may still be open here (its EOF not read yet). */
 		for (struct chan *c = m->chans; c != NULL; c = c->next)
-			if (c->root && c->last_uid != NULL && !c->last_finished) {
+			if (c->root && execd_unfinished(c)) {
 				free(m->exec_uid);
 				m->exec_uid = strdup(c->last_uid);
 			}

@@ -425,10 +425,12 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, con
 	/* A relayed command (io) is waited for, so that its FINISH ends its own log properly. */
 	if ((flags & RUN_REPLACE) || ((flags & EV_EXIT) && io < 0 && !trap_any() && !jobs_control())) {
 		trap_child(false);
-		if (session_nheld)
-			session_flush(); /* the channel closes at the exec */
+		/* The channel closes at the exec: the held events go now, and word that this process's
+		 * end is the command's. */
+		session_exec(uid);
 		if (priv_exec_prepare(run) < 0) {
 			sh_warnf("%s: cannot take the run identity: %s", argv[0], strerror(errno));
+			session_exec_failed(uid, 126);
 			sh_unwind(SH_EXIT, 126);
 		}
 		if (io >= 0)
@@ -438,6 +440,7 @@ static int spawn_program(const char *path, int xfd, int io, const char *uid, con
 		int e = errno;
 		if (xfd >= 0)
 			close(xfd);
+		session_exec_failed(uid, exec_failure_status(e));
 		report_exec_error(argv[0], e);
 		if ((flags & RUN_REPLACE) && opt[OPT_INTERACTIVE])
 			return exec_failure_status(e);

@@ -746,6 +746,37 @@ void session_reaped(pid_t pid, int wst)
 	}
 }
 
+void session_exec(const char *uid)
+{
+	if (!session_on)
+		return;
+	if (uid == NULL || *uid == '\0') {
+		if (session_nheld)
+			session_flush();
+		return;
+	}
+	SessionEvent ev = SESSION_EVENT__INIT;
+	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_EXEC;
+	ev.uniqueid = (char *)uid;
+	ev.pid = self_pid;
+	session_event(&ev); /* with the held events before it */
+}
+
+void session_exec_failed(const char *uid, int status)
+{
+	if (!session_on || uid == NULL || *uid == '\0')
+		return;
+	SessionEvent ev = SESSION_EVENT__INIT;
+	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
+	ev.uniqueid = (char *)uid;
+	ev.pid = self_pid;
+	ev.exit_status = status & 0xff;
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	ev.end_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec;
+	session_event(&ev);
+}
+
 void session_exit(int status)
 {
 	if (!session_on)

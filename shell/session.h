@@ -105,6 +105,16 @@ void session_tick(void);
 const char *session_cwd(void);
 void session_cwd_changed(void);
 
+/*
+ * session_exec: this process is about to exec in place the command of
+ * decision uid (NULL or "": one not logged, nothing is sent): the held
+ * events and an EXEC event go now, so that the monitor takes this
+ * process's end for that command's. session_exec_failed: the exec did not
+ * happen: the command's FINISH with that status.
+ */
+void session_exec(const char *uid);
+void session_exec_failed(const char *uid, int status);
+
 /* session_forked: in a forked child: drop the parent's channel (a new one is made on first use). */
 void session_forked(void);
 

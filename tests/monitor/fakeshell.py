@@ -123,6 +123,11 @@ class Shell:
             self.last_uid = r["uniqueid"]
         return r, rfds
 
+    def exec_word(self):
+        """What the shell sends just before it execs its last accepted command in place (an EXEC event)."""
+        chan_send(self.chan, self.req(0, 4, pw.field_varint(1, 6) + pw.field_bytes(2, self.last_uid)
+                                      + pw.field_varint(12, os.getpid())))
+
     def run(self, actions):
         for a in actions:
             op = a["op"]
@@ -252,7 +257,11 @@ class Shell:
                 self.emit({"op": "readline", "text": line.decode(errors="replace")})
             elif op == "sleep":
                 time.sleep(a["s"])
+            elif op == "execword":
+                self.exec_word()
             elif op == "exec":
+                if a.get("word", True) and self.last_uid:
+                    self.exec_word()
                 os.execv(a["argv"][0], a["argv"])
             elif op == "exit_code":
                 return a["code"]

@@ -659,13 +659,20 @@ def group_subshell(env):
     conf = env.monitor_conf([pp], [lp])
     rc, recs, err = env.run(conf, [
         start(),
-        {"op": "subshell", "who": "sub0", "actions": [chk("/bin/rm", 2, "sub-rm"), chk("/bin/ls", 1, "sub-ls")]},
-        # The subshell exec'd /bin/ls (its channel closed with it): the parent reaps the pid and reports it.
+        {"op": "subshell", "who": "sub0", "actions": [chk("/bin/rm", 2, "sub-rm"), chk("/bin/ls", 1, "sub-ls"),
+                                                       {"op": "execword"}]},
+        # The subshell exec'd /bin/ls (it said so; its channel closed with it): the parent reaps the pid and
+        # reports it.
         {"op": "finish", "uniqueid": "", "pid": "$lastsub", "status": 2},
         {"op": "subshell", "who": "sub2", "actions": [
             chk("/bin/echo", 1, "sub-echo"),
-            {"op": "subshell", "who": "subsub", "actions": [chk("/bin/true", 5, "subsub")]}]},
+            {"op": "subshell", "who": "subsub", "actions": [chk("/bin/true", 5, "subsub")]},
+            {"op": "execword"}]},
         {"op": "finish", "uniqueid": "", "pid": "$lastsub", "status": 0},
+        # A subshell that ends without saying it exec'd its command (killed while it held the command's
+        # FINISH): its end, reported by pid, is not taken for the command's.
+        {"op": "subshell", "who": "sub3", "actions": [chk("/bin/ls", 1, "sub-killed")]},
+        {"op": "finish", "uniqueid": "", "pid": "$lastsub", "status": 137},
         chk("/bin/ls", 9, "parent"),
         {"op": "exit", "status": 0}])
     c = {r["tag"]: r for r in by_op(recs, "check")}
@@ -677,15 +684,16 @@ def group_subshell(env):
        "a subshell of a subshell gets its channel from the factory too", c)
     ok(c.get("parent", {}).get("accept") is True, "the parent's channel still works", c)
     subs = [r for r in by_op(recs, "subshell") if r["who"] == "shell"]
-    ok(len(subs) == 2 and all(s["status"] == 0 for s in subs), "subshells ended well", subs)
+    ok(len(subs) == 3 and all(s["status"] == 0 for s in subs), "subshells ended well", subs)
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
     acc = [e for e in evs if e.get("event") == "accept" and e.get("pbclientmode") == "shell command"]
     pids = {e.get("pbpid") for e in acc}
-    ok(len(acc) == 4 and len(pids) == 4, "each accept is logged with the pid of the process that asked",
+    ok(len(acc) == 5 and len(pids) == 5, "each accept is logged with the pid of the process that asked",
        [(e.get("command"), e.get("pbpid")) for e in acc])
     fin = [(e.get("uniqueid"), e.get("exit_value")) for e in evs if e.get("event") == "finish"]
     ok(fin == [(c.get("sub-ls", {}).get("uniqueid"), 2), (c.get("sub-echo", {}).get("uniqueid"), 0)],
-       "a FINISH by pid, sent after the subshell's channel closed, is logged for the command it exec'd", fin)
+       "a FINISH by pid, sent after the subshell's channel closed, is logged for the command it said it exec'd "
+       "(and only for it)", fin)
 
 
 def group_cmdio(env):

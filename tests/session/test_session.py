@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 # Integration tests of the shell side of a governed session: the real pbsh, its real monitor, policyd and logd over TLS.
 #
-# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers, interactive, settings, held)
+# Usage: test_session.py GROUP  (refused, failclosed, lists, builtins, subshell, fds, debug, interp, killed, logging, logservers, interactive, settings, held, execend)
 # Environment (meson's integ_env): PBSH, PBSH_MONITOR, POLICYD, LOGD, PBLOG, PB_TESTS.
 # Run as root (CI), the shells run as the unprivileged user nobody: a root shell with no policy
 # server would be in native root mode, where everything runs.
@@ -562,7 +562,46 @@ def group_held(env):
        [(x.get("event"), x.get("end_time"), x.get("submit_time"), x.get("server_time")) for x in evs] + [took])
 
 
-GROUPS = {"held": group_held, "settings": group_settings, "interactive": group_interactive, "logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
+def group_execend(env):
+    """A process's end is its last command's end only when it said it execs that command in place: a shell killed
+    while it still held a command's FINISH (or while a command ran) does not pass its own death off as the
+    command's; a command exec'd in place, by the shell or by a subshell, still ends with its own status."""
+    noexec = os.path.join(env.tmp, "noexec")
+    with open(noexec, "w") as f:
+        f.write("not a program\n")
+    os.chmod(noexec, 0o644)
+    conf = setup(env, "rules:\n" + START_ACCEPT + "  - name: ok\n    when: {command: [/usr/bin/true, /usr/bin/false,"
+                 f" /usr/bin/sleep, {noexec}]}}\n    accept: true\n")
+
+    def by_uid(evs):
+        acc = {e.get("uniqueid"): os.path.basename(e.get("command") or "") for e in evs if e.get("event") == "accept"}
+        fin = [(acc.get(e.get("uniqueid")), e.get("exit_value"), e.get("signal")) for e in evs
+               if e.get("event") == "finish"]
+        return acc, fin
+    cases = (
+        # (script, finishes wanted (command, exit_value, signal), what)
+        ("/usr/bin/true; kill -9 $$", [], "a shell killed holding a command's finish"),
+        ("/usr/bin/sleep 2 >/dev/null 2>&1 & kill -9 $$", [], "a shell killed while a background command runs"),
+        ("/usr/bin/true; /usr/bin/false", [("true", 0, None), ("false", 1, None)],
+         "the last command exec'd in place"),
+        ("/usr/bin/true; exec /usr/bin/sleep 0.1", [("true", 0, None), ("sleep", 0, None)], "exec of a command"),
+        ("(/usr/bin/true; /usr/bin/false); exit 3", [("true", 0, None), ("false", 1, None)],
+         "a subshell's last command exec'd in place"),
+        # Accepted, then the exec fails (no execute permission): the command ends with 126, once.
+        (f"/usr/bin/true; exec {noexec}", [("true", 0, None), ("noexec", 126, None)], "an exec that fails"),
+    )
+    for script, want, what in cases:
+        before = len(env.events_json())
+        r = shell(env, conf, script)
+        evs = env.wait_events(lambda x: sum(1 for y in x[before:] if y.get("event") == "exit") >= 1, secs=10)[before:]
+        _, fin = by_uid(evs)
+        # The shell's own exit event is logged however it ended.
+        exits = [e for e in evs if e.get("event") == "exit"]
+        ok(sorted(fin, key=str) == sorted(want, key=str) and len(exits) == 1,
+           f"{what}: the finishes logged are the commands' own", (script, r.returncode, fin, want))
+
+
+GROUPS = {"execend": group_execend, "held": group_held, "settings": group_settings, "interactive": group_interactive, "logservers": group_logservers, "logging": group_logging, "killed": group_killed, "refused": group_refused, "failclosed": group_failclosed, "lists": group_lists,
           "builtins": group_builtins, "subshell": group_subshell, "fds": group_fds, "debug": group_debug,
           "interp": group_interp}
 

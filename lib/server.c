@@ -917,6 +917,10 @@ static void read_frames(struct pb_conn *c)
 			c->frame_deadline = s->now + s->lim.frame_ms;
 			resched(c);
 		}
+		/* Whole frames and nothing buffered: the next read would only say "nothing more", and
+		 * (level-triggered) epoll says so for free. */
+		if (!pb_frame_dec_started(&c->dec) && !pb_tls_buffered(c->tls))
+			break;
 	}
 }
 
@@ -1488,6 +1492,8 @@ int pb_server_run(struct pb_server *s)
 				c = nx;
 			}
 		}
+		if (s->ops.round_cb != NULL)
+			s->ops.round_cb(s, s->arg);
 		/* While draining, look at every connection now and then (drain_cb may change its mind). */
 		if (s->stopping)
 			arm(s, s->now + 100);

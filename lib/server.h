@@ -114,6 +114,14 @@ struct pb_server_ops {
 	/* Every limits.tick_ms (if > 0), e.g. logd's commit points. May be NULL. */
 	void (*tick_cb)(struct pb_server *s, void *arg);
 
+	/*
+	 * After each turn of the loop: the events of one wait handled and the
+	 * answers they queued written (as far as the sockets took them). E.g.
+	 * policyd's audit lines of the turn's decisions, in one write after the
+	 * answers. May be NULL.
+	 */
+	void (*round_cb)(struct pb_server *s, void *arg);
+
 	/* SIGHUP. May be NULL (SIGHUP then only logs). */
 	void (*reload_cb)(struct pb_server *s, void *arg);
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* The audit trail: every decision appended to a JSON Lines file, one write(2) per line. */
+/* The audit trail: every decision appended to a JSON Lines file; the lines of a turn of the server's loop in one write(2), after its answers. */
 #include "audit.h"
 
 #include <errno.h>
@@ -12,10 +12,14 @@
 
 #include "err.h"
 
+/* Lines waiting past this are written at once, whatever the turn. */
+#define AUDIT_PENDING_MAX 65536
+
 struct pd_audit {
 	int fd;
-	char *buf; /* reused line buffer */
-	size_t cap;
+	char *buf; /* the lines not yet written, whole lines only */
+	size_t len, cap;
+	unsigned lines; /* in buf */
 };
 
 struct pd_audit *pd_audit_open(const char *path, const char **errstr)
@@ -40,6 +44,7 @@ void pd_audit_free(struct pd_audit *a)
 {
 	if (a == NULL)
 		return;
+	(void)pd_audit_flush(a);
 	close(a->fd);
 	free(a->buf);
 	free(a);
@@ -132,7 +137,7 @@ int pd_json_str(char **buf, size_t *len, size_t *cap, const char *s)
 
 int pd_audit_write(struct pd_audit *a, const struct pe_request *rq, const PolicyDecision *d)
 {
-	size_t len = 0;
+	size_t len = a->len;
 	char ts[64];
 	struct tm tm;
 	time_t t = rq->now;
@@ -176,22 +181,37 @@ int pd_audit_write(struct pd_audit *a, const struct pe_request *rq, const Policy
 #undef KEY
 #undef STR
 	if (rc < 0)
-		return rc;
+		return rc; /* the part line is dropped: a->len still ends the last whole line */
+	a->len = len;
+	a->lines++;
+	if (a->len >= AUDIT_PENDING_MAX)
+		return pd_audit_flush(a);
+	return 0;
+}
+
+int pd_audit_flush(struct pd_audit *a)
+{
+	if (a == NULL || a->len == 0)
+		return 0;
 	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(a->fd, a->buf + off, len - off);
+	int rc = 0;
+	while (off < a->len) {
+		ssize_t w = write(a->fd, a->buf + off, a->len - off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return PB_ERR_IO;
+			rc = PB_ERR_IO;
+			break;
 		}
 		off += (size_t)w;
 	}
+	a->len = 0;
+	a->lines = 0;
 	/* A huge argv grew the buffer: give the memory back rather than keep 2 MiB per daemon. */
-	if (a->cap > 65536) {
+	if (a->cap > 2 * AUDIT_PENDING_MAX) {
 		free(a->buf);
 		a->buf = NULL;
 		a->cap = 0;
 	}
-	return 0;
+	return rc;
 }

@@ -15,16 +15,22 @@ struct pd_audit;
  */
 struct pd_audit *pd_audit_open(const char *path, const char **errstr);
 
-/* pd_audit_free: close the file; NULL is accepted. */
+/* pd_audit_free: write what waits, close the file; NULL is accepted. */
 void pd_audit_free(struct pd_audit *a);
 
 /*
- * pd_audit_write: append one line for decision d of request rq: time,
- * uniqueid, host, user, mode, command, argv, cwd, tty, result, reason,
- * rule, policy_hash. Each line is one write(2). Returns 0, PB_ERR_IO or
- * PB_ERR_NOMEM (the caller logs; a decision is never held back by it).
+ * pd_audit_write: one line for decision d of request rq: time, uniqueid,
+ * host, user, mode, command, argv, cwd, tty, result, reason, rule,
+ * policy_hash. The line waits in memory for pd_audit_flush (the server's
+ * loop calls it once a turn, after the answers are written, so that the
+ * audit costs no answer its time), or is written with those before it once
+ * 64 KiB wait. Returns 0, PB_ERR_IO or PB_ERR_NOMEM (the caller logs; a
+ * decision is never held back by it).
  */
 int pd_audit_write(struct pd_audit *a, const struct pe_request *rq, const PolicyDecision *d);
+
+/* pd_audit_flush: write the lines waiting, in one write(2) when it takes them all. 0 or PB_ERR_IO. */
+int pd_audit_flush(struct pd_audit *a);
 
 /*
  * pd_json_str: append s as a JSON string (quotes, escapes; bytes that are

@@ -463,6 +463,17 @@ static bool drain_cb(struct pb_conn *c, void *state)
 	return live == 0;
 }
 
+/* After a turn's answers: its audit lines, in one write. */
+static void round_cb(struct pb_server *s, void *arg)
+{
+	(void)s;
+	struct pd *d = arg;
+	if (d->audit != NULL && pd_audit_flush(d->audit) < 0) {
+		if (d->cnt.audit_failures++ % 1000 == 0)
+			pb_log_warn("audit trail write failed");
+	}
+}
+
 const struct pb_server_ops pd_server_ops = {
 	.open_cb = open_cb,
 	.frame_cb = frame_cb,
@@ -470,6 +481,7 @@ const struct pb_server_ops pd_server_ops = {
 	.close_cb = close_cb,
 	.reload_cb = reload_cb,
 	.drain_cb = drain_cb,
+	.round_cb = round_cb,
 };
 
 /* --- admin callbacks --- */

@@ -19,7 +19,7 @@
 
 static _Noreturn void usage(void)
 {
-	fprintf(stderr, "usage: pbsh-monitor --config FILE --shell-pid PID [--debug SPEC]\n"
+	fprintf(stderr, "usage: pbsh-monitor --config FILE --shell-pid PID [--adopt] [--debug SPEC]\n"
 	                "(started by pbksh and pbsh with their channels on descriptors 3 and 4)\n");
 	exit(2);
 }
@@ -37,6 +37,7 @@ int main(int argc, char **argv)
 	    {"config", required_argument, NULL, 'c'},
 	    {"shell-pid", required_argument, NULL, 'p'},
 	    {"debug", required_argument, NULL, 'd'},
+	    {"adopt", no_argument, NULL, 'a'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct mon_args a = {.root_fd = 3, .factory_fd = 4};
@@ -64,6 +65,9 @@ int main(int argc, char **argv)
 		}
 		case 'd':
 			debug = optarg;
+			break;
+		case 'a':
+			a.adopt = true;
 			break;
 		default:
 			usage();

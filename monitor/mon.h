@@ -313,6 +313,7 @@ struct mon_args {
 	int root_fd;        /* the root channel (3) */
 	int factory_fd;     /* the factory socket (4) */
 	bool debug;         /* --debug given: traces go where the shell's go (kshlog/shlog) */
+	bool adopt;         /* --adopt: the shell is not our child (a root session's first monitor ended) */
 };
 
 /*

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +91,9 @@ struct mon {
 	bool shell_done;
 	int wstatus;
 	bool exit_seen; /* the shell sent EXIT: it did not exec a last command */
+	int exit_status; /* and with this status */
+	int pidfd;       /* --adopt: the shell's pidfd, readable once it ended */
+	struct mon_watch pidw;
 	/*
 	 * Subshell channels that closed with their last command unfinished (it
 	 * was exec'd): its FINISH comes from the parent that reaps the pid,
@@ -191,6 +195,9 @@ static void info_strs(struct infos *in, const char *key, char **v, size_t n)
 static void info_session(struct mon *m, struct infos *in)
 {
 	const PolicyShellStart *st = m->st;
+	/* A monitor that took over a root session whose first monitor ended: its events say so. */
+	if (m->a->adopt)
+		info_num(in, "pbtakeover", 1);
 	info_str(in, "submituser", st->user);
 	info_num(in, "submituid", st->uid);
 	info_str(in, "submitgroup", st->group);
@@ -769,8 +776,10 @@ static void handle_event(struct mon *m, struct chan *c, const SessionEvent *ev)
 		/* The shell ends by itself (no exec'd last command): its exit is logged when it is
 		 * reaped. A subshell's EXIT (sent with an id, answered) only says its events are all
 		 * in, before its parent reports its end. */
-		if (c->root)
+		if (c->root) {
 			m->exit_seen = true;
+			m->exit_status = ev->exit_status & 0xff;
+		}
 		return;
 	case SESSION_EVENT__KIND__SESSION_EVENT_ACCEPT:
 	case SESSION_EVENT__KIND__SESSION_EVENT_REJECT: {
@@ -1243,6 +1252,14 @@ static void factory_cb(void *arg, uint32_t events)
 
 /* ---- signals and the end ---- */
 
+/* --adopt: the shell we serve (not our child) ended. */
+static void adopted_end_cb(void *arg, uint32_t events)
+{
+	(void)events;
+	struct mon *m = arg;
+	m->shell_done = true;
+}
+
 static void sig_cb(void *arg, uint32_t events)
 {
 	struct mon *m = arg;
@@ -1281,6 +1298,10 @@ static void finish(struct mon *m)
 	while (m->cmdios != NULL)
 		cmdio_end(m, m->cmdios, NULL);
 	if (m->started) {
+		/* An adopted shell is not ours to wait for: its end is what it said (EXIT), else unknown. */
+		bool unknown = m->a->adopt && !m->exit_seen;
+		if (m->a->adopt)
+			m->wstatus = (m->exit_status & 0xff) << 8;
 		int st = m->wstatus;
 		bool sig = WIFSIGNALED(st);
 		Pblog__TimeSpec rt = ts_of(mon_ts_sub(now_mono(), m->t0));
@@ -1290,7 +1311,7 @@ static void finish(struct mon *m)
 				free(m->exec_uid);
 				m->exec_uid = strdup(c->last_uid);
 			}
-		if (!m->exit_seen && m->exec_uid != NULL) {
+		if (!m->exit_seen && !unknown && m->exec_uid != NULL) {
 			uint64_t ns = (uint64_t)rt.tv_sec * 1000000000u + (uint64_t)rt.tv_nsec;
 			log_finish(m, m->exec_uid, sig ? 0 : WEXITSTATUS(st),
 			           sig ? WTERMSIG(st) : 0, sig && WCOREDUMP(st), ns, 0);
@@ -1298,7 +1319,10 @@ static void finish(struct mon *m)
 		Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 		Pblog__ExitMessage em = PBLOG__EXIT_MESSAGE__INIT;
 		em.run_time = &rt;
-		if (sig) {
+		if (unknown) {
+			em.error = (char *)"the shell's end was not seen: this monitor took over the session "
+			                   "after the first one ended";
+		} else if (sig) {
 			const char *name = sigabbrev_np(WTERMSIG(st));
 			em.signal = (char *)(name ? name : "KILL");
 			em.dumped_core = WCOREDUMP(st);
@@ -1317,7 +1341,7 @@ static void finish(struct mon *m)
 
 int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 {
-	struct mon mon = {.a = a, .conf = conf, .epfd = -1, .sigfd = -1};
+	struct mon mon = {.a = a, .conf = conf, .epfd = -1, .sigfd = -1, .pidfd = -1};
 	struct mon *m = &mon;
 	char err[1024];
 	sigset_t set;
@@ -1350,8 +1374,18 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 
 	/* The shell may have ended before we blocked SIGCHLD. */
 	int st;
-	pid_t reaped = waitpid(a->shell_pid, &st, WNOHANG);
-	if (reaped == a->shell_pid) {
+	pid_t reaped = a->adopt ? 0 : waitpid(a->shell_pid, &st, WNOHANG);
+	if (a->adopt) {
+		/* Not our child: its pidfd becomes readable when it ends. */
+		m->pidfd = (int)syscall(SYS_pidfd_open, a->shell_pid, 0);
+		if (m->pidfd < 0) {
+			pb_log(PB_LV_ERROR, "--adopt: shell pid %ld: %s", (long)a->shell_pid, strerror(errno));
+			goto out;
+		}
+		m->pidw = (struct mon_watch){adopted_end_cb, m};
+		ev.data.ptr = &m->pidw;
+		(void)epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->pidfd, &ev);
+	} else if (reaped == a->shell_pid) {
 		m->shell_done = true;
 		m->wstatus = st;
 	} else if (reaped < 0) {
@@ -1402,6 +1436,8 @@ out:
 		free(m->orphans[i].uid);
 	mon_net_free(&m->net);
 	close(m->sigfd);
+	if (m->pidfd >= 0)
+		close(m->pidfd);
 	close(m->epfd);
 	return status;
 }

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,17 @@ static uint64_t next_id;
 static int reply_ms = -1; /* how long a reply may take (the monitor itself times out servers) */
 static SessionReply *start_reply; /* owns the "shell start" decision */
 static char errbuf[1300];
+
+/* What starting a monitor takes, kept for a root session's takeover (takeover()). */
+static struct {
+	const char *prog;
+	char *conf;
+	char **argv;
+	bool interactive, ksh;
+	pid_t ppid;
+	unsigned count; /* monitors that took over so far */
+} mon_start;
+#define TAKEOVER_MAX 8
 
 /*
  * FINISH events held back: each goes with this process's next request on
@@ -219,7 +231,8 @@ static void trace_open(const struct pb_conf *conf, bool ksh)
 /* ---- the monitor ---- */
 
 /* In the parent after the fork: become the monitor (channels on 3 and 4, empty environment). */
-static _Noreturn void exec_monitor(const char *prog, const char *conf, int rootfd, int factfd, pid_t shell)
+static _Noreturn void exec_monitor(const char *prog, const char *conf, int rootfd, int factfd, pid_t shell,
+                                    bool adopt)
 {
 	int a = fcntl(rootfd, F_DUPFD_CLOEXEC, 10), b = fcntl(factfd, F_DUPFD_CLOEXEC, 10);
 	if (a < 0 || b < 0 || dup2(a, 3) < 0 || dup2(b, 4) < 0) {
@@ -230,8 +243,19 @@ static _Noreturn void exec_monitor(const char *prog, const char *conf, int rootf
 	close_range(5, ~0U, 0);
 	char pid[24];
 	snprintf(pid, sizeof pid, "%ld", (long)shell);
-	char *argv[] = {(char *)prog, "--config", (char *)conf, "--shell-pid", pid,
-	                debug_spec ? "--debug" : NULL, (char *)debug_spec, NULL};
+	char *argv[8], **ap = argv;
+	*ap++ = (char *)prog;
+	*ap++ = "--config";
+	*ap++ = (char *)conf;
+	*ap++ = "--shell-pid";
+	*ap++ = pid;
+	if (adopt)
+		*ap++ = "--adopt";
+	if (debug_spec) {
+		*ap++ = "--debug";
+		*ap++ = (char *)debug_spec;
+	}
+	*ap = NULL;
 	char *envp[] = {NULL};
 	execve(prog, argv, envp);
 	fprintf(stderr, "%s: cannot run the session monitor %s: %s\n", sh_name, prog, strerror(errno));
@@ -314,12 +338,19 @@ static void take_pty(int slave)
 	close(slave);
 }
 
-static void send_start(char **argv, bool interactive, bool ksh, pid_t ppid)
+/*
+ * ask_start: send the SessionStart (has_tty: the monitor may relay the
+ * session's terminal) and wait for the monitor's answer: the STARTED
+ * reply (*fdp: the pty it sent, or -1), or NULL with *err.
+ */
+static SessionReply *ask_start(char **argv, bool interactive, bool ksh, pid_t ppid, bool has_tty, int *fdp,
+                               const char **err)
 {
 	PolicyShellStart st = POLICY_SHELL_START__INIT;
 	SessionStart ss = SESSION_START__INIT;
 	SessionRequest req = SESSION_REQUEST__INIT;
 	char cwd[PATH_MAX];
+	*fdp = -1;
 	st.user = user_name(getuid());
 	st.uid = getuid();
 	st.group = group_name(getgid());
@@ -343,7 +374,7 @@ static void send_start(char **argv, bool interactive, bool ksh, pid_t ppid)
 	ss.start = &st;
 	ss.program = ksh ? "pbksh" : "pbsh";
 	ss.interactive = interactive;
-	ss.has_tty = isatty(0);
+	ss.has_tty = has_tty;
 	req.id = ++next_id;
 	req.type_case = SESSION_REQUEST__TYPE_START;
 	req.start = &ss;
@@ -353,23 +384,37 @@ static void send_start(char **argv, bool interactive, bool ksh, pid_t ppid)
 	free(st.groups);
 	free(st.user);
 	free(st.group);
-	if (rc < 0) {
-		fprintf(stderr, "%s: cannot start a governed session: %s\n", sh_name, chan_error(rc));
-		_exit(1);
-	}
 	int fds[1], nfds = 1;
-	SessionReply *r = await_reply(req.id, fds, &nfds, &rc);
+	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, fds, &nfds, &rc);
 	if (r == NULL) {
-		fprintf(stderr, "%s: cannot start a governed session: %s\n", sh_name, chan_error(rc));
-		_exit(1);
+		*err = chan_error(rc);
+		return NULL;
 	}
+	if (nfds > 0)
+		*fdp = fds[0];
 	if (r->type_case == SESSION_REPLY__TYPE_ERROR) {
-		fprintf(stderr, "%s: cannot start a governed session: %s\n", sh_name,
-		        r->error->message && *r->error->message ? r->error->message : pb_strerror(r->error->code));
-		_exit(1);
+		snprintf(errbuf, sizeof errbuf, "%s",
+		         r->error->message && *r->error->message ? r->error->message : pb_strerror(r->error->code));
+		*err = errbuf;
+	} else if (r->type_case != SESSION_REPLY__TYPE_STARTED || r->started->decision == NULL) {
+		*err = "unexpected reply from the monitor";
+	} else {
+		return r;
 	}
-	if (r->type_case != SESSION_REPLY__TYPE_STARTED || r->started->decision == NULL) {
-		fprintf(stderr, "%s: cannot start a governed session: unexpected reply from the monitor\n", sh_name);
+	if (*fdp >= 0)
+		close(*fdp);
+	*fdp = -1;
+	session_reply__free_unpacked(r, NULL);
+	return NULL;
+}
+
+static void send_start(char **argv, bool interactive, bool ksh, pid_t ppid)
+{
+	const char *err;
+	int fd;
+	SessionReply *r = ask_start(argv, interactive, ksh, ppid, isatty(0), &fd, &err);
+	if (r == NULL) {
+		fprintf(stderr, "%s: cannot start a governed session: %s\n", sh_name, err);
 		_exit(1);
 	}
 	const PolicyDecision *d = r->started->decision;
@@ -379,13 +424,13 @@ static void send_start(char **argv, bool interactive, bool ksh, pid_t ppid)
 		_exit(1);
 	}
 	if (r->started->pty) {
-		if (nfds < 1) {
+		if (fd < 0) {
 			fprintf(stderr, "%s: the session must be I/O logged, but the monitor sent no terminal\n", sh_name);
 			_exit(1);
 		}
-		take_pty(fds[0]);
-	} else if (nfds > 0) {
-		close(fds[0]);
+		take_pty(fd);
+	} else if (fd >= 0) {
+		close(fd);
 	}
 	if (r->started->native_root)
 		fprintf(stderr, "%s: no policy server answered: native root mode (everything runs, and is logged)\n",
@@ -470,10 +515,16 @@ void session_start(char **argv, bool interactive)
 			fprintf(stderr, "%s: session monitor: cannot take root: %s\n", sh_name, strerror(errno));
 			_exit(1);
 		}
-		exec_monitor(monitor, pb_conf_file(conf), rootp[0], factp[0], pid);
+		exec_monitor(monitor, pb_conf_file(conf), rootp[0], factp[0], pid, false);
 	}
 	close(rootp[0]);
 	close(factp[0]);
+	mon_start.prog = monitor;
+	mon_start.conf = xstrdup(pb_conf_file(conf));
+	mon_start.argv = argv;
+	mon_start.interactive = interactive;
+	mon_start.ksh = ksh;
+	mon_start.ppid = ppid;
 	pb_conf_free(conf);
 	chan_fd = chan_own(rootp[1]);
 	fact_fd = high_fd(factp[1]);
@@ -603,9 +654,91 @@ void session_forked(void)
 	nchildren = 0;
 }
 
+/*
+ * takeover: the monitor of a root session is gone (DESIGN §6: root can
+ * always repair the machine): the session's shell starts a new one, which
+ * adopts it (it is not the new monitor's child: the monitor is started by
+ * a child that leaves at once), opens a new log session and answers from
+ * then on; the start decision kept is the first one. Not for a subshell
+ * (its parent takes over), a session whose terminal the monitor relayed
+ * (that terminal ended with it), or anyone but root, who fail closed.
+ * True when a new monitor answers.
+ */
+static bool takeover(void)
+{
+	if (getuid() != 0 || self_pid != root_pid || mon_start.prog == NULL || start_reply == NULL ||
+	    start_reply->started->pty || mon_start.count >= TAKEOVER_MAX)
+		return false;
+	mon_start.count++;
+	int rootp[2], factp[2];
+	if (pb_chan_pair(rootp) < 0)
+		return false;
+	if (pb_chan_pair(factp) < 0) {
+		close(rootp[0]);
+		close(rootp[1]);
+		return false;
+	}
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (fork() == 0) {
+			sigset_t none;
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			close(rootp[1]);
+			close(factp[1]);
+			exec_monitor(mon_start.prog, mon_start.conf, rootp[0], factp[0], root_pid, true);
+		}
+		_exit(0);
+	}
+	close(rootp[0]);
+	close(factp[0]);
+	if (pid > 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	if (chan_fd >= 0)
+		close(chan_fd);
+	if (fact_fd >= 0)
+		close(fact_fd);
+	chan_fd = chan_own(rootp[1]);
+	fact_fd = high_fd(factp[1]);
+	chan_pid = self_pid;
+	chan_broken = false;
+	held_clear(); /* the old monitor's commands: the new one never saw them accepted */
+	const char *err = NULL;
+	int fd = -1;
+	SessionReply *r = pid < 0 ? NULL
+	                          : ask_start(mon_start.argv, mon_start.interactive, mon_start.ksh, mon_start.ppid,
+	                                      false, &fd, &err);
+	if (r == NULL || !r->started->decision->accept) {
+		fprintf(stderr, "%s: the session monitor is gone, and a new one could not take over: %s\n", sh_name,
+		        r == NULL ? (err ? err : strerror(errno)) : "the policy refused the start");
+		if (r != NULL)
+			session_reply__free_unpacked(r, NULL);
+		if (fd >= 0)
+			close(fd);
+		chan_broken = true;
+		return false;
+	}
+	if (fd >= 0)
+		close(fd);
+	fprintf(stderr, "%s: the session monitor was gone; a new one took over (%s)\n", sh_name,
+	        r->started->native_root ? "native root mode" : "a new log session");
+	session_reply__free_unpacked(r, NULL);
+	return true;
+}
+
+/* gone: the channel says its monitor went away. */
+static bool gone(int rc)
+{
+	return rc == PB_ERR_EOF || rc == PB_ERR_TRUNCATED;
+}
+
 int session_check(const PolicyCheck *chk, PolicyDecision **dp, const char **errmsg)
 {
 	int rc = ensure_chan();
+	if (rc < 0 && gone(rc) && takeover())
+		rc = 0;
 	if (rc < 0) {
 		*errmsg = chan_error(rc);
 		return rc;
@@ -616,6 +749,12 @@ int session_check(const PolicyCheck *chk, PolicyDecision **dp, const char **errm
 	req.check = (PolicyCheck *)chk;
 	rc = send_request(&req, NULL, 0);
 	SessionReply *r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
+	if (r == NULL && gone(rc) && takeover()) {
+		/* Asked again of the new monitor (the old one's answer, if any, never came). */
+		req.id = ++next_id;
+		rc = send_request(&req, NULL, 0);
+		r = rc < 0 ? NULL : await_reply(req.id, NULL, NULL, &rc);
+	}
 	if (r == NULL) {
 		*errmsg = chan_error(rc);
 		return rc;

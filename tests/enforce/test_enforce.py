@@ -500,6 +500,59 @@ def group_failclosed(env):
     ok("policy server" in p.stderr, "and the message says why", show(p))
 
 
+def group_takeover(env):
+    """The session monitor is killed mid-session: a root shell starts a new one that takes over (new log session,
+    the policy still asked, the shell's end logged); anyone else's shell runs nothing more."""
+    if os.getuid() != 0:
+        skip("a takeover is for root sessions: the test needs a real uid of 0")
+        return
+    gov = Gov(env, policy())
+    w = gov.work
+    # The shell's parent is its monitor: root may kill it from inside the session.
+    # (The sleep: the monitor writes its log a batch at a time, at most 5 ms apart; what it had not written
+    # yet is lost with it.)
+    script = ("/usr/bin/sleep 0.1; read -r _p _c _s mon _r < /proc/$$/stat; kill -9 $mon; /usr/bin/echo after; "
+              f"/usr/bin/rm -f {w}/none; echo rm=$?; /usr/bin/touch {w}/t1; exit 3")
+    p = run(gov, script)
+    ok(p.returncode == -9 and p.stdout == "after\nrm=126\n" and os.path.exists(f"{w}/t1"),
+       "root: the commands after the monitor's death run, and the policy still refuses rm", show(p))
+    ok("took over" in p.stderr, "the shell says a new monitor took over", show(p))
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    starts = [e for e in evs if e.get("pbclientmode") == "shell start"]
+    after = [e for e in evs if e.get("pbtakeover") == 1]
+    dec = [(e.get("event"), os.path.basename(e.get("command") or "")) for e in after
+           if e.get("pbclientmode") == "shell command"]
+    ok(len(starts) == 2 and starts[1].get("pbtakeover") == 1 and starts[0].get("pbtakeover") is None,
+       "a second log session, marked pbtakeover", starts)
+    ok(dec == [("accept", "echo"), ("reject", "rm"), ("accept", "touch")],
+       "its decisions: what policyd answered after the takeover", dec)
+    ex = [e for e in evs if e.get("event") == "exit"]
+    ok(len(ex) == 1 and ex[0].get("exit_value") == 3 and starts and ex[0].get("session") == starts[-1].get("session"),
+       "the new session's end: the shell's exit status (the first session has none)", ex)
+    asked = [r["command"] for r in gov.audit()]
+    ok(asked.count(which("echo")) == 1 and asked.count(which("touch")) == 1,
+       "policyd was asked once per command", asked)
+    # Anyone else fails closed: the monitor, root's, is killed by the test while the shell waits.
+    user = test_user()
+    if user is None:
+        skip(f"cannot create the unprivileged test user {TEST_USER} (no useradd)")
+        return
+    ready, wait = pause_point(gov, "ready")
+    give_to(env, user)
+    argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "--", PBSH, "--config",
+            gov.conf, "-c", f"{wait}; /usr/bin/touch {w}/u1; /usr/bin/echo ran"]
+    q = subprocess.Popen(argv, env=shell_env(env), cwd=w, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, stdin=subprocess.DEVNULL)
+    reached = tm.wait_file(ready, empty_ok=True, secs=30)
+    os.kill(q.pid, signal.SIGKILL)  # setpriv exec'd pbsh, whose first process became the monitor
+    fd = os.open(ready + ".fifo", os.O_WRONLY)
+    os.write(fd, b"go\n")
+    os.close(fd)
+    out, err = q.communicate(timeout=60)
+    ok(reached and not os.path.exists(f"{w}/u1") and "ran" not in out and "monitor is gone" in err,
+       "not root: after the monitor's death nothing runs, and the shell says why", (out, err))
+
+
 def group_nativeroot(env):
     """Real uid 0, no policy server, logd down: everything runs, the spool is forwarded, each event once."""
     if os.getuid() != 0:
@@ -699,7 +752,8 @@ GROUPS = {
     "lists": group_lists, "builtins": group_builtins, "redirections": group_redirections,
     "includes": group_includes, "readonly": group_readonly, "restricted": group_restricted, "runas": group_runas,
     "iolog": group_iolog, "logservers": group_logservers, "failover": group_failover,
-    "failclosed": group_failclosed, "nativeroot": group_nativeroot, "bypass": group_bypass,
+    "failclosed": group_failclosed, "nativeroot": group_nativeroot, "takeover": group_takeover,
+    "bypass": group_bypass,
     "interactive": group_interactive,
 }
 

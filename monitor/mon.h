@@ -248,6 +248,12 @@ PolicyReply *mpol_start(struct mpol *p, char *err, size_t errlen);
  */
 void mpol_check(struct mpol *p, uint64_t chan, uint64_t shell_id, PolicyCheck *chk);
 
+/*
+ * mpol_on_ended: fn is called when the policy server says, unasked, that
+ * an administrator ended the session (pbctl kill-session), with its message.
+ */
+void mpol_on_ended(struct mpol *p, void (*fn)(void *arg, const char *why));
+
 /* mpol_timeout: milliseconds until the oldest request's deadline, -1 when none waits. */
 int mpol_timeout(const struct mpol *p);
 

@@ -32,6 +32,7 @@ struct mpol {
 	const PolicyShellStart *start;
 	const char *client_name;
 	mpol_reply_cb cb;
+	void (*ended)(void *arg, const char *why);
 	void *arg;
 	struct pb_tls *t;
 	char server[128];
@@ -310,8 +311,21 @@ void mpol_check(struct mpol *p, uint64_t chan, uint64_t shell_id, PolicyCheck *c
 		broken(p, "cannot send");
 }
 
+void mpol_on_ended(struct mpol *p, void (*fn)(void *arg, const char *why))
+{
+	p->ended = fn;
+}
+
 static void handle_reply(struct mpol *p, PolicyReply *r)
 {
+	/* Unasked: an administrator ended the session (the connection stays, refusing everything). */
+	if (r->id == 0 && r->type_case == POLICY_REPLY__TYPE_ERROR && r->error != NULL &&
+	    r->error->code == PB_ERR_DENIED) {
+		if (p->ended != NULL)
+			p->ended(p->arg, r->error->message && *r->error->message ? r->error->message
+			                                                          : "ended by an administrator");
+		return;
+	}
 	for (struct pend **pp = &p->pending; *pp != NULL; pp = &(*pp)->next) {
 		struct pend *q = *pp;
 		if (q->id != r->id)

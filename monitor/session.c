@@ -94,6 +94,9 @@ struct mon {
 	int exit_status; /* and with this status */
 	int pidfd;       /* --adopt: the shell's pidfd, readable once it ended */
 	struct mon_watch pidw;
+	bool ended;      /* an administrator ended the session (pbctl kill-session) */
+	char ended_why[600];
+	int64_t kill_at; /* then: when a shell that ignored the hang-up is killed (0: not pending) */
 	/*
 	 * Subshell channels that closed with their last command unfinished (it
 	 * was exec'd): its FINISH comes from the parent that reaps the pid,
@@ -423,6 +426,30 @@ static void decide_native(struct mon *m, struct chan *c, uint64_t id, const Poli
 	reply_send(c, &r, NULL, 0);
 	remember_accept(c, chk, &d);
 	log_decision(m, chk, &d, c->pid);
+}
+
+/* A shell that ignores the hang-up of an ended session is killed this long after it. */
+#define ENDED_GRACE_MS 3000
+
+/*
+ * ended_cb: an administrator ended the session (pbctl kill-session; policyd
+ * said so unasked): the user reads why on the session's standard error, the
+ * shell gets a hang-up (an interactive one passes it to its jobs) and is
+ * killed if it is still there ENDED_GRACE_MS later; every later check is
+ * refused with the message, also those a shell asks meanwhile.
+ */
+static void ended_cb(void *arg, const char *why)
+{
+	struct mon *m = arg;
+	if (m->ended || m->shell_done)
+		return;
+	m->ended = true;
+	snprintf(m->ended_why, sizeof(m->ended_why), "%s", why);
+	PB_TRACE(PB_SS_MONITOR, 1, "the session was ended: %s", why);
+	/* A relayed terminal is in raw mode: the line needs its carriage return. */
+	dprintf(2, "%s: the session was ended: %s%s", m->program, why, m->pty != NULL ? "\r\n" : "\n");
+	(void)kill(m->a->shell_pid, SIGHUP);
+	m->kill_at = mon_now_ms() + ENDED_GRACE_MS;
 }
 
 static void check_reply_cb(void *arg, uint64_t serial, uint64_t shell_id, const PolicyCheck *chk,
@@ -1044,6 +1071,7 @@ static void handle_start(struct mon *m, struct chan *c, SessionRequest *req)
 	m->pol = mpol_new(&m->net, php, np, m->epfd, m->st, m->program, check_reply_cb, m);
 	if (m->pol == NULL)
 		pb_fatal(1, "out of memory");
+	mpol_on_ended(m->pol, ended_cb);
 	if (np > 0)
 		pr = mpol_start(m->pol, err, sizeof(err));
 	else
@@ -1184,6 +1212,8 @@ static void chan_cb(void *arg, uint32_t events)
 	case SESSION_REQUEST__TYPE_CHECK:
 		if (!m->started)
 			reply_error(c, req->id, PB_ERR_PROTO, "no check before an accepted start");
+		else if (m->ended)
+			reply_error(c, req->id, PB_ERR_DENIED, m->ended_why);
 		else {
 			/* In native root mode too: a server that answers again takes over. The check
 			 * leaves the request: the policy client keeps it until it is answered. */
@@ -1401,6 +1431,12 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 		int lt = m->log != NULL ? mlog_timeout(m->log) : -1;
 		if (lt >= 0 && (to < 0 || lt < to))
 			to = lt;
+		if (m->kill_at != 0) {
+			int64_t left = m->kill_at - mon_now_ms();
+			int kt = left < 0 ? 0 : left > 60000 ? 60000 : (int)left;
+			if (to < 0 || kt < to)
+				to = kt;
+		}
 		int n = epoll_wait(m->epfd, evs, 16, to);
 		if (n < 0 && errno != EINTR)
 			pb_fatal(1, "epoll_wait: %s", strerror(errno));
@@ -1409,6 +1445,11 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 			mpol_tick(m->pol);
 		if (m->log != NULL)
 			mlog_tick(m->log);
+		if (m->kill_at != 0 && !m->shell_done && mon_now_ms() >= m->kill_at) {
+			pb_log(PB_LV_WARN, "the shell of the ended session ignored the hang-up: killed");
+			(void)kill(a->shell_pid, SIGKILL);
+			m->kill_at = 0;
+		}
 	}
 	finish(m);
 	struct rusage ru;

@@ -655,10 +655,19 @@ static int kill_cb(void *arg, uint64_t id, const char *admin, const char *why, c
 	if (s->killed == NULL)
 		return PB_ERR_NOMEM;
 	/*
-	 * The connection stays open so the shell's next request gets the
-	 * reason (a bare close would read as a server failure, and the shell
-	 * would fail over to another server instead of ending).
+	 * The session's monitor hears it now (an Error with id 0), so that a
+	 * shell idle at its prompt, or running only what its lists allow, ends
+	 * at once. The connection stays open so any later request gets the
+	 * reason too (a bare close would read as a server failure, and the
+	 * shell would fail over to another server instead of ending).
 	 */
+	PolicyReply r = POLICY_REPLY__INIT;
+	PolicyError e = POLICY_ERROR__INIT;
+	e.code = PB_ERR_DENIED;
+	e.message = s->killed;
+	r.type_case = POLICY_REPLY__TYPE_ERROR;
+	r.error = &e;
+	(void)send_reply(s, &r);
 	pb_log(PB_LV_NOTICE, "session %llu of %s (user %s, pid %lld) ended by administrator %s",
 	       (unsigned long long)id, pb_conn_peer_id(s->c), s->user, s->pid, admin);
 	return 0;

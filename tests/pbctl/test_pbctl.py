@@ -403,6 +403,12 @@ def group_sessions(tmp, pki):
         rc, out, err = pbctl(s, "kill-session", "-m", "maintenance", pid_)
         ok(rc == 0 and f"session {pid_} ended by administrator admin: maintenance" in out, "kill-session policyd",
            out + err)
+        # Unasked, at once: an error with id 0 and code -15 (denied), the monitor's cue to end the shell.
+        rid, kind, f = c.recv()
+        msg = pw.s(f, 2) if kind == "error" else ""
+        code = pw.n(f, 1) - (1 << 64 if pw.n(f, 1) >= 1 << 63 else 0)
+        ok(kind == "error" and rid == 0 and code == -15 and "ended by administrator admin: maintenance" in msg,
+           "the killed session's connection hears it at once (id 0, denied, naming the admin)", (rid, kind, msg))
         c.send(pw.check(4, "shell command", "/bin/ls", ["ls"]))
         rid, kind, f = c.recv()
         msg = pw.s(f, 2) if kind == "error" else ""

@@ -8,6 +8,7 @@
 # server would be in native root mode, where everything runs.
 import os
 import pwd
+import signal
 import subprocess
 import sys
 
@@ -290,9 +291,13 @@ def group_interp(env):
 
 
 def group_killed(env):
-    """pbctl kill-session: policyd refuses the session's next check; the shell says why and ends."""
+    """pbctl kill-session ends the session at once: the monitor, told by policyd, says why and hangs the shell up
+    (one that ignores the hang-up is killed); a check asked after it is refused with the reason."""
     import threading
-    policy(env, "lists:\n  ok: [/usr/bin/true]\nrules:\n" + START_ACCEPT +
+    import time
+    policy(env, "lists:\n  ok: [/usr/bin/true, /usr/bin/sleep, /usr/bin/env]\nrules:\n"
+           "  - name: start\n    when: {mode: shell start}\n    set: {shellallowedcommands: [/usr/bin/true]}\n"
+           "    accept: true\n"
            "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
     port = tm.free_port()
     d = os.path.join(env.tmp, "policyd")
@@ -307,34 +312,62 @@ def group_killed(env):
     with open(aconf, "w") as f:
         f.write(env.tls("admin") + f"  servername: localhost\npolicyd:\n  listen: [127.0.0.1:{port}]\n")
     conf = env.monitor_conf([port], [])
-    fifo = os.path.join(env.tmp, "go")
-    os.mkfifo(fifo)
-    ready = os.path.join(env.tmp, "ready")
-    give_tree(env)
-    result = {}
-
-    def admin():
-        tm.wait_file(ready, empty_ok=True, secs=20)
-        r = subprocess.run([tm.PBCTL, "-f", aconf, "sessions", "policyd"], capture_output=True, text=True, timeout=30)
-        rows = [ln.split() for ln in r.stdout.splitlines() if len(ln.split()) >= 6 and ln.split()[1] == "policyd"]
-        sid = rows[0][2] if rows else "0"
-        r = subprocess.run([tm.PBCTL, "-f", aconf, "kill-session", "-m", "maintenance now", sid, "policyd"],
-                           capture_output=True, text=True, timeout=30)
-        result["kill"] = (r.returncode, r.stdout + r.stderr, rows)
-        with open(fifo, "w") as f:
-            f.write("go\n")
     for _ in range(50):
         if subprocess.run([tm.PBCTL, "-f", aconf, "status", "policyd"], capture_output=True).returncode == 0:
             break
-        import time
         time.sleep(0.1)
-    t = threading.Thread(target=admin)
-    t.start()
-    p = shell(env, conf, f"/usr/bin/true && : > {ready}; read x < {fifo}; /usr/bin/true; echo reached")
-    t.join()
+
+    def ended(name, script, fifo=None):
+        """Run script; once it made file `name`, end its session; then let it past a `read` of fifo if any."""
+        ready = os.path.join(env.tmp, name)
+        result = {}
+
+        def admin():
+            tm.wait_file(ready, empty_ok=True, secs=20)
+            r = subprocess.run([tm.PBCTL, "-f", aconf, "sessions", "policyd"], capture_output=True, text=True,
+                               timeout=30)
+            rows = [ln.split() for ln in r.stdout.splitlines() if len(ln.split()) >= 6 and ln.split()[1] == "policyd"]
+            sid = rows[0][2] if rows else "0"
+            r = subprocess.run([tm.PBCTL, "-f", aconf, "kill-session", "-m", "maintenance now", sid, "policyd"],
+                               capture_output=True, text=True, timeout=30)
+            result["kill"] = (r.returncode, r.stdout + r.stderr, rows)
+            result["t"] = time.monotonic()
+            if fifo:
+                time.sleep(0.5)
+                try:  # a shell already gone reads nothing
+                    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                    os.write(fd, b"go\n")
+                    os.close(fd)
+                except OSError:
+                    pass
+        give_tree(env)
+        t = threading.Thread(target=admin)
+        t.start()
+        p = shell(env, conf, script.replace("READY", ready))
+        end = time.monotonic()
+        t.join()
+        return p, result, end - result.get("t", end)
+
+    fifo = os.path.join(env.tmp, "go")
+    os.mkfifo(fifo)
+    p, result, after = ended("ready1", f"/usr/bin/true && : > READY; read x < {fifo}; /usr/bin/true; echo reached",
+                             fifo)
     ok(result.get("kill", (1,))[0] == 0, "the administrator ends the session", result.get("kill"))
-    ok(p.returncode == 1 and "reached" not in p.stdout and "session was ended" in p.stderr
-       and "maintenance now" in p.stderr, "the shell says why and exits", f"rc={p.returncode} {p.stdout!r} {p.stderr!r}")
+    ok(p.returncode == -signal.SIGHUP and "reached" not in p.stdout and "session was ended" in p.stderr
+       and "maintenance now" in p.stderr and after < 0.4,
+       "a shell waiting for input ends at once (hung up), and the user reads why",
+       f"rc={p.returncode} after={after:.2f}s {p.stdout!r} {p.stderr!r}")
+    # Ignoring the hang-up and running only what the lists allow (nothing asked of policyd): killed all the same.
+    p, result, after = ended("ready2", "trap '' HUP; : > READY; while :; do /usr/bin/true; done")
+    ok(result.get("kill", (1,))[0] == 0 and p.returncode == -signal.SIGKILL and "maintenance now" in p.stderr
+       and after < 10, "a shell that ignores the hang-up is killed a moment later",
+       f"rc={p.returncode} after={after:.2f}s {p.stderr!r}")
+    # A check asked after the end is refused with the reason (the shell's own message, status 1).
+    p, result, after = ended("ready3", "trap 'echo hup' HUP; : > READY; /usr/bin/sleep 1; /usr/bin/true; "
+                                       "/usr/bin/env true; echo reached")
+    ok(p.returncode == 1 and "reached" not in p.stdout and "hup" in p.stdout
+       and p.stderr.count("maintenance now") == 2,
+       "a check after the end is refused with the reason", f"rc={p.returncode} {p.stdout!r} {p.stderr!r} {result}")
 
 
 def group_logging(env):

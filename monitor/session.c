@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1282,11 +1283,24 @@ static void factory_cb(void *arg, uint32_t events)
 
 /* ---- signals and the end ---- */
 
-/* --adopt: the shell we serve (not our child) ended. */
+/*
+ * --adopt: the shell we serve (not our child) ended. What it sent before
+ * (its EXIT, held FINISH events) is read first: the pidfd may be seen
+ * before the channel in the same wait.
+ */
 static void adopted_end_cb(void *arg, uint32_t events)
 {
 	(void)events;
 	struct mon *m = arg;
+	for (int i = 0; i < 64; i++) {
+		struct chan *c = m->chans;
+		while (c != NULL && !c->root)
+			c = c->next;
+		struct pollfd p = {.fd = c != NULL ? c->fd : -1, .events = POLLIN};
+		if (c == NULL || poll(&p, 1, 0) <= 0)
+			break;
+		chan_cb(c, EPOLLIN);
+	}
 	m->shell_done = true;
 }
 

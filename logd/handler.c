@@ -279,14 +279,38 @@ static int send_commit(struct logd_conn *c, struct timespec point)
 	return send_server(c, &sm);
 }
 
-/* send_events: the event messages of an events-only session durable so far (extension event-acks). */
-static int send_events(struct logd_conn *c, uint64_t n)
+/*
+ * ev_where: the event log's end now, as "DAY.SEQ.OFFSET": every event of a
+ * session counted so far lies before it, and each one stored later after it.
+ */
+static void ev_where(struct logd_ctx *ctx, char *buf, size_t len)
+{
+	int day;
+	unsigned seq;
+	uint64_t off;
+	evlog_where(ctx->ev, &day, &seq, &off);
+	snprintf(buf, len, "%08d.%u.%" PRIu64, day, seq, off);
+}
+
+/*
+ * send_events: the event messages of an events-only session durable so far
+ * (extension event-acks), with where the event log ended when n were
+ * counted (NULL: now, when n is the count now): a restart that sends it
+ * back is counted from there, not from the session's first event.
+ */
+static int send_events(struct logd_conn *c, uint64_t n, const char *where)
 {
 	Pblog__ServerMessage sm = PBLOG__SERVER_MESSAGE__INIT;
+	char now[48];
 	if (n <= c->evacked)
 		return 0;
+	if (where == NULL) {
+		ev_where(c->ctx, now, sizeof(now));
+		where = now;
+	}
 	sm.type_case = PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED;
 	sm.events_stored = n;
+	sm.events_where = (char *)where;
 	c->evacked = n;
 	PB_TRACE(PB_SS_LOG, 6, "%s: events stored %" PRIu64, c->addr, n);
 	return send_server(c, &sm);
@@ -317,6 +341,7 @@ struct commit_job {
 	bool create;			/* a new log: fsync fds (directories too), then send the log id */
 	struct iolog_w *finish;		/* an Exit: the log to finish (the job owns it) */
 	uint64_t events;		/* events-only session: the events_stored to send (0: none) */
+	char where[48];			/* ... and the event log's end when they were counted (job_events) */
 	bool evend;			/* ... and it has ended: close after sending */
 	char *members;			/* its exit members for log.json */
 	struct timespec point;		/* the commit point to announce */
@@ -401,11 +426,11 @@ static void commit_done(struct logd_job *j)
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s for %s", c->addr, c->peer, c->log_id, c->user);
 		send_server(c, &sm);
 		if (cj->events > 0)
-			send_events(c, cj->events); /* the accept (event-acks) */
+			send_events(c, cj->events, cj->where); /* the accept (event-acks) */
 	} else if (cj->finish != NULL) {
 		send_commit(c, cj->point);
 		if (cj->events > 0)
-			send_events(c, cj->events);
+			send_events(c, cj->events, cj->where);
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
 		/* The session is over: close once the final commit point is written. */
 		c->tr->close(c->io);
@@ -414,7 +439,7 @@ static void commit_done(struct logd_job *j)
 		if (c->state == ST_RUNNING && ts_cmp(cj->point, c->committed) > 0)
 			send_commit(c, cj->point);
 		if (cj->events > 0 && c->state != ST_FAILED)
-			send_events(c, cj->events);
+			send_events(c, cj->events, cj->where);
 		if (cj->evend)
 			c->tr->close(c->io); /* the session is over and all of it acknowledged */
 	}
@@ -433,6 +458,13 @@ static struct commit_job *commit_job_new(struct logd_conn *c)
 	cj->conn = c;
 	cj->evfd = -1;
 	return cj;
+}
+
+/* job_events: the events_stored a job sends, and where the event log ends as they are counted. */
+static void job_events(struct commit_job *cj, struct logd_conn *c, uint64_t n)
+{
+	cj->events = n;
+	ev_where(c->ctx, cj->where, sizeof(cj->where));
 }
 
 /* commit_async: the loop's half of a commit (see struct commit_job). */
@@ -454,7 +486,7 @@ static int commit_async(struct logd_conn *c)
 		return fail(c, rc, "cannot store the I/O log: %s", pb_strerror(rc));
 	}
 	c->uncommitted = false;
-	cj->events = c->ioev ? c->evcount : 0; /* appended before the sync began */
+	job_events(cj, c, c->ioev ? c->evcount : 0); /* appended before the sync began */
 	c->cjob = cj;
 	logd_syncer_submit(c->ctx->syncer, &cj->base);
 	return 0;
@@ -480,7 +512,7 @@ static int commit(struct logd_conn *c)
 	c->uncommitted = false;
 	if (ts_cmp(point, c->committed) > 0 && (rc = send_commit(c, point)) < 0)
 		return rc;
-	return c->ioev ? send_events(c, c->evcount) : 0;
+	return c->ioev ? send_events(c, c->evcount, NULL) : 0;
 }
 
 struct logd_conn *logd_conn_new(struct logd_ctx *ctx, const struct logd_transport *tr, void *io,
@@ -721,7 +753,7 @@ static int events_end(struct logd_conn *c)
 			return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
 		}
 		/* Jobs complete in order: an earlier job that took the log's sync covers ours. */
-		cj->events = c->evcount;
+		job_events(cj, c, c->evcount);
 		cj->evend = true;
 		c->fjob = cj;
 		logd_syncer_submit(c->ctx->syncer, &cj->base);
@@ -729,7 +761,7 @@ static int events_end(struct logd_conn *c)
 	}
 	if ((rc = evlog_sync(c->ctx->ev)) < 0)
 		return fail(c, rc, "cannot store the event log: %s", pb_strerror(rc));
-	send_events(c, c->evcount);
+	send_events(c, c->evcount, NULL);
 	return PB_ERR_EOF;
 }
 
@@ -1073,7 +1105,7 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 			 */
 			c->state = ST_RUNNING;
 			c->cjob = cj;
-			cj->events = c->ioev ? c->evcount : 0;
+			job_events(cj, c, c->ioev ? c->evcount : 0);
 			logd_syncer_submit(c->ctx->syncer, &cj->base);
 			return 0;
 		}
@@ -1086,7 +1118,7 @@ static int handle_accept(struct logd_conn *c, const Pblog__AcceptMessage *am)
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s for %s", c->addr, c->peer, c->log_id, c->user);
 		if ((rc = send_server(c, &sm)) < 0 || !c->ioev)
 			return rc;
-		return send_events(c, c->evcount);
+		return send_events(c, c->evcount, NULL);
 	}
 	if (c->state == ST_INIT) {
 		c->state = ST_EVENTS;
@@ -1256,7 +1288,7 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 			cj->members = x.s; /* the job owns it now */
 			cj->finish = c->w;
 			cj->point = c->ctx->store->elapsed(c->w);
-			cj->events = c->ioev ? c->evcount : 0;
+			job_events(cj, c, c->ioev ? c->evcount : 0);
 			c->w = NULL;
 			c->uncommitted = false;
 			c->fjob = cj;
@@ -1280,7 +1312,7 @@ static int handle_exit(struct logd_conn *c, const Pblog__ExitMessage *em)
 		c->uncommitted = false;
 		rc = send_commit(c, point);
 		if (rc == 0 && c->ioev)
-			rc = send_events(c, c->evcount);
+			rc = send_events(c, c->evcount, NULL);
 		c->ctx->store->close(c->w);
 		c->w = NULL;
 		pb_log(PB_LV_INFO, "%s (%s): I/O log %s complete", c->addr, c->peer, c->log_id);
@@ -1331,37 +1363,42 @@ static int handle_subcmd_exit(struct logd_conn *c, const Pblog__SubcommandExit *
 	return rc;
 }
 
-/* events_id_parse: an events-only log id (events_begin) -> where its first event lies. */
-static bool events_id_parse(const char *id, int *day, unsigned *seq, uint64_t *off)
+/*
+ * where_parse: a place in the event log, "DAY.SEQ.OFFSET" (eight digits,
+ * then numbers), at p: the end of it, or NULL when it is not one.
+ */
+static const char *where_parse(const char *p, int *day, unsigned *seq, uint64_t *off)
 {
-	const char *p = id;
 	char *end;
-	if (*p++ != '@')
-		return false;
 	*day = 0;
 	for (int i = 0; i < 8; i++, p++) {
 		if (*p < '0' || *p > '9')
-			return false;
+			return NULL;
 		*day = *day * 10 + (*p - '0');
 	}
 	if (*p++ != '.' || *p < '0' || *p > '9')
-		return false;
+		return NULL;
 	unsigned long sq = strtoul(p, &end, 10);
 	if (*end != '.' || sq > 1000000)
-		return false;
+		return NULL;
 	p = end + 1;
 	if (*p < '0' || *p > '9')
-		return false;
+		return NULL;
 	errno = 0;
 	unsigned long long o = strtoull(p, &end, 10);
-	if (*end != '.' || errno != 0)
-		return false;
-	p = end + 1;
-	if (strspn(p, "0123456789abcdef") != 16 || p[16] != '\0')
-		return false;
+	if (errno != 0)
+		return NULL;
 	*seq = (unsigned)sq;
 	*off = (uint64_t)o;
-	return true;
+	return end;
+}
+
+/* events_id_parse: an events-only log id (events_begin) -> where its first event lies. */
+static bool events_id_parse(const char *id, int *day, unsigned *seq, uint64_t *off)
+{
+	if (*id != '@' || (id = where_parse(id + 1, day, seq, off)) == NULL || *id++ != '.')
+		return false;
+	return strspn(id, "0123456789abcdef") == 16 && id[16] == '\0';
 }
 
 /* What a scan of the event log found of one events-only session. */
@@ -1370,6 +1407,8 @@ struct evscan {
 	uint64_t count;		/* its events */
 	bool ended;		/* the last one ends it (an exit, or a refused start) */
 	char *peer, *user, *host, *command;	/* from its first event */
+	bool first_only;	/* stop at its first event */
+	bool tail;		/* the scan starts after its first event */
 };
 
 static void evscan_free(struct evscan *st)
@@ -1399,8 +1438,9 @@ static int evscan_line(void *arg, const char *line, size_t len)
 		return 0; /* a line a crash cut short: readers skip it too */
 	const char *sess = json_str(v, "session");
 	const char *ev = json_str(v, "event");
+	int rc = 0;
 	if (sess != NULL && strcmp(sess, st->id) == 0 && ev != NULL) {
-		if (st->count++ == 0) {
+		if (st->count++ == 0 && !st->tail) {
 			st->peer = dup_member(v, "peer");
 			st->user = dup_member(v, "submituser");
 			st->host = dup_member(v, "submithost");
@@ -1413,8 +1453,54 @@ static int evscan_line(void *arg, const char *line, size_t len)
 		} else {
 			st->ended = strcmp(ev, "exit") == 0;
 		}
+		if (st->first_only)
+			rc = 1; /* stop here */
 	}
 	json_free(v);
+	return rc;
+}
+
+/* where_cmp: the order of two places in the event log. */
+static int where_cmp(int d1, unsigned s1, uint64_t o1, int d2, unsigned s2, uint64_t o2)
+{
+	if (d1 != d2)
+		return d1 < d2 ? -1 : 1;
+	if (s1 != s2)
+		return s1 < s2 ? -1 : 1;
+	return o1 < o2 ? -1 : o1 > o2;
+}
+
+/*
+ * evscan_from: what the event log holds of session st->id, whose first
+ * event lies at (day, seq, off) at the earliest: read from there to the
+ * end; or, when the client sent back the events_where of its last
+ * acknowledgement (acked: that acknowledgement's count), its first event
+ * only (whose it is) and then from where on: acked plus those found there.
+ * So a restart reads what came after the last acknowledgement, not the
+ * whole session again. 0 (st->count 0: no such session) or an error.
+ */
+static int evscan_from(struct logd_ctx *ctx, struct evscan *st, int day, unsigned seq, uint64_t off,
+		       const char *where, uint64_t acked)
+{
+	int wd, ed;
+	unsigned ws, es;
+	uint64_t wo, eo;
+	const char *e = where != NULL && *where != '\0' && acked > 0 ? where_parse(where, &wd, &ws, &wo) : NULL;
+	evlog_where(ctx->ev, &ed, &es, &eo);
+	bool tail = e != NULL && *e == '\0' && where_cmp(day, seq, off, wd, ws, wo) <= 0 &&
+		    where_cmp(wd, ws, wo, ed, es, eo) <= 0;
+	st->first_only = tail;
+	int rc = evlog_scan(ctx->ev, day, seq, off, evscan_line, st);
+	if (rc < 0 || !tail || st->count == 0)
+		return rc < 0 ? rc : 0;
+	st->first_only = false;
+	st->tail = true;
+	st->count = 0;
+	if ((rc = evlog_scan(ctx->ev, wd, ws, wo, evscan_line, st)) < 0)
+		return rc;
+	PB_TRACE(PB_SS_LOG, 4, "session %s: %" PRIu64 " events after %s, %" PRIu64 " acknowledged before",
+		 st->id, st->count, where, acked);
+	st->count += acked;
 	return 0;
 }
 
@@ -1451,7 +1537,7 @@ static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessag
 			rc = fail(c, PB_ERR_NOMEM, "out of memory");
 			goto done;
 		}
-	} else if ((rc = evlog_scan(c->ctx->ev, day, seq, off, evscan_line, &st)) < 0) {
+	} else if ((rc = evscan_from(c->ctx, &st, day, seq, off, rm->events_where, rm->events_acked)) < 0) {
 		/* (A connection of the session still open stores nothing while this frame is handled.) */
 		rc = fail(c, rc, "cannot read the event log: %s", pb_strerror(rc));
 		goto done;
@@ -1552,7 +1638,7 @@ static int events_skip(struct logd_conn *c, Pblog__ClientMessage__TypeCase type,
  */
 static bool ioev_where(struct logd_conn *c, const char *id, int *day, unsigned *seq, uint64_t *off)
 {
-	char buf[4096], *p, *end;
+	char buf[4096], *p;
 	static const char key[] = "    \"pbevents\": \"";
 	int dfd = iolog_open_beneath(c->ctx->iolog_rootfd, id, O_RDONLY | O_DIRECTORY);
 	if (dfd < 0)
@@ -1565,22 +1651,9 @@ static bool ioev_where(struct logd_conn *c, const char *id, int *day, unsigned *
 	if ((p = strchr(buf, '\n')) == NULL || (p = strchr(p + 1, '\n')) == NULL ||
 	    strncmp(p + 1, key, sizeof(key) - 1) != 0)
 		return false;
-	p += sizeof(key);
-	if (strspn(p, "0123456789") != 8)
-		return false;
-	*day = (int)strtol(p, &end, 10);
-	if (*end != '.' || end[1] < '0' || end[1] > '9')
-		return false;
-	unsigned long sq = strtoul(end + 1, &end, 10);
-	if (*end != '.' || end[1] < '0' || end[1] > '9' || sq > 1000000)
-		return false;
-	errno = 0;
-	unsigned long long o = strtoull(end + 1, &end, 10);
-	if (*end != '"' || errno != 0)
-		return false;
-	*seq = (unsigned)sq;
-	*off = (uint64_t)o;
-	return true;
+	p += sizeof(key); /* p was at the newline before the key */
+	const char *end = where_parse(p, day, seq, off);
+	return end != NULL && *end == '"';
 }
 
 /*
@@ -1599,7 +1672,7 @@ static int io_events_restart(struct logd_conn *c, const Pblog__RestartMessage *r
 	if (!ioev_where(c, rm->log_id, &day, &seq, &off))
 		return fail(c, PB_ERR_PROTO, "RestartMessage: events_acked for I/O log %.100s, whose events "
 			    "are not counted (created without event-acks)", rm->log_id);
-	if ((rc = evlog_scan(c->ctx->ev, day, seq, off, evscan_line, &st)) < 0) {
+	if ((rc = evscan_from(c->ctx, &st, day, seq, off, rm->events_where, rm->events_acked)) < 0) {
 		rc = fail(c, rc, "cannot read the event log: %s", pb_strerror(rc));
 		goto done;
 	}
@@ -2038,7 +2111,7 @@ static void events_ack(struct logd_conn *c)
 	if (c->ctx->ev_error < 0)
 		return;
 	if (c->ctx->syncer == NULL) {
-		send_events(c, c->evcount);
+		send_events(c, c->evcount, NULL);
 		return;
 	}
 	if (c->cjob != NULL)
@@ -2046,7 +2119,7 @@ static void events_ack(struct logd_conn *c)
 	struct commit_job *cj = commit_job_new(c);
 	if (cj == NULL)
 		return;
-	cj->events = c->evcount;
+	job_events(cj, c, c->evcount);
 	c->cjob = cj;
 	logd_syncer_submit(c->ctx->syncer, &cj->base);
 }

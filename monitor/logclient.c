@@ -66,6 +66,9 @@ struct mlog {
 	                    * acknowledgements (evkeep), written events not yet acknowledged */
 	uint64_t evsent;   /* event messages of the session queued so far (the last evn) */
 	uint64_t evacked;  /* the last events_stored: events the server has made durable */
+	char evwhere[48];  /* the events_where that came with events_stored evwhere_n (restarts
+	                    * send it back: the server reads its log from there) */
+	uint64_t evwhere_n;
 	size_t qbytes;
 	/* The frames at the head of q being written, copied into one buffer: one TLS record
 	 * and one write for a batch instead of one per message. */
@@ -212,8 +215,11 @@ static void start_continuation(struct mlog *l)
 		ts.tv_nsec = (int32_t)l->committed.tv_nsec;
 		rm.log_id = l->log_id;
 		rm.resume_point = &ts;
-		if (evkeep(l))
+		if (evkeep(l)) {
 			rm.events_acked = l->evacked; /* the unacknowledged events follow */
+			if (l->evwhere_n == l->evacked && l->evwhere[0] != '\0')
+				rm.events_where = l->evwhere;
+		}
 		cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
 		cm.restart_msg = &rm;
 		if (pb_frame_pack(&cm.base, l->net->max, &buf, &len) == 0)
@@ -399,11 +405,23 @@ static void committed_to(struct mlog *l, struct timespec point)
 	prune(l);
 }
 
-/* events_acked: drop the kept events the server has made durable (extension event-acks). */
-static void events_acked(struct mlog *l, uint64_t n)
+/* set_where: the server's events_where for acknowledgement n (NULL or too long: none). */
+static void set_where(struct mlog *l, const char *where, uint64_t n)
 {
-	if (n > l->evacked)
+	l->evwhere_n = 0;
+	if (where != NULL && strlen(where) < sizeof(l->evwhere)) {
+		memcpy(l->evwhere, where, strlen(where) + 1);
+		l->evwhere_n = n;
+	}
+}
+
+/* events_acked: drop the kept events the server has made durable (extension event-acks). */
+static void events_acked(struct mlog *l, uint64_t n, const char *where)
+{
+	if (n > l->evacked) {
 		l->evacked = n;
+		set_where(l, where, n);
+	}
 	prune(l);
 }
 
@@ -443,10 +461,10 @@ static void read_server(struct mlog *l)
 			PB_TRACE(PB_SS_MONITOR, 3, "log id %s", sm->log_id);
 			/* An I/O log's id comes once its Accept (event 1) is durable. */
 			if (l->iosess && evkeep(l))
-				events_acked(l, 1);
+				events_acked(l, 1, NULL);
 			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED:
-			events_acked(l, sm->events_stored);
+			events_acked(l, sm->events_stored, sm->events_where);
 			break;
 		case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT:
 			committed_to(l, (struct timespec){(time_t)sm->commit_point->tv_sec,
@@ -603,6 +621,7 @@ static void requeue_cb(void *arg, const uint8_t *payload, size_t len)
 	    (cm->restart_msg->log_id[0] == '@' || cm->restart_msg->events_acked > 0)) {
 		/* A continuation with event-acks: the events after the acknowledged ones follow. */
 		l->evsent = l->evacked = cm->restart_msg->events_acked;
+		set_where(l, cm->restart_msg->events_where, l->evacked);
 		free(l->log_id);
 		l->log_id = strdup(cm->restart_msg->log_id);
 	}

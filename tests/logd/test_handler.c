@@ -461,7 +461,8 @@ static int send_alert(struct logd_conn *c, const char *reason)
 	return feed(c, &m);
 }
 
-static int send_restart(struct logd_conn *c, const char *id, uint64_t acked)
+/* send_restart_where: a restart after acked events, with the events_where of that acknowledgement (or NULL). */
+static int send_restart_where(struct logd_conn *c, const char *id, uint64_t acked, const char *where)
 {
 	Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
 	Pblog__TimeSpec t = PBLOG__TIME_SPEC__INIT;
@@ -469,9 +470,15 @@ static int send_restart(struct logd_conn *c, const char *id, uint64_t acked)
 	rm.log_id = (char *)id;
 	rm.resume_point = &t;
 	rm.events_acked = acked;
+	rm.events_where = (char *)where;
 	m.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
 	m.restart_msg = &rm;
 	return feed(c, &m);
+}
+
+static int send_restart(struct logd_conn *c, const char *id, uint64_t acked)
+{
+	return send_restart_where(c, id, acked, NULL);
 }
 
 /* last_events: the last events_stored sent, or -1 when the last message is something else. */
@@ -617,6 +624,78 @@ Test(handler, evacks_restart, .init = setup, .fini = teardown)
 Test(handler, evacks_restart_read, .init = setup, .fini = teardown)
 {
 	restarts(true);
+}
+
+/*
+ * After a restart of logd, a session's restart that sends back the
+ * events_where of its last acknowledgement is counted from there: the
+ * event log before it is not read again (here it is made unreadable for the
+ * session, so that a count from the session's first event would come out
+ * short and be refused), except the session's first event (whose it is).
+ */
+Test(handler, evacks_restart_from_where, .init = setup, .fini = teardown)
+{
+	char id[64], where[64];
+	ctx.plain = true;
+	struct logd_conn *c = evacks_session(id, sizeof(id), 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(send_alert(c, "early"), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 4);
+	const char *w = sent[nsent - 1]->events_where;
+	cr_assert(w != NULL && strlen(w) > 10 && strlen(w) < sizeof(where), "events_stored comes with events_where");
+	snprintf(where, sizeof(where), "%s", w);
+	cr_assert_eq(send_alert(c, "late"), 0);
+	cr_assert_eq(send_alert(c, "late"), 0);
+	logd_conn_free(c); /* events 5 and 6 stored, not acknowledged: the connection is lost */
+	logd_ctx_forget_sessions(&ctx); /* as after a restart of logd */
+	cr_assert_eq(count_lines(id), 6);
+	/* The session's events before the place, but its first, no longer name it: their id's last digit is
+	 * overwritten in the file logd has open (same length, same inode). */
+	cr_assert_eq(evlog_sync(ctx.ev), 0);
+	int fd = open(evlog_path(ctx.ev), O_RDWR);
+	cr_assert_geq(fd, 0);
+	static char text[1 << 16];
+	ssize_t len = pread(fd, text, sizeof(text) - 1, 0);
+	cr_assert_gt(len, 0);
+	text[len] = '\0';
+	for (char *line = text, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+		*nl = '\0';
+		char *at = strstr(line, id);
+		if (at != NULL && strstr(line, "\"early\"") != NULL)
+			cr_assert_eq(pwrite(fd, "X", 1, (at - text) + (off_t)strlen(id) - 1), 1);
+		*nl = '\n';
+	}
+	close(fd);
+	cr_assert_eq(count_lines(id), 3);
+
+	/* Without the place (or with one before the session's start, or past the log's end): counted from the
+	 * session's first event, 3 found, fewer than the 4 acknowledged: refused. */
+	const char *bad[] = {NULL, "00000000.0.0", "99999999.0.0", "garbage"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		clear_sent();
+		c = evacks_conn("");
+		cr_assert_lt(send_restart_where(c, id, 4, bad[i]), 0, "where %s", bad[i] ? bad[i] : "(none)");
+		cr_assert_eq(sent[nsent - 1]->type_case, PBLOG__SERVER_MESSAGE__TYPE_ERROR);
+		cr_assert(strstr(sent[nsent - 1]->error, "is more than the 3 events stored") != NULL, "%s",
+			  sent[nsent - 1]->error);
+		logd_conn_free(c);
+		logd_ctx_forget_sessions(&ctx);
+	}
+	/* With it: 4 acknowledged + the 2 found after it = 6 stored; the 2 resent are dropped. */
+	clear_sent();
+	c = evacks_conn("");
+	cr_assert_eq(send_restart_where(c, id, 4, where), 0);
+	logd_ctx_tick(&ctx);
+	cr_assert_eq(last_events(), 6, "the count: acknowledged before the place, found after it");
+	cr_assert_eq(send_alert(c, "late"), 0);
+	cr_assert_eq(send_alert(c, "late"), 0);
+	cr_assert_eq(send_alert(c, "new"), 0);
+	cr_assert_eq(send_exit(c), PB_ERR_EOF);
+	cr_assert_eq(last_events(), 8);
+	logd_conn_free(c);
+	cr_assert_eq(count_lines("\"reason\":\"late\""), 2, "resent events are not stored twice");
+	cr_assert_eq(count_lines("\"reason\":\"new\""), 1);
 }
 
 Test(handler, evacks_takeover, .init = setup, .fini = teardown)

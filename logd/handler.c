@@ -1586,8 +1586,9 @@ static int handle_events_restart(struct logd_conn *c, const Pblog__RestartMessag
 	st.user = st.host = st.command = NULL;
 	c->state = ST_EVENTS;
 	c->ctx->n_restart++;
-	pb_log(PB_LV_INFO, "%s (%s): session %s restarted: %" PRIu64 " events stored, %" PRIu64 " acknowledged",
-	       c->addr, c->peer, c->session, st.count, rm->events_acked);
+	pb_log(PB_LV_INFO, "%s (%s): session %s restarted: %" PRIu64 " events stored, %" PRIu64 " acknowledged%s",
+	       c->addr, c->peer, c->session, st.count, rm->events_acked,
+	       st.tail ? " (the event log read from the last acknowledgement)" : "");
 	if (c->evended && c->evskip == 0)
 		rc = events_end(c); /* nothing more can come: acknowledged once synced, and closed */
 done:

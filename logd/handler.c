@@ -1663,7 +1663,7 @@ static bool ioev_where(struct logd_conn *c, const char *id, int *day, unsigned *
  * lies), and the first (stored - events_acked) event messages resent are
  * dropped (events_skip), as for an events-only session.
  */
-static int io_events_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
+static int io_events_restart(struct logd_conn *c, const Pblog__RestartMessage *rm, bool *tail)
 {
 	struct evscan st = {.id = rm->log_id};
 	int day;
@@ -1682,6 +1682,7 @@ static int io_events_restart(struct logd_conn *c, const Pblog__RestartMessage *r
 			  " events stored of %.100s", rm->events_acked, st.count, rm->log_id);
 		goto done;
 	}
+	*tail = st.tail;
 	c->ioev = true;
 	c->evcount = st.count;
 	c->evacked = rm->events_acked; /* the next tick acknowledges the rest, once synced */
@@ -1720,12 +1721,14 @@ static int handle_restart(struct logd_conn *c, const Pblog__RestartMessage *rm)
 		return fail(c, PB_ERR_NOMEM, "out of memory");
 	c->committed = resume;
 	/* events_acked 0: the client does not resume events (none is dropped, none acknowledged). */
-	if (rm->events_acked != 0 && (rc = io_events_restart(c, rm)) < 0)
+	bool tail = false;
+	if (rm->events_acked != 0 && (rc = io_events_restart(c, rm, &tail)) < 0)
 		return rc;
 	c->state = ST_RUNNING;
 	c->ctx->n_restart++;
-	pb_log(PB_LV_INFO, "%s (%s): I/O log %s restarted at %lld.%09ld, %" PRIu64 " of %" PRIu64 " events acknowledged",
-	       c->addr, c->peer, c->log_id, (long long)resume.tv_sec, resume.tv_nsec, rm->events_acked, c->evcount);
+	pb_log(PB_LV_INFO, "%s (%s): I/O log %s restarted at %lld.%09ld, %" PRIu64 " of %" PRIu64
+	       " events acknowledged%s", c->addr, c->peer, c->log_id, (long long)resume.tv_sec, resume.tv_nsec,
+	       rm->events_acked, c->evcount, tail ? " (the event log read from the last acknowledgement)" : "");
 	return 0;
 }
 

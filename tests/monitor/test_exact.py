@@ -304,6 +304,10 @@ def group_iokilled(env):
        "those", log[-3000:])
     ok(m is not None and evs and evs[0].get("session") == m.group(1), "the events are all in the I/O log's session",
        evs[:1])
+    ok(re.search(r"I/O log \S+ restarted at \S+, [1-9]\d* of \d+ events acknowledged \(the event log read from the "
+                 r"last acknowledgement\)", log) is not None,
+       "logd (restarted, knowing nothing of the session) counted its events from the last acknowledgement's place",
+       log[-3000:])
     io_whole(env, evs, acts, "logd killed")
     ok(not journals(env), "nothing is left in the spool", journals(env))
 

@@ -429,6 +429,18 @@ static void decide_native(struct mon *m, struct chan *c, uint64_t id, const Poli
 	log_decision(m, chk, &d, c->pid);
 }
 
+/*
+ * signal_shell: sig to the session's shell. A shell we adopted is not our
+ * child: its pid could be reused once it ended, its pidfd cannot.
+ */
+static void signal_shell(struct mon *m, int sig)
+{
+	if (m->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, m->pidfd, sig, NULL, 0);
+	else
+		(void)kill(m->a->shell_pid, sig);
+}
+
 /* A shell that ignores the hang-up of an ended session is killed this long after it. */
 #define ENDED_GRACE_MS 3000
 
@@ -449,7 +461,7 @@ static void ended_cb(void *arg, const char *why)
 	PB_TRACE(PB_SS_MONITOR, 1, "the session was ended: %s", why);
 	/* A relayed terminal is in raw mode: the line needs its carriage return. */
 	dprintf(2, "%s: the session was ended: %s%s", m->program, why, m->pty != NULL ? "\r\n" : "\n");
-	(void)kill(m->a->shell_pid, SIGHUP);
+	signal_shell(m, SIGHUP);
 	m->kill_at = mon_now_ms() + ENDED_GRACE_MS;
 }
 
@@ -1329,7 +1341,7 @@ static void sig_cb(void *arg, uint32_t events)
 		default:
 			/* A hang-up or termination of the session reaches the shell, as it would
 			 * without us. */
-			(void)kill(m->a->shell_pid, (int)si.ssi_signo);
+			signal_shell(m, (int)si.ssi_signo);
 			break;
 		}
 	}
@@ -1461,7 +1473,7 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 			mlog_tick(m->log);
 		if (m->kill_at != 0 && !m->shell_done && mon_now_ms() >= m->kill_at) {
 			pb_log(PB_LV_WARN, "the shell of the ended session ignored the hang-up: killed");
-			(void)kill(a->shell_pid, SIGKILL);
+			signal_shell(m, SIGKILL);
 			m->kill_at = 0;
 		}
 	}

@@ -532,6 +532,31 @@ def group_takeover(env):
     asked = [r["command"] for r in gov.audit()]
     ok(asked.count(which("echo")) == 1 and asked.count(which("touch")) == 1,
        "policyd was asked once per command", asked)
+    # The monitor that took over ends the session when an administrator says so (it is not the shell's parent:
+    # it hangs the shell up through its pidfd).
+    adm = env.start_policyd("admpolicyd", admins=True)
+    conf = env.monitor_conf([adm], [gov.lport], name="adm.yaml")
+    ready, wait = pause_point(gov, "taken")
+    got = {}
+
+    def admin():
+        got["reached"] = tm.wait_file(ready, empty_ok=True, secs=30)
+        got["kill"] = env.kill_session("admpolicyd")
+        time.sleep(0.5)
+        try:  # a shell already gone reads nothing
+            fd = os.open(ready + ".fifo", os.O_WRONLY | os.O_NONBLOCK)
+            os.write(fd, b"go\n")
+            os.close(fd)
+        except OSError:
+            pass
+    th = threading.Thread(target=admin)
+    th.start()
+    p = run(gov, "read -r _p _c _s mon _r < /proc/$$/stat; kill -9 $mon; /usr/bin/true; "
+            f"{wait}; /usr/bin/echo reached", conf=conf)
+    th.join()
+    ok(got.get("reached") and got.get("kill", (1,))[0] == 0 and "took over" in p.stderr
+       and "session was ended" in p.stderr and "maintenance now" in p.stderr and "reached" not in p.stdout,
+       "an administrator ends a session a new monitor took over: the shell is hung up at once", (got, show(p)))
     # Anyone else fails closed: the monitor, root's, is killed by the test while the shell waits.
     user = test_user()
     if user is None:
@@ -545,9 +570,10 @@ def group_takeover(env):
                          text=True, stdin=subprocess.DEVNULL)
     reached = tm.wait_file(ready, empty_ok=True, secs=30)
     os.kill(q.pid, signal.SIGKILL)  # setpriv exec'd pbsh, whose first process became the monitor
-    fd = os.open(ready + ".fifo", os.O_WRONLY)
-    os.write(fd, b"go\n")
-    os.close(fd)
+    if reached:
+        fd = os.open(ready + ".fifo", os.O_WRONLY)
+        os.write(fd, b"go\n")
+        os.close(fd)
     out, err = q.communicate(timeout=60)
     ok(reached and not os.path.exists(f"{w}/u1") and "ran" not in out and "monitor is gone" in err,
        "not root: after the monitor's death nothing runs, and the shell says why", (out, err))

@@ -146,13 +146,15 @@ class Env:
     def tls(self, cert):
         return f"tls:\n  ca: {self.pki}/ca.crt\n  cert: {self.pki}/{cert}.crt\n  key: {self.pki}/{cert}.key\n"
 
-    def start_policyd(self, name="policyd", extra=""):
-        """extra: lines added under policyd: (e.g. "  audit: FILE\n")."""
+    def start_policyd(self, name="policyd", extra="", admins=False):
+        """extra: lines added under policyd: (e.g. "  audit: FILE\n"); admins: the test PKI's "admin" may
+        administer it (kill_session)."""
         d = os.path.join(self.tmp, name)
         os.makedirs(d, exist_ok=True)
         conf = os.path.join(d, "pbsh.yaml")
         with open(conf, "w") as f:
-            f.write(self.tls("server") + f"policyd:\n  listen: [127.0.0.1:0]\n  policy: {self.tmp}/policy.yaml\n"
+            f.write(self.tls("server") + ("admins: [admin]\n" if admins else "")
+                    + f"policyd:\n  listen: [127.0.0.1:0]\n  policy: {self.tmp}/policy.yaml\n"
                     f"  pidfile: {d}/pid\n  log: {d}/log\n{extra}")
         pf = os.path.join(d, "port")
         p = subprocess.Popen([POLICYD, "-D", "-f", conf, "--port-file", pf], stdout=subprocess.DEVNULL,
@@ -162,6 +164,19 @@ class Env:
         self.procs[name] = p
         self.ports[name] = int(open(pf).read())
         return self.ports[name]
+
+    def kill_session(self, name="policyd", message="maintenance now"):
+        """`pbctl kill-session` as the test PKI's admin of the one shell session policyd `name` has:
+        (exit status, output, the rows `pbctl sessions` showed)."""
+        aconf = os.path.join(self.tmp, f"admin-{name}.yaml")
+        with open(aconf, "w") as f:
+            f.write(self.tls("admin") + f"  servername: localhost\npolicyd:\n  listen: [127.0.0.1:{self.ports[name]}]\n")
+        r = subprocess.run([PBCTL, "-f", aconf, "sessions", "policyd"], capture_output=True, text=True, timeout=30)
+        rows = [ln.split() for ln in r.stdout.splitlines() if len(ln.split()) >= 6 and ln.split()[1] == "policyd"]
+        sid = rows[0][2] if rows else "0"
+        r = subprocess.run([PBCTL, "-f", aconf, "kill-session", "-m", message, sid, "policyd"], capture_output=True,
+                           text=True, timeout=30)
+        return r.returncode, r.stdout + r.stderr, rows
 
     def start_logd(self, port=0, name="logd"):
         """A second logd (name other than "logd") keeps its event log and I/O logs in its own folder."""
@@ -198,9 +213,9 @@ class Env:
                 p.kill()
                 p.wait()
 
-    def monitor_conf(self, policy=(), log=(), cert="host1", extra=""):
-        """extra: lines added under timeouts:."""
-        conf = os.path.join(self.tmp, "monitor.yaml")
+    def monitor_conf(self, policy=(), log=(), cert="host1", extra="", name="monitor.yaml"):
+        """extra: lines added under timeouts:; name: the file's (another name keeps the first one)."""
+        conf = os.path.join(self.tmp, name)
         pl = ", ".join(f"127.0.0.1:{p}" for p in policy)
         ll = ", ".join(f"127.0.0.1:{p}" for p in log)
         with open(conf, "w") as f:

@@ -299,23 +299,7 @@ def group_killed(env):
            "  - name: start\n    when: {mode: shell start}\n    set: {shellallowedcommands: [/usr/bin/true]}\n"
            "    accept: true\n"
            "  - name: ok\n    when: {command: \"@ok\"}\n    accept: true\n")
-    port = tm.free_port()
-    d = os.path.join(env.tmp, "policyd")
-    os.makedirs(d, exist_ok=True)
-    pconf = os.path.join(d, "pbsh.yaml")
-    with open(pconf, "w") as f:
-        f.write(env.tls("server") + f"admins: [admin]\npolicyd:\n  listen: [127.0.0.1:{port}]\n"
-                f"  policy: {env.tmp}/policy.yaml\n  pidfile: {d}/pid\n  log: {d}/log\n")
-    env.procs["policyd"] = subprocess.Popen([tm.POLICYD, "-D", "-f", pconf], stdout=subprocess.DEVNULL,
-                                            stderr=open(os.path.join(d, "stderr"), "w"))
-    aconf = os.path.join(env.tmp, "admin.yaml")
-    with open(aconf, "w") as f:
-        f.write(env.tls("admin") + f"  servername: localhost\npolicyd:\n  listen: [127.0.0.1:{port}]\n")
-    conf = env.monitor_conf([port], [])
-    for _ in range(50):
-        if subprocess.run([tm.PBCTL, "-f", aconf, "status", "policyd"], capture_output=True).returncode == 0:
-            break
-        time.sleep(0.1)
+    conf = env.monitor_conf([env.start_policyd(admins=True)], [])
 
     def ended(name, script, fifo=None):
         """Run script; once it made file `name`, end its session; then let it past a `read` of fifo if any."""
@@ -324,13 +308,7 @@ def group_killed(env):
 
         def admin():
             tm.wait_file(ready, empty_ok=True, secs=20)
-            r = subprocess.run([tm.PBCTL, "-f", aconf, "sessions", "policyd"], capture_output=True, text=True,
-                               timeout=30)
-            rows = [ln.split() for ln in r.stdout.splitlines() if len(ln.split()) >= 6 and ln.split()[1] == "policyd"]
-            sid = rows[0][2] if rows else "0"
-            r = subprocess.run([tm.PBCTL, "-f", aconf, "kill-session", "-m", "maintenance now", sid, "policyd"],
-                               capture_output=True, text=True, timeout=30)
-            result["kill"] = (r.returncode, r.stdout + r.stderr, rows)
+            result["kill"] = env.kill_session()
             result["t"] = time.monotonic()
             if fifo:
                 time.sleep(0.5)

@@ -162,6 +162,7 @@ struct jdata {
 	uint64_t stored;
 	struct timespec commit;
 	uint64_t events; /* the last events_stored recorded (events-only sessions) */
+	const char *where; /* ... its events_where (in recs), or NULL */
 	bool evmark;     /* ... there is one */
 	bool end;
 	SpoolRecord **recs; /* unpacked records own the frame bytes */
@@ -235,6 +236,7 @@ static int jdata_load(int fd, struct jdata *d)
 		case SPOOL_RECORD__TYPE_STORED:
 			d->stored = r->stored->frames;
 			d->events = r->stored->events;
+			d->where = r->stored->where != NULL && r->stored->where[0] != '\0' ? r->stored->where : NULL;
 			d->evmark = true;
 			if (r->stored->commit != NULL) {
 				d->commit.tv_sec = (time_t)r->stored->commit->tv_sec;
@@ -293,9 +295,13 @@ static int send_cm(struct pb_tls *t, const struct mon_net *net, const Pblog__Cli
 	return mon_send(t, &cm->base, net->max, net->request_ms);
 }
 
-/* send_restart: resume session id at the I/O log point resume, or after events_acked events. */
+/*
+ * send_restart: resume session id at the I/O log point resume, or after
+ * events_acked events; where: the events_where of that acknowledgement
+ * (logd reads its event log from there), or NULL.
+ */
 static int send_restart(struct pb_tls *t, const struct mon_net *net, const char *id,
-                        struct timespec resume, uint64_t events_acked)
+                        struct timespec resume, uint64_t events_acked, const char *where)
 {
 	Pblog__ClientMessage cm = PBLOG__CLIENT_MESSAGE__INIT;
 	Pblog__RestartMessage rm = PBLOG__RESTART_MESSAGE__INIT;
@@ -305,6 +311,7 @@ static int send_restart(struct pb_tls *t, const struct mon_net *net, const char 
 	rm.log_id = (char *)id;
 	rm.resume_point = &ts;
 	rm.events_acked = events_acked;
+	rm.events_where = (char *)where;
 	cm.type_case = PBLOG__CLIENT_MESSAGE__TYPE_RESTART_MSG;
 	cm.restart_msg = &rm;
 	return send_cm(t, net, &cm);
@@ -347,8 +354,15 @@ struct evj {
 	bool is;        /* an events-only journal */
 	char *id;       /* the log id of a continuation (malloc'd), else NULL */
 	uint64_t base;  /* events of the session before the journal's first */
+	char *where;    /* the events_where of base (malloc'd), else NULL */
 	uint64_t total; /* base + the journal's event frames: the count that ends it */
 };
+
+/* restart_where: a copy of a journal's restart's events_where, or NULL. */
+static char *restart_where(const Pblog__RestartMessage *rm)
+{
+	return rm->events_where != NULL && rm->events_where[0] != '\0' ? strdup(rm->events_where) : NULL;
+}
 
 static void evj_read(const struct jdata *d, struct evj *e)
 {
@@ -367,6 +381,7 @@ static void evj_read(const struct jdata *d, struct evj *e)
 		e->id = strdup(cm->restart_msg->log_id);
 		e->is = e->id != NULL;
 		e->base = cm->restart_msg->events_acked;
+		e->where = restart_where(cm->restart_msg);
 	}
 	pblog__client_message__free_unpacked(cm, NULL);
 	e->total = e->base;
@@ -414,6 +429,7 @@ static int evj_reply(int fd, const struct jdata *d, const struct evj *e,
 	*acked = sm->events_stored;
 	st.frames = evj_upto(d, e, sm->events_stored);
 	st.events = sm->events_stored;
+	st.where = sm->events_where != NULL ? sm->events_where : (char *)"";
 	r.type_case = SPOOL_RECORD__TYPE_STORED;
 	r.stored = &st;
 	return put_record(fd, &r);
@@ -466,10 +482,11 @@ static int forward_events(struct pb_tls *t, int fd, struct jdata *d, const struc
 {
 	const char *id = d->log_id != NULL ? d->log_id : e->id;
 	uint64_t acked = d->evmark ? d->events : e->base;
+	const char *where = d->evmark ? d->where : e->where;
 	size_t start = 0;
 	int rc;
 	if (id != NULL) {
-		if ((rc = send_restart(t, net, id, (struct timespec){0, 0}, acked)) < 0)
+		if ((rc = send_restart(t, net, id, (struct timespec){0, 0}, acked, where)) < 0)
 			return rc;
 		start = (size_t)evj_upto(d, e, acked);
 		if (start == 0 && e->id != NULL)
@@ -521,6 +538,7 @@ struct ioj {
 	char *id;               /* a continuation's log id (malloc'd), else NULL */
 	struct timespec resume; /* ... and its resume point */
 	uint64_t base;          /* events of the session before the journal's first */
+	char *where;            /* the events_where of base (malloc'd), else NULL */
 	uint64_t events;        /* base + the journal's event frames: the count that ends it */
 	struct timespec total;  /* the elapsed time after its last I/O record */
 	bool has_io;
@@ -588,6 +606,7 @@ static void ioj_read(const struct jdata *d, struct ioj *x)
 		x->id = strdup(cm->restart_msg->log_id);
 		x->is = x->id != NULL;
 		x->base = cm->restart_msg->events_acked;
+		x->where = restart_where(cm->restart_msg);
 		x->resume.tv_sec = (time_t)cm->restart_msg->resume_point->tv_sec;
 		x->resume.tv_nsec = cm->restart_msg->resume_point->tv_nsec;
 	}
@@ -675,7 +694,9 @@ static int forward_io(struct pb_tls *t, int fd, struct jdata *d, struct ioj *x,
 	if (d->log_id != NULL && events == 0)
 		events = 1; /* the log id came once the Accept was durable */
 	if (id != NULL) {
-		if ((rc = send_restart(t, net, id, commit, events)) < 0)
+		/* The place is known for the journal's own restart (no mark recorded since). */
+		const char *where = events == x->base && !d->evmark ? x->where : NULL;
+		if ((rc = send_restart(t, net, id, commit, events, where)) < 0)
 			return rc;
 	} else {
 		/* A new log: its id first, or a forward cut now could not resume it. */
@@ -789,8 +810,10 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 				goto done;
 			}
 			free(e.id);
+			free(e.where);
 			evj_read(&d, &e);
 			free(x.id);
+			free(x.where);
 			ioj_read(&d, &x);
 		}
 		err[0] = '\0';
@@ -812,7 +835,7 @@ static int forward_fd(int fd, const char *path, const struct mon_net *net,
 	}
 	size_t start = d.stored;
 	if (start > 0 && d.log_id != NULL) {
-		if ((rc = send_restart(t, net, d.log_id, d.commit, 0)) < 0)
+		if ((rc = send_restart(t, net, d.log_id, d.commit, 0, NULL)) < 0)
 			goto io_fail;
 	} else {
 		start = 0; /* nothing to resume from: the whole session again */
@@ -904,7 +927,9 @@ done:
 	pb_tls_free(t);
 	jdata_free(&d);
 	free(e.id);
+	free(e.where);
 	free(x.id);
+	free(x.where);
 	return rc;
 }
 

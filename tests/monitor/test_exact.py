@@ -196,11 +196,18 @@ def group_cutforward(env):
     ok(0 < stored < 32, "part of the session reached logd", stored)
     frc, fsent, fout = cut_forward(env, lport, 8)
     ok(frc != 0 and len(journals(env)) == 1, "a second cut forward, resumed, keeps it too", fout)
+    # logd restarted meanwhile: it knows nothing of the session and counts in its event log, from the place the
+    # journal recorded with the last acknowledgement.
+    env.stop("logd")
+    env.start_logd(lport)
     conf = env.monitor_conf([pp], [lport])
     frc, fsent, fout = forward(conf)
     ok(frc == 0 and fsent == 1 and not journals(env), "the next forward completes it", fout)
-    ok(len(re.findall(r"session @\S+ restarted", logd_log(env))) == 2, "both resumed forwards restarted the session",
-       logd_log(env)[-2000:])
+    restarts = re.findall(r"session @\S+ restarted: \d+ events stored, (\d+) acknowledged( \(the event log read "
+                          r"from the last acknowledgement\))?", logd_log(env))
+    ok(len(restarts) == 2, "both resumed forwards restarted the session", logd_log(env)[-2000:])
+    ok(restarts and int(restarts[-1][0]) > 0 and restarts[-1][1],
+       "the forward after logd's restart named the place of its last acknowledgement (from the journal)", restarts)
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
     once_each(env, evs, recs, "after forwards cut twice: every event of the session once (pblog)")
     frc, fsent, fout = forward(conf)

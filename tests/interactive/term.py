@@ -80,7 +80,7 @@ class Term:
 		self.buf = _ESC.sub('', self.raw.decode('utf-8', 'replace'))
 		return True
 
-	def expect(self, pattern, timeout=8):
+	def expect(self, pattern, timeout=20):
 		"""Wait until pattern (a regex, MULTILINE) matches the output after the last match."""
 		rx = re.compile(pattern, re.M)
 		end = time.monotonic() + timeout

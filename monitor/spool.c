@@ -615,14 +615,27 @@ static void ioj_read(const struct jdata *d, struct ioj *x)
 		x->is = false;
 }
 
+/* What a forward of an I/O-logged journal has had acknowledged: the commit point, the events and their place. */
+struct iomark {
+	struct timespec commit;
+	uint64_t events;
+	char where[48]; /* the events_where of events ("": unknown) */
+};
+
+static void mark_where(struct iomark *m, const char *where)
+{
+	m->where[0] = '\0';
+	if (where != NULL && strlen(where) < sizeof(m->where))
+		memcpy(m->where, where, strlen(where) + 1);
+}
+
 /*
  * ioj_reply: one reply of the server, recorded in the journal as it comes
  * (log id; a commit point or events_stored, each mark with both latest), so
  * a forward cut short resumes after what is acknowledged.
  */
 static int ioj_reply(int fd, const struct jdata *d, struct ioj *x, const Pblog__ServerMessage *sm,
-                     struct timespec *commit, uint64_t *events, const char *path, char *err,
-                     size_t errlen)
+                     struct iomark *m, const char *path, char *err, size_t errlen)
 {
 	SpoolRecord r = SPOOL_RECORD__INIT;
 	SpoolStored st = SPOOL_STORED__INIT;
@@ -631,8 +644,8 @@ static int ioj_reply(int fd, const struct jdata *d, struct ioj *x, const Pblog__
 	int rc;
 	switch (sm->type_case) {
 	case PBLOG__SERVER_MESSAGE__TYPE_COMMIT_POINT:
-		commit->tv_sec = (time_t)sm->commit_point->tv_sec;
-		commit->tv_nsec = sm->commit_point->tv_nsec;
+		m->commit.tv_sec = (time_t)sm->commit_point->tv_sec;
+		m->commit.tv_nsec = sm->commit_point->tv_nsec;
 		break;
 	case PBLOG__SERVER_MESSAGE__TYPE_EVENTS_STORED:
 		if (sm->events_stored > x->events) {
@@ -641,19 +654,22 @@ static int ioj_reply(int fd, const struct jdata *d, struct ioj *x, const Pblog__
 			         (unsigned long long)x->events);
 			return PB_ERR_PROTO;
 		}
-		if (sm->events_stored > *events)
-			*events = sm->events_stored;
+		if (sm->events_stored > m->events) {
+			m->events = sm->events_stored;
+			mark_where(m, sm->events_where);
+		}
 		break;
 	default:
 		return reply_common(fd, sm, path, err, errlen);
 	}
-	if ((rc = ioj_walk(d, x, *commit, *events, &upto, NULL, NULL)) < 0)
+	if ((rc = ioj_walk(d, x, m->commit, m->events, &upto, NULL, NULL)) < 0)
 		return rc;
-	ts.tv_sec = commit->tv_sec;
-	ts.tv_nsec = (int32_t)commit->tv_nsec;
+	ts.tv_sec = m->commit.tv_sec;
+	ts.tv_nsec = (int32_t)m->commit.tv_nsec;
 	st.frames = upto;
 	st.commit = &ts;
-	st.events = *events;
+	st.events = m->events;
+	st.where = m->where;
 	r.type_case = SPOOL_RECORD__TYPE_STORED;
 	r.stored = &st;
 	return put_record(fd, &r);
@@ -661,14 +677,14 @@ static int ioj_reply(int fd, const struct jdata *d, struct ioj *x, const Pblog__
 
 /* ioj_recv: read one reply and record it; PB_ERR_EOF when the server closed. */
 static int ioj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const struct jdata *d,
-                    struct ioj *x, struct timespec *commit, uint64_t *events, bool *got_id,
-                    const char *path, char *err, size_t errlen)
+                    struct ioj *x, struct iomark *m, bool *got_id, const char *path, char *err,
+                    size_t errlen)
 {
 	Pblog__ServerMessage *sm;
 	int rc = recv_server(t, net, got_id, &sm, path, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = ioj_reply(fd, d, x, sm, commit, events, path, err, errlen);
+	rc = ioj_reply(fd, d, x, sm, m, path, err, errlen);
 	pblog__server_message__free_unpacked(sm, NULL);
 	return rc;
 }
@@ -676,27 +692,29 @@ static int ioj_recv(struct pb_tls *t, const struct mon_net *net, int fd, const s
 /*
  * forward_io: forward an I/O-logged journal to a server with event-acks,
  * exactly once: once its log id is known, the log restarts at the last
- * commit point after the acknowledged events, and only the I/O records and
- * events not acknowledged go (logd drops the events it stored already).
- * Done when the final commit point and every event are acknowledged.
+ * commit point after the acknowledged events (naming their place when it
+ * is known), and only the I/O records and events not acknowledged go (logd
+ * drops the events it stored already). Done when the final commit point and
+ * every event are acknowledged.
  */
 static int forward_io(struct pb_tls *t, int fd, struct jdata *d, struct ioj *x,
                       const struct mon_net *net, const char *path, char *err, size_t errlen)
 {
 	const char *id = d->log_id != NULL ? d->log_id : x->id;
-	struct timespec commit = x->resume;
-	uint64_t events = x->base, upto;
+	struct iomark m = {.commit = x->resume, .events = x->base};
+	uint64_t upto;
 	int rc;
-	if (d->evmark && mon_ts_cmp(d->commit, commit) > 0)
-		commit = d->commit;
-	if (d->evmark && d->events > events)
-		events = d->events;
-	if (d->log_id != NULL && events == 0)
-		events = 1; /* the log id came once the Accept was durable */
+	mark_where(&m, x->where);
+	if (d->evmark && mon_ts_cmp(d->commit, m.commit) > 0)
+		m.commit = d->commit;
+	if (d->evmark && d->events > m.events) {
+		m.events = d->events;
+		mark_where(&m, d->where);
+	}
+	if (d->log_id != NULL && m.events == 0)
+		m.events = 1; /* the log id came once the Accept was durable */
 	if (id != NULL) {
-		/* The place is known for the journal's own restart (no mark recorded since). */
-		const char *where = events == x->base && !d->evmark ? x->where : NULL;
-		if ((rc = send_restart(t, net, id, commit, events, where)) < 0)
+		if ((rc = send_restart(t, net, id, m.commit, m.events, m.where[0] ? m.where : NULL)) < 0)
 			return rc;
 	} else {
 		/* A new log: its id first, or a forward cut now could not resume it. */
@@ -705,34 +723,33 @@ static int forward_io(struct pb_tls *t, int fd, struct jdata *d, struct ioj *x,
 		                            net->request_ms)) < 0)
 			return rc;
 		while (!got_id) {
-			rc = ioj_recv(t, net, fd, d, x, &commit, &events, &got_id, path, err,
-			              errlen);
+			rc = ioj_recv(t, net, fd, d, x, &m, &got_id, path, err, errlen);
 			if (rc < 0)
 				return rc == PB_ERR_EOF ? PB_ERR_TRUNCATED : rc;
 		}
-		if (events == 0)
-			events = 1;
+		if (m.events == 0)
+			m.events = 1;
 	}
 	PB_TRACE(PB_SS_MONITOR, 2,
 	         "forwarding %s (I/O log) after %lld.%09ld, %llu of %llu events acknowledged", path,
-	         (long long)commit.tv_sec, commit.tv_nsec, (unsigned long long)events,
+	         (long long)m.commit.tv_sec, m.commit.tv_nsec, (unsigned long long)m.events,
 	         (unsigned long long)x->events);
-	if ((rc = ioj_walk(d, x, commit, events, &upto, t, net)) < 0)
+	if ((rc = ioj_walk(d, x, m.commit, m.events, &upto, t, net)) < 0)
 		return rc;
 	for (;;) {
-		rc = ioj_recv(t, net, fd, d, x, &commit, &events, NULL, path, err, errlen);
+		rc = ioj_recv(t, net, fd, d, x, &m, NULL, path, err, errlen);
 		if (rc == PB_ERR_EOF)
 			break;
 		if (rc < 0)
 			return rc;
 	}
-	if ((x->has_io && mon_ts_cmp(commit, x->total) < 0) || events < x->events) {
+	if ((x->has_io && mon_ts_cmp(m.commit, x->total) < 0) || m.events < x->events) {
 		snprintf(
 		    err, errlen,
 		    "%s: the log server closed after acknowledging the I/O log to %lld.%09ld of "
 		    "%lld.%09ld and %llu of %llu events",
-		    path, (long long)commit.tv_sec, commit.tv_nsec, (long long)x->total.tv_sec,
-		    x->total.tv_nsec, (unsigned long long)events, (unsigned long long)x->events);
+		    path, (long long)m.commit.tv_sec, m.commit.tv_nsec, (long long)x->total.tv_sec,
+		    x->total.tv_nsec, (unsigned long long)m.events, (unsigned long long)x->events);
 		return PB_ERR_TRUNCATED;
 	}
 	return 0;

@@ -377,6 +377,9 @@ def group_iocutforward(env):
     log = logd_log(env)
     ok(len(re.findall(r"I/O log \S+ restarted at \S+, [1-9]\d* of \d+ events acknowledged", log)) == 2,
        "both resumed forwards restarted the I/O log after the acknowledged events", log[-2000:])
+    ok(len(re.findall(r"I/O log \S+ restarted at \S+, [1-9]\d* of \d+ events acknowledged \(the event log read "
+                      r"from the last acknowledgement\)", log)) == 2,
+       "and named the place of their last acknowledgement (recorded in the journal)", log[-2000:])
     evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
     once_each(env, evs, recs, "an I/O journal forwarded after two cuts: every event once (pblog)")
     io_whole(env, evs, acts, "forwarded after two cuts")

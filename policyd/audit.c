@@ -19,7 +19,6 @@ struct pd_audit {
 	int fd;
 	char *buf; /* the lines not yet written, whole lines only */
 	size_t len, cap;
-	unsigned lines; /* in buf */
 };
 
 struct pd_audit *pd_audit_open(const char *path, const char **errstr)
@@ -183,7 +182,6 @@ int pd_audit_write(struct pd_audit *a, const struct pe_request *rq, const Policy
 	if (rc < 0)
 		return rc; /* the part line is dropped: a->len still ends the last whole line */
 	a->len = len;
-	a->lines++;
 	if (a->len >= AUDIT_PENDING_MAX)
 		return pd_audit_flush(a);
 	return 0;
@@ -206,7 +204,6 @@ int pd_audit_flush(struct pd_audit *a)
 		off += (size_t)w;
 	}
 	a->len = 0;
-	a->lines = 0;
 	/* A huge argv grew the buffer: give the memory back rather than keep 2 MiB per daemon. */
 	if (a->cap > 2 * AUDIT_PENDING_MAX) {
 		free(a->buf);

@@ -557,6 +557,9 @@ def group_takeover(env):
     ok(got.get("reached") and got.get("kill", (1,))[0] == 0 and "took over" in p.stderr
        and "session was ended" in p.stderr and "maintenance now" in p.stderr and "reached" not in p.stdout,
        "an administrator ends a session a new monitor took over: the shell is hung up at once", (got, show(p)))
+    # (No interactive case: a terminal's pbksh ends with its monitor all the same. The monitor is the process
+    # the login or the launching shell started and waits for: when it dies, that parent takes the terminal back,
+    # and a login's kernel hangs up the terminal's foreground.)
     # Anyone else fails closed: the monitor, root's, is killed by the test while the shell waits.
     user = test_user()
     if user is None:

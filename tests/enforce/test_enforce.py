@@ -542,7 +542,7 @@ def group_takeover(env):
     def admin():
         got["reached"] = tm.wait_file(ready, empty_ok=True, secs=30)
         got["kill"] = env.kill_session("admpolicyd")
-        time.sleep(0.5)
+        time.sleep(2)  # past this a shell still there would read the line and go on
         try:  # a shell already gone reads nothing
             fd = os.open(ready + ".fifo", os.O_WRONLY | os.O_NONBLOCK)
             os.write(fd, b"go\n")

@@ -311,7 +311,7 @@ def group_killed(env):
             result["kill"] = env.kill_session()
             result["t"] = time.monotonic()
             if fifo:
-                time.sleep(0.5)
+                time.sleep(2)  # past this a shell still there would read the line and go on
                 try:  # a shell already gone reads nothing
                     fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
                     os.write(fd, b"go\n")
@@ -332,7 +332,7 @@ def group_killed(env):
                              fifo)
     ok(result.get("kill", (1,))[0] == 0, "the administrator ends the session", result.get("kill"))
     ok(p.returncode == -signal.SIGHUP and "reached" not in p.stdout and "session was ended" in p.stderr
-       and "maintenance now" in p.stderr and after < 0.4,
+       and "maintenance now" in p.stderr and after < 2,
        "a shell waiting for input ends at once (hung up), and the user reads why",
        f"rc={p.returncode} after={after:.2f}s {p.stdout!r} {p.stderr!r}")
     # Ignoring the hang-up and running only what the lists allow (nothing asked of policyd): killed all the same.

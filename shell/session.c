@@ -905,14 +905,16 @@ void session_exec_failed(const char *uid, int status)
 {
 	if (!session_on || uid == NULL || *uid == '\0')
 		return;
-	SessionEvent ev = SESSION_EVENT__INIT;
-	ev.kind = SESSION_EVENT__KIND__SESSION_EVENT_FINISH;
-	ev.uniqueid = (char *)uid;
-	ev.pid = self_pid;
-	ev.exit_status = status & 0xff;
 	struct timespec wall;
 	clock_gettime(CLOCK_REALTIME, &wall);
-	ev.end_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec;
+	struct held h = {
+	    .uid = (char *)uid,
+	    .pid = self_pid,
+	    .status = status & 0xff,
+	    .end_ns = (uint64_t)wall.tv_sec * 1000000000u + (uint64_t)wall.tv_nsec,
+	};
+	SessionEvent ev;
+	held_event(&h, &ev);
 	session_event(&ev);
 }
 

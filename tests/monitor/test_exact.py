@@ -103,6 +103,18 @@ def killed_setup(env, stored):
 
 
 
+def kill_logd_at(env, ready, go):
+    """A started thread: once the session touches ready, logd is SIGKILLed (not started again), then go touched."""
+    def killer():
+        wait_file(ready, empty_ok=True, secs=30)
+        time.sleep(0.1)
+        env.stop("logd", signal.SIGKILL)
+        open(go, "w").close()
+    th = threading.Thread(target=killer)
+    th.start()
+    return th
+
+
 def group_killed(env):
     """logd stopped with events unread in its socket and more stored but not acknowledged, then SIGKILLed and
     started again; the session goes on and ends."""
@@ -133,16 +145,8 @@ def group_killed(env):
     env.start_logd(lport)
     slow_commits(env)
     ready2, go2 = ready + "2", go + "2"
-
-    def killer2():
-        wait_file(ready2, empty_ok=True, secs=30)
-        time.sleep(0.1)
-        env.stop("logd", signal.SIGKILL)
-        open(go2, "w").close()
-
     before = len(env.events_json())
-    th = threading.Thread(target=killer2)
-    th.start()
+    th = kill_logd_at(env, ready2, go2)
     rc, recs2, err = env.run(conf, [start()] + session_checks(8, 60, "d") + [
         {"op": "touch", "path": ready2}, {"op": "wait_file", "path": go2}] + session_checks(3, 80, "e")
         + [{"op": "exit", "status": 0}], timeout=60, name="second")
@@ -324,19 +328,11 @@ def group_iokilled(env):
     env.start_logd(lport)
     slow_commits(env, "500ms")
     ready3, go3 = ready + "3", go + "3"
-
-    def killer2():
-        wait_file(ready3, empty_ok=True, secs=30)
-        time.sleep(0.1)
-        env.stop("logd", signal.SIGKILL)
-        open(go3, "w").close()
-
     before = len(env.events_json())
     acts2 = ([io_session()] + io_checks(4, 60, "d") + [{"op": "sleep", "s": 0.8}] + io_checks(4, 70, "e")
              + [{"op": "touch", "path": ready3}, {"op": "wait_file", "path": go3}] + io_checks(3, 80, "f")
              + [{"op": "exit", "status": 0}])
-    th = threading.Thread(target=killer2)
-    th.start()
+    th = kill_logd_at(env, ready3, go3)
     rc, recs2, err = env.run(conf, acts2, stdio=tm.in_pty, timeout=60, name="second")
     th.join()
     ok(rc == 0 and len(journals(env)) == 1, "logd killed and the I/O-logged session over: its rest is in the spool",

@@ -254,12 +254,15 @@ def group_twoforwarders(env):
 
 # ---- I/O-logged sessions (the policy gives user ivan an I/O log): their events exactly once too ----
 
-def io_checks(n, first_id=10, tag="c"):
-    """n commands, each checked and finished, each writing a line of its own to the session's terminal."""
+def io_checks(n, first_id=10, tag="c", pause=0):
+    """n commands, each checked and finished, each writing a line of its own to the session's terminal (and
+    then pausing for pause seconds)."""
     acts = []
     for i in range(n):
         acts += [chk("/bin/echo" if i % 2 else "/bin/ls", first_id + i, f"{tag}{i}"),
                  {"op": "write", "text": f"out-{tag}{i:02d}\r\n"}, {"op": "finish", "status": i % 7}]
+        if pause:
+            acts.append({"op": "sleep", "s": pause})
     return acts
 
 
@@ -291,8 +294,10 @@ def group_iokilled(env):
     acknowledged and more unread in its socket, SIGKILLed and started again; the session goes on and ends."""
     conf, lport, ready, stopped, ready2, go, seen, th = killed_setup(env, lambda e: e.get("event") == "finish")
 
-    # (A pause past a commit tick: part of the session is acknowledged before logd is lost.)
-    acts = ([io_session()] + io_checks(6) + [{"op": "sleep", "s": 2.3}] + io_checks(6, 20, "b")
+    # (A pause past a commit tick: part of the session is acknowledged before logd is lost. Its lines are
+    # apart, so each is an I/O record of its own: a pty can hand a busy monitor several writes in one read, and
+    # logd's commit point stops before the last record, at 0 if that part were a single record.)
+    acts = ([io_session()] + io_checks(6, pause=0.05) + [{"op": "sleep", "s": 2.3}] + io_checks(6, 20, "b")
             + [{"op": "touch", "path": ready}, {"op": "wait_file", "path": stopped}]
             + io_checks(5, 30, "inflight") + [{"op": "touch", "path": ready2}, {"op": "wait_file", "path": go},
                                               {"op": "sleep", "s": 0.6}]

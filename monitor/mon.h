@@ -311,6 +311,15 @@ void relay_drain(struct relay *r, int ms);
 /* relay_free: stop relaying, restore the user's terminal. Accepts NULL. */
 void relay_free(struct relay *r);
 
+/* ---- procs.c: a session's processes ---- */
+
+/*
+ * mon_procs_signal: sig to every living process descended from root (root
+ * and spare themselves aside), except those in skip[0..nskip) and what
+ * descends from them. Returns how many were signalled; sig 0 counts them.
+ */
+size_t mon_procs_signal(pid_t root, pid_t spare, const pid_t *skip, size_t nskip, int sig);
+
 /* ---- session.c: the monitor's session (main.c parses arguments and calls it) ---- */
 
 struct mon_args {

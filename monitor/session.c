@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -98,6 +99,7 @@ struct mon {
 	bool ended;      /* an administrator ended the session (pbctl kill-session) */
 	char ended_why[600];
 	int64_t kill_at; /* then: when a shell that ignored the hang-up is killed (0: not pending) */
+	pid_t forwarder; /* the spool forwarder (forward_leftovers), not the session's; 0: none */
 	/*
 	 * Subshell channels that closed with their last command unfinished (it
 	 * was exec'd): its FINISH comes from the parent that reaps the pid,
@@ -435,6 +437,8 @@ static void decide_native(struct mon *m, struct chan *c, uint64_t id, const Poli
  */
 static void signal_shell(struct mon *m, int sig)
 {
+	if (m->shell_done && m->pidfd < 0)
+		return; /* reaped: its pid may be another process's now */
 	if (m->pidfd >= 0)
 		(void)syscall(SYS_pidfd_send_signal, m->pidfd, sig, NULL, 0);
 	else
@@ -443,6 +447,21 @@ static void signal_shell(struct mon *m, int sig)
 
 /* A shell that ignores the hang-up of an ended session is killed this long after it. */
 #define ENDED_GRACE_MS 3000
+
+/*
+ * session_procs: sig to the session's processes but the shell (signal_shell
+ * serves it), what the shell started and what they did: below the monitor,
+ * which is their subreaper (orphans come to it, not to init), the spool
+ * forwarder aside; below an adopted shell, what is still its own. Returns
+ * how many (sig 0: counts).
+ */
+static size_t session_procs(struct mon *m, int sig)
+{
+	if (m->a->adopt)
+		return m->shell_done ? 0 : mon_procs_signal(m->a->shell_pid, 0, NULL, 0, sig);
+	return mon_procs_signal(getpid(), m->shell_done ? 0 : m->a->shell_pid, &m->forwarder, m->forwarder > 0,
+	                        sig);
+}
 
 /*
  * ended_cb: an administrator ended the session (pbctl kill-session; policyd
@@ -462,6 +481,7 @@ static void ended_cb(void *arg, const char *why)
 	/* A relayed terminal is in raw mode: the line needs its carriage return. */
 	dprintf(2, "%s: the session was ended: %s%s", m->program, why, m->pty != NULL ? "\r\n" : "\n");
 	signal_shell(m, SIGHUP);
+	session_procs(m, SIGHUP);
 	m->kill_at = mon_now_ms() + ENDED_GRACE_MS;
 }
 
@@ -895,6 +915,8 @@ static void forward_leftovers(struct mon *m)
 	if (pid != 0) {
 		if (pid < 0)
 			pb_log(PB_LV_WARN, "cannot fork the spool forwarder: %s", strerror(errno));
+		else
+			m->forwarder = pid; /* not one of the session's processes (session_procs) */
 		return;
 	}
 	/*
@@ -1332,6 +1354,8 @@ static void sig_cb(void *arg, uint32_t events)
 					m->shell_done = true;
 					m->wstatus = st;
 				}
+				if (p == m->forwarder)
+					m->forwarder = 0;
 			}
 			break;
 		case SIGWINCH:
@@ -1344,6 +1368,28 @@ static void sig_cb(void *arg, uint32_t events)
 			signal_shell(m, (int)si.ssi_signo);
 			break;
 		}
+	}
+}
+
+/*
+ * ended_rest: the shell of an ended session is gone; what it started (a
+ * script's running command, jobs, what they left behind) got the hang-up
+ * too and has until the shell's grace ends to go, then is killed. The
+ * monitor waits for it as their subreaper, so none of it escapes to init.
+ */
+static void ended_rest(struct mon *m)
+{
+	struct pollfd pfd = {.fd = m->sigfd, .events = POLLIN};
+	while (session_procs(m, 0) > 0) {
+		int64_t left = m->kill_at != 0 ? m->kill_at - mon_now_ms() : 0;
+		if (left <= 0) {
+			size_t n = session_procs(m, SIGKILL);
+			pb_log(PB_LV_WARN, "%zu process%s of the ended session ignored the hang-up: killed", n,
+			       n == 1 ? "" : "es");
+			return;
+		}
+		if (poll(&pfd, 1, left < 50 ? (int)left : 50) > 0)
+			sig_cb(m, EPOLLIN); /* reaps those that were our children */
 	}
 }
 
@@ -1427,6 +1473,9 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 	(void)epoll_ctl(m->epfd, EPOLL_CTL_ADD, a->factory_fd, &ev);
 	if (chan_add(m, a->root_fd, a->shell_pid, true) == NULL)
 		pb_fatal(1, "cannot serve the shell's channel");
+	/* What the shell starts and leaves behind stays below us while the session lasts (ended_rest). */
+	if (!a->adopt && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+		pb_log(PB_LV_WARN, "cannot become the session's subreaper: %s", strerror(errno));
 
 	/* The shell may have ended before we blocked SIGCHLD. */
 	int st;
@@ -1474,9 +1523,12 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 		if (m->kill_at != 0 && !m->shell_done && mon_now_ms() >= m->kill_at) {
 			pb_log(PB_LV_WARN, "the shell of the ended session ignored the hang-up: killed");
 			signal_shell(m, SIGKILL);
+			session_procs(m, SIGKILL);
 			m->kill_at = 0;
 		}
 	}
+	if (m->ended)
+		ended_rest(m);
 	finish(m);
 	struct rusage ru;
 	if (getrusage(RUSAGE_SELF, &ru) == 0)

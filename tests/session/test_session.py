@@ -290,9 +290,25 @@ def group_interp(env):
        "the path sent is the real path (links resolved)", decisions(evs))
 
 
+def sleeps_left(*secs):
+    """The processes still running `/usr/bin/sleep S` for one of secs (each test's own odd durations)."""
+    want = [[b"/usr/bin/sleep", str(x).encode()] for x in secs]
+    found = []
+    for d in os.listdir("/proc"):
+        try:
+            argv = open(f"/proc/{d}/cmdline", "rb").read().split(b"\0")[:-1]
+            state = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if argv in want and state not in ("Z", "X"):
+            found.append((int(d), argv))
+    return found
+
+
 def group_killed(env):
     """pbctl kill-session ends the session at once: the monitor, told by policyd, says why and hangs the shell up
-    (one that ignores the hang-up is killed); a check asked after it is refused with the reason."""
+    (one that ignores the hang-up is killed), and with it what the session started; a check asked after it is
+    refused with the reason."""
     import threading
     import time
     policy(env, "lists:\n  ok: [/usr/bin/true, /usr/bin/sleep, /usr/bin/env]\nrules:\n"
@@ -328,18 +344,32 @@ def group_killed(env):
 
     fifo = os.path.join(env.tmp, "go")
     os.mkfifo(fifo)
-    p, result, after = ended("ready1", f"/usr/bin/true && : > READY; read x < {fifo}; /usr/bin/true; echo reached",
-                             fifo)
+    # (A job in the background: hung up with the shell. Its output goes elsewhere, so a job left running
+    # would not hold the test's pipes: it is looked for.)
+    p, result, after = ended("ready1", "/usr/bin/sleep 3071.5 >/dev/null 2>&1 & /usr/bin/true && : > READY; "
+                             f"read x < {fifo}; /usr/bin/true; echo reached", fifo)
     ok(result.get("kill", (1,))[0] == 0, "the administrator ends the session", result.get("kill"))
     ok(p.returncode == -signal.SIGHUP and "reached" not in p.stdout and "session was ended" in p.stderr
        and "maintenance now" in p.stderr and after < 2,
        "a shell waiting for input ends at once (hung up), and the user reads why",
        f"rc={p.returncode} after={after:.2f}s {p.stdout!r} {p.stderr!r}")
+    left = sleeps_left("3071.5")
+    ok(not left, "its job in the background was hung up with it", left)
     # Ignoring the hang-up and running only what the lists allow (nothing asked of policyd): killed all the same.
     p, result, after = ended("ready2", "trap '' HUP; : > READY; while :; do /usr/bin/true; done")
     ok(result.get("kill", (1,))[0] == 0 and p.returncode == -signal.SIGKILL and "maintenance now" in p.stderr
        and after < 10, "a shell that ignores the hang-up is killed a moment later",
        f"rc={p.returncode} after={after:.2f}s {p.stderr!r}")
+    # A script's running command and a job that ignore the hang-up too (ignoring is inherited), and one the
+    # job left behind (its parent gone, it is an orphan): killed with the shell.
+    p, result, after = ended("ready4", "trap '' HUP; (/usr/bin/sleep 3072.5 >/dev/null 2>&1 &) ; "
+                             "/usr/bin/sleep 3073.5 >/dev/null 2>&1 & : > READY; /usr/bin/sleep 3074.5 >/dev/null 2>&1; "
+                             "echo reached")
+    left = sleeps_left("3072.5", "3073.5", "3074.5")
+    ok(result.get("kill", (1,))[0] == 0 and p.returncode == -signal.SIGKILL and "reached" not in p.stdout
+       and after < 10 and not left,
+       "the commands of a session ignoring the hang-up are killed with its shell, orphans too",
+       f"rc={p.returncode} after={after:.2f}s left={left} {p.stdout!r} {p.stderr!r}")
     # A check asked after the end is refused with the reason (the shell's own message, status 1).
     p, result, after = ended("ready3", "trap 'echo hup' HUP; : > READY; /usr/bin/sleep 1; /usr/bin/true; "
                                        "/usr/bin/env true; echo reached")

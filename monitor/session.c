@@ -1372,6 +1372,29 @@ static void sig_cb(void *arg, uint32_t events)
 }
 
 /*
+ * drain_channels: the shell is gone: what it and its subshells sent just
+ * before (a last FINISH, EXIT, include events) is still in their channels,
+ * a message per wake-up of the loop, and is read before the session's end
+ * is logged. Bounded: a subshell that lives on may keep sending.
+ */
+static void drain_channels(struct mon *m)
+{
+	for (int round = 0; round < 4096; round++) {
+		bool any = false;
+		for (struct chan *c = m->chans, *next; c != NULL; c = next) {
+			next = c->next;
+			struct pollfd p = {.fd = c->fd, .events = POLLIN};
+			if (poll(&p, 1, 0) > 0) {
+				chan_cb(c, EPOLLIN); /* may free c (its end) */
+				any = true;
+			}
+		}
+		if (!any)
+			return;
+	}
+}
+
+/*
  * ended_rest: the shell of an ended session is gone; what it started (a
  * script's running command, jobs, what they left behind) got the hang-up
  * too and has until the shell's grace ends to go, then is killed. The
@@ -1527,6 +1550,7 @@ int mon_run(const struct mon_args *a, struct pb_conf *conf, int *raise_sig)
 			m->kill_at = 0;
 		}
 	}
+	drain_channels(m);
 	if (m->ended)
 		ended_rest(m);
 	finish(m);

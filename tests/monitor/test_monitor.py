@@ -979,7 +979,27 @@ def group_held(env):
        and fin[0].get("exit_value") == 4, "each finish keeps the end time the shell measured", fin)
 
 
-GROUPS = {"held": group_held, "args": group_args, "shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
+def group_lastwords(env):
+    """What the shell sent just before it ended (events that need no answer, then EXIT) is logged, however many:
+    the monitor reads its channels to their end before it logs the session's end."""
+    pp = env.start_policyd()
+    lp = env.start_logd()
+    conf = env.monitor_conf([pp], [lp])
+    n = 300
+    rc, recs, err = env.run(conf, [start(), chk("/bin/ls", 2, "ls")]
+                            + [{"op": "include", "file": f"/etc/inc{i}", "text": f"x{i}\n" * 20} for i in range(n)]
+                            + [{"op": "finish", "status": 3}, {"op": "exit", "status": 5}, {"op": "exit_code", "code": 5}])
+    evs = env.wait_events(lambda e: any(x.get("event") == "exit" for x in e))
+    incs = [e.get("text", "")[:6] for e in evs if e.get("pbclientmode") == "shell include"]
+    fin = [e for e in evs if e.get("event") == "finish"]
+    ex = [e for e in evs if e.get("event") == "exit"]
+    ok(rc == 5 and incs == [(f"x{i}\n" * 20)[:6] for i in range(n)]
+       and len(fin) == 1 and fin[0].get("exit_value") == 3 and len(ex) == 1 and ex[0].get("exit_value") == 5,
+       f"the {n} events and the EXIT sent just before the shell's end are all logged, in order",
+       f"rc={rc} includes {len(incs)} finish {fin} exit {ex}\n{err[-2000:]}")
+
+
+GROUPS = {"lastwords": group_lastwords, "held": group_held, "args": group_args, "shell": group_shell, "logback": group_logback, "resume": group_resume, "spooliolog": group_spooliolog, "cmdio": group_cmdio, "basic": group_basic, "refused": group_refused, "failover": group_failover,
           "midsession": group_midsession, "nativeroot": group_nativeroot, "spool": group_spool,
           "iolog": group_iolog, "subshell": group_subshell}
 

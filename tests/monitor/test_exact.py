@@ -58,10 +58,14 @@ def once_each(env, evs, recs, what):
     exits = [e for e in evs if e.get("event") == "exit"]
     good = (len(uids) > 0 and sorted(acc) == sorted(uids) and sorted(fin) == sorted(uids) and len(starts) == 1
             and len(exits) == 1 and len({e.get("session") for e in evs}) == 1)
-    missing = [u for u in uids if u not in acc or u not in fin]
+    no_acc = [u for u in uids if u not in acc]
+    no_fin = [u for u in uids if u not in fin]
     dups = [u for u in set(acc + fin) if acc.count(u) > 1 or fin.count(u) > 1]
-    ok(good, what, f"{len(uids)} commands; missing {missing}; twice {dups}; starts {len(starts)} exits {len(exits)}; "
-       f"sessions {sorted({str(e.get('session')) for e in evs})}")
+    # (On failure: which events, where they are in the session's order, and what logd said.)
+    order = [(e.get("event"), (e.get("uniqueid") or "")[:8]) for e in evs]
+    ok(good, what, f"{len(uids)} commands; no accept {no_acc}; no finish {no_fin}; twice {dups}; "
+       f"starts {len(starts)} exits {len(exits)}; sessions {sorted({str(e.get('session')) for e in evs})}\n"
+       f"checked {[u[:8] for u in uids]}\nlogged {order}" + ("" if good else "\n" + logd_log(env)[-3000:]))
     return good
 
 
